@@ -1,0 +1,34 @@
+/** Outcome of one outside probe of an SSH port, as an OpenSSH client would see it. */
+export const PROBE_OUTCOMES = ['banner', 'reset', 'closed', 'refused', 'timeout', 'unreachable', 'not-ssh'] as const;
+export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
+
+export interface SshBanner {
+  /** The identification line, sanitised (printable ASCII only). */
+  raw: string;
+  protoVersion: string;
+  /** e.g. `OpenSSH_9.2p1` */
+  software: string;
+  /** e.g. `Debian-2+deb12u3` */
+  comments?: string;
+}
+
+export interface ProbeResult {
+  host: string;
+  port: number;
+  outcome: ProbeOutcome;
+  banner?: SshBanner;
+  /** First bytes received, sanitised, when the peer is not SSH. */
+  firstBytes?: string;
+  /** Local (source) address and port the connection used. */
+  localAddress?: string;
+  localPort?: number;
+  /** Milliseconds from start to TCP established. */
+  connectMs?: number;
+  /** Milliseconds from TCP established to banner. */
+  bannerMs?: number;
+  /** Milliseconds from TCP established to reset/close (the libwrap signature is ~5000). */
+  closeMs?: number;
+  totalMs: number;
+  /** OS error code behind refused/unreachable/reset (ECONNREFUSED, EHOSTUNREACH, ...). */
+  errorCode?: string;
+}
