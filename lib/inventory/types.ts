@@ -1,7 +1,7 @@
 /**
  * Cloud-side facts about one instance, gathered by the inventory adapters (EC2, ECS, SAS)
  * and judged by the cloud checks (security-group, network-acl, run-command-agent,
- * security-center). Owned by the cloud adapters; checks read it, never fetch it.
+ * security-center). Adapters normalise provider shapes into these; checks never fetch.
  */
 export interface InstanceInfo {
   provider: 'aws' | 'alibaba';
@@ -13,11 +13,72 @@ export interface InstanceInfo {
   platform: 'linux' | 'windows' | 'unknown';
   publicIps: string[];
   privateIps: string[];
+  securityGroupIds: string[];
+  /** AWS: subnet (for its network ACL); Alibaba: vSwitch. */
+  subnetId?: string;
+  vpcId?: string;
   tags: Record<string, string>;
+}
+
+/** Where a security-group or ACL rule lets traffic in from. */
+export type RuleSource =
+  | { kind: 'cidr'; cidr: string }
+  /** AWS managed prefix list: not evaluable without resolving it. */
+  | { kind: 'prefix-list'; id: string }
+  /** Another security group: not evaluable from an address. */
+  | { kind: 'group'; id: string };
+
+/** One inbound security-group rule, normalised. AWS rules are all `allow`; Alibaba has `deny` and priorities. */
+export interface SecurityGroupRule {
+  groupId: string;
+  action: 'allow' | 'deny';
+  /** Alibaba: 1 (highest) .. 100. AWS: always 1. Lower wins; deny wins over allow at equal priority. */
+  priority: number;
+  /** `tcp`, `udp`, `icmp`, `all`, ... */
+  protocol: string;
+  /** Inclusive port range; `all` protocols cover every port. */
+  portFrom: number;
+  portTo: number;
+  source: RuleSource;
+  /** Human-readable form for evidence, e.g. `sg-0abc: tcp 22 from 203.0.113.0/24`. */
+  text: string;
+}
+
+export interface NetworkAclEntry {
+  aclId: string;
+  ruleNumber: number;
+  egress: boolean;
+  action: 'allow' | 'deny';
+  protocol: string;
+  portFrom: number;
+  portTo: number;
+  cidr: string;
+  text: string;
+}
+
+export interface RunCommandAgentFacts {
+  /** SSM PingStatus / Cloud Assistant CloudAssistantStatus, mapped. */
+  status: 'online' | 'offline' | 'not-registered' | 'unknown';
+  raw: string;
+  lastSeen?: string;
+  agentVersion?: string;
+}
+
+export interface SecurityCenterBlock {
+  ip: string;
+  source: 'brute-force' | 'custom';
+  recordId: string;
+  status: string;
+  /** When the block ends, if it does. */
+  until?: string;
+  text: string;
 }
 
 export interface CloudFacts {
   instance: InstanceInfo;
-  /** Everything else is added by the cloud adapters (security groups, ACLs, agent status, SAS records). */
-  [key: string]: unknown;
+  /** Inbound rules of all the instance's groups; undefined when not inspected. */
+  securityGroupRules?: SecurityGroupRule[];
+  networkAcl?: NetworkAclEntry[];
+  agent?: RunCommandAgentFacts;
+  securityCenter?: { blocks: SecurityCenterBlock[] };
 }
