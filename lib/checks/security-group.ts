@@ -1,0 +1,121 @@
+/**
+ * Judges the instance's security groups for each client IP on the sshd port.
+ * AWS groups only allow (any matching rule admits); Alibaba groups allow or deny by priority
+ * (lower number wins, deny beats allow at equal priority). Rules whose source is a prefix
+ * list or another group cannot be evaluated from an address: they are reported, never guessed.
+ */
+import type { Check, Facts } from './types';
+import type { CheckResult, Evidence, Fix } from '../report/types';
+import type { SecurityGroupRule } from '../inventory/types';
+import { cidrContains, hostCidr } from '../cloud/cidr';
+
+const ID = 'security-group';
+const TITLE = 'Security groups admit the client on the SSH port';
+
+export const SECURITY_GROUP_TEXT = {
+  notInspected: 'Security-group rules were not inspected.',
+  noClients: 'No client address to evaluate the security groups for.',
+  allAllowed: (port: number, ips: string[]) => `Security groups allow tcp/${port} from ${ips.join(', ')}.`,
+  denied: (port: number, ips: string[]) => `Security groups do not allow tcp/${port} from ${ips.join(', ')}.`,
+  explicitDeny: (port: number, ips: string[]) => `A security-group deny rule blocks tcp/${port} from ${ips.join(', ')}.`,
+  notEvaluable: (port: number, ips: string[]) =>
+    `Whether the security groups allow tcp/${port} from ${ips.join(', ')} depends on rules that reference prefix lists or other groups, which cannot be evaluated from an address.`,
+  noRuleFor: (ip: string) => `no rule allows ${ip}`,
+} as const;
+
+export const SECURITY_GROUP_FIX = {
+  aws: (groupId: string, port: number, cidrs: string[], region: string): Fix => ({
+    summary: `Allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId}.`,
+    commands: cidrs.map((c) =>
+      c.includes(':')
+        ? `aws ec2 authorize-security-group-ingress --region ${region} --group-id ${groupId} --ip-permissions 'IpProtocol=tcp,FromPort=${port},ToPort=${port},Ipv6Ranges=[{CidrIpv6=${c},Description=sshdoctor}]'`
+        : `aws ec2 authorize-security-group-ingress --region ${region} --group-id ${groupId} --protocol tcp --port ${port} --cidr ${c}`,
+    ),
+  }),
+  alibaba: (groupId: string, port: number, cidrs: string[], region: string): Fix => ({
+    summary: `Allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId} at priority 1 (above any deny rule).`,
+    commands: cidrs.map(
+      (c) =>
+        `aliyun ecs AuthorizeSecurityGroup --RegionId ${region} --SecurityGroupId ${groupId} --IpProtocol tcp --PortRange ${port}/${port} --${c.includes(':') ? 'Ipv6SourceCidrIp' : 'SourceCidrIp'} ${c} --Policy accept --Priority 1`,
+    ),
+  }),
+} as const;
+
+type Decision = 'allow' | 'deny' | 'not-evaluable' | 'no-match';
+
+function coversPort(rule: SecurityGroupRule, port: number): boolean {
+  const p = rule.protocol.toLowerCase();
+  if (p === 'all' || p === '-1') return true;
+  if (p !== 'tcp' && p !== '6') return false;
+  return rule.portFrom <= port && port <= rule.portTo;
+}
+
+/** Decides one client IP; returns the deciding rules as evidence. */
+function decide(rules: SecurityGroupRule[], ip: string, port: number): { decision: Decision; rules: SecurityGroupRule[] } {
+  const relevant = rules.filter((r) => coversPort(r, port));
+  const priorities = [...new Set(relevant.map((r) => r.priority))].sort((a, b) => a - b);
+  for (const priority of priorities) {
+    const tier = relevant.filter((r) => r.priority === priority);
+    const matching = tier.filter((r) => r.source.kind === 'cidr' && cidrContains(r.source.cidr, ip));
+    const unknown = tier.filter((r) => r.source.kind !== 'cidr');
+    const deny = matching.filter((r) => r.action === 'deny');
+    if (deny.length) return { decision: 'deny', rules: deny };
+    // An unevaluable deny at this tier could beat a matching allow: say so.
+    if (unknown.some((r) => r.action === 'deny')) return { decision: 'not-evaluable', rules: unknown };
+    const allow = matching.filter((r) => r.action === 'allow');
+    if (allow.length) return { decision: 'allow', rules: allow };
+    if (unknown.length) return { decision: 'not-evaluable', rules: unknown };
+  }
+  return { decision: 'no-match', rules: [] };
+}
+
+function source(provider: 'aws' | 'alibaba'): string {
+  return provider === 'aws' ? 'ec2:DescribeSecurityGroups' : 'ecs:DescribeSecurityGroupAttribute';
+}
+
+function result(status: CheckResult['status'], summary: string, evidence: Evidence[], fix: Fix | null): CheckResult {
+  return { id: ID, title: TITLE, status, summary, evidence, fix };
+}
+
+export const securityGroupCheck: Check = {
+  id: ID,
+  title: TITLE,
+  description:
+    "Evaluates the instance's security groups for every client address on the sshd port, with each provider's semantics (AWS: any allow rule admits; Alibaba: lowest priority number wins, deny beats allow at equal priority). Rules that reference prefix lists or other groups are reported as not evaluable rather than guessed.",
+  needs: ['cloud'],
+  run(facts: Facts): CheckResult {
+    const cloud = facts.cloud;
+    if (!cloud || !cloud.securityGroupRules) return result('skip', SECURITY_GROUP_TEXT.notInspected, [], null);
+    const ips = facts.clients.map((c) => c.ip);
+    if (!ips.length) return result('skip', SECURITY_GROUP_TEXT.noClients, [], null);
+    const { provider, region } = cloud.instance;
+    const src = source(provider);
+    const rules = cloud.securityGroupRules;
+    const byDecision: Record<Decision, string[]> = { allow: [], deny: [], 'not-evaluable': [], 'no-match': [] };
+    const evidence: Evidence[] = [];
+    const seen = new Set<string>();
+    for (const ip of ips) {
+      const d = decide(rules, ip, facts.port);
+      byDecision[d.decision].push(ip);
+      if (d.decision === 'no-match') evidence.push({ source: src, text: SECURITY_GROUP_TEXT.noRuleFor(ip) });
+      for (const r of d.rules) {
+        if (seen.has(r.text)) continue;
+        seen.add(r.text);
+        evidence.push({ source: src, text: r.text });
+      }
+    }
+    const blocked = [...byDecision.deny, ...byDecision['no-match']];
+    if (blocked.length) {
+      const groupId = cloud.instance.securityGroupIds[0] ?? rules[0]?.groupId;
+      const fix = groupId ? SECURITY_GROUP_FIX[provider](groupId, facts.port, blocked.map(hostCidr), region) : null;
+      const summary = byDecision.deny.length
+        ? SECURITY_GROUP_TEXT.explicitDeny(facts.port, byDecision.deny)
+        : SECURITY_GROUP_TEXT.denied(facts.port, blocked);
+      return result('fail', summary, evidence, fix);
+    }
+    if (byDecision['not-evaluable'].length) {
+      return result('warn', SECURITY_GROUP_TEXT.notEvaluable(facts.port, byDecision['not-evaluable']), evidence, null);
+    }
+    return result('pass', SECURITY_GROUP_TEXT.allAllowed(facts.port, byDecision.allow), evidence, null);
+  },
+};
