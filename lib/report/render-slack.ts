@@ -1,0 +1,81 @@
+/**
+ * Slack Block Kit rendering of a report, with a "Check again" button. Formats only: every
+ * text comes from the report (finding texts live with their checks).
+ */
+import type { CheckResult, Report } from './types';
+
+/** `action_id` of the "Check again" button; the interactivity handler matches it. */
+export const SLACK_CHECK_AGAIN_ACTION = 'sshdoctor_check_again';
+
+const VERDICT_ICON = { reachable: ':large_green_circle:', blocked: ':red_circle:', unknown: ':white_circle:' } as const;
+const STATUS_ICON = { pass: ':white_check_mark:', fail: ':x:', warn: ':warning:', skip: ':fast_forward:', error: ':exclamation:' } as const;
+// Block Kit limits: 50 blocks per message, 3000 characters per section text, 2000 per button value.
+const MAX_TEXT = 2900;
+const MAX_CHECK_BLOCKS = 20;
+
+/** Slack mrkdwn needs only &, < and > escaped. */
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function cap(text: string, max = MAX_TEXT): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function checkBlock(c: CheckResult): object {
+  const lines = [`${STATUS_ICON[c.status]} *${esc(c.title)}*: ${esc(c.summary)}`];
+  for (const e of c.evidence.slice(0, 3)) lines.push(`> \`${esc(e.source)}${e.line ? `:${e.line}` : ''}\` ${esc(e.text)}`);
+  if (c.fix) {
+    lines.push(`*Fix:* ${esc(c.fix.summary)}`);
+    if (c.fix.commands.length) lines.push('```' + esc(c.fix.commands.join('\n')) + '```');
+  }
+  return { type: 'section', text: { type: 'mrkdwn', text: cap(lines.join('\n')) } };
+}
+
+/**
+ * A Slack message (for `response_url` or an incoming webhook). `request`, when given,
+ * becomes the "Check again" button's value so the same check can be re-run.
+ */
+export function renderSlack(report: Report, opts: { reportId?: string; request?: unknown } = {}): object {
+  const t = report.target;
+  const name = t.instanceId ?? `${t.host}:${t.port}`;
+  const headline = `${VERDICT_ICON[report.verdict.status]} ${name}: ${report.verdict.status}`;
+  const failing = report.checks.filter((c) => c.status === 'fail' || c.status === 'warn' || c.status === 'error');
+  const blocks: object[] = [
+    { type: 'header', text: { type: 'plain_text', text: cap(headline, 150), emoji: true } },
+    { type: 'section', text: { type: 'mrkdwn', text: cap(esc(report.verdict.summary)) } },
+  ];
+  const facts = [
+    `*Target* ${esc([t.provider, t.region, t.host].filter(Boolean).join(' '))}:${t.port}`,
+    `*Probe* ${report.probe ? esc(report.probe.outcome) : 'not run'}`,
+    `*Collector* ${esc(report.collector.status)} (${esc(report.collector.runner)})`,
+    `*Clients* ${esc(report.clients.map((c) => c.ip).join(', ') || 'none')}`,
+  ];
+  blocks.push({ type: 'section', fields: facts.map((text) => ({ type: 'mrkdwn', text })) });
+  if (failing.length) blocks.push({ type: 'divider' });
+  for (const c of failing.slice(0, MAX_CHECK_BLOCKS)) blocks.push(checkBlock(c));
+  if (failing.length > MAX_CHECK_BLOCKS) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${failing.length - MAX_CHECK_BLOCKS} more findings` }] });
+  }
+  for (const n of report.notInspected.slice(0, 3)) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: cap(`Not inspected: ${esc(n.what)} (${esc(n.reason)})`) }] });
+  }
+  const context = [`${report.checks.length} checks`, `${report.timings.totalMs} ms`];
+  if (opts.reportId) context.push(`report ${opts.reportId}`);
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: esc(context.join(' · ')) }] });
+  const value = opts.request === undefined ? undefined : JSON.stringify(opts.request);
+  if (value !== undefined && value.length <= 2000) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        { type: 'button', action_id: SLACK_CHECK_AGAIN_ACTION, text: { type: 'plain_text', text: 'Check again' }, value },
+      ],
+    });
+  }
+  return { response_type: 'in_channel', replace_original: false, text: headline, blocks };
+}
+
+/** A short message for a check that could not run (not found, not opted in, ...). */
+export function renderSlackError(instanceId: string, message: string): object {
+  const text = `:exclamation: sshdoctor ${instanceId}: ${message}`;
+  return { response_type: 'ephemeral', text: cap(esc(text)) };
+}

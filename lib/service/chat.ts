@@ -1,0 +1,121 @@
+/**
+ * Chat commands (Slack slash command, DingTalk outgoing robot): parse the command text into
+ * a check request, hand the slow diagnosis to a job queue, and post the rendered report back.
+ */
+import { isIP } from 'node:net';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { renderDingtalk } from '../report/render-dingtalk';
+import { renderSlack, renderSlackError } from '../report/render-slack';
+import { runCheck, type CheckDeps } from './check-service';
+import { UpstreamError, ValidationError } from './errors';
+import { checkRequestSchema, parseOrThrow, type CheckRequest } from './schemas';
+
+/** Provider and region a chat command targets when its text does not say. */
+export interface ChatTarget {
+  provider: 'aws' | 'alibaba' | 'local';
+  region?: string;
+}
+
+/**
+ * `<instance-id> [client-ip] [region]`, in any order after the id. Tokens are matched by
+ * shape; anything else is rejected naming `text`, never echoed into a shell.
+ */
+export function parseChatText(text: string, target: ChatTarget): CheckRequest {
+  const tokens = text.trim().split(/\s+/).filter(Boolean);
+  const [instanceId, ...rest] = tokens;
+  if (!instanceId) throw new ValidationError('text', 'usage: <instance-id> [client-ip] [region]');
+  if (tokens.length > 3) throw new ValidationError('text', 'at most 3 words: <instance-id> [client-ip] [region]');
+  let clientIp: string | undefined;
+  let region = target.region;
+  for (const t of rest) {
+    if (isIP(t)) clientIp = t;
+    else if (/^[a-z]{2}-[a-z0-9-]{3,28}$/.test(t)) region = t;
+    else throw new ValidationError('text', 'words after the instance id must be a client IP or a region');
+  }
+  const req = parseOrThrow(checkRequestSchema, { provider: target.provider, instanceId, region, clientIp });
+  return req;
+}
+
+export type ChatJob =
+  | { kind: 'slack'; request: CheckRequest; responseUrl: string; user?: string }
+  | { kind: 'dingtalk'; request: CheckRequest; sessionWebhook: string; user?: string };
+
+const httpsUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const jobSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('slack'), request: checkRequestSchema, responseUrl: httpsUrl, user: z.string().max(64).optional() }),
+  z.object({ kind: z.literal('dingtalk'), request: checkRequestSchema, sessionWebhook: httpsUrl, user: z.string().max(64).optional() }),
+]);
+
+/** Validates a job read back from the queue (queues are a trust boundary too). */
+export function parseChatJob(value: unknown): ChatJob {
+  return parseOrThrow(jobSchema, value, 'job');
+}
+
+/** Port: where a chat command hands its job so the command can be acknowledged at once. */
+export interface JobDispatcher {
+  dispatch(job: ChatJob): Promise<void>;
+}
+
+/** SQS adapter: the slack-worker function consumes the queue. */
+export function createSqsDispatcher(opts: {
+  client: Pick<SQSClient, 'send'>;
+  queueUrl: string;
+}): JobDispatcher {
+  return {
+    async dispatch(job) {
+      try {
+        await opts.client.send(new SendMessageCommand({ QueueUrl: opts.queueUrl, MessageBody: JSON.stringify(job) }));
+      } catch (err) {
+        throw new UpstreamError('SQS SendMessage', { cause: err });
+      }
+    },
+  };
+}
+
+/**
+ * In-process adapter for `npm start` (serverless-offline has no SQS): runs the job after
+ * the acknowledgement is returned. `onError` receives failures, which are never thrown.
+ */
+export function createInlineDispatcher(run: (job: ChatJob) => Promise<void>, onError: (err: unknown) => void): JobDispatcher {
+  return {
+    async dispatch(job) {
+      setImmediate(() => {
+        run(job).catch(onError);
+      });
+    },
+  };
+}
+
+/** Posts JSON to a chat callback URL (Slack response_url, DingTalk sessionWebhook). */
+export type ChatPoster = (url: string, body: unknown) => Promise<void>;
+
+export const fetchPoster: ChatPoster = async (url, body) => {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new UpstreamError(`POST to chat callback (HTTP ${res.status})`);
+};
+
+/**
+ * Runs one chat job: diagnose, render for the chat, post back. A failed check (404, 403, ...)
+ * is posted as a message; only a failed post throws, so the queue can retry it.
+ */
+export async function processChatJob(job: ChatJob, deps: CheckDeps & { post: ChatPoster }): Promise<void> {
+  const url = job.kind === 'slack' ? job.responseUrl : job.sessionWebhook;
+  let message: unknown;
+  try {
+    const { id, report } = await runCheck(job.request, undefined, deps);
+    message = job.kind === 'slack' ? renderSlack(report, { reportId: id, request: job.request }) : renderDingtalk(report, { reportId: id });
+  } catch (err) {
+    const text = err instanceof Error && 'status' in err ? err.message : 'internal error';
+    message =
+      job.kind === 'slack'
+        ? renderSlackError(job.request.instanceId, text)
+        : { msgtype: 'text', text: { content: `sshdoctor ${job.request.instanceId}: ${text}` } };
+  }
+  await deps.post(url, message);
+}

@@ -1,0 +1,88 @@
+/**
+ * One diagnosis on request: provider enabled? instance exists (404)? opt-in tag (403)?
+ * then diagnose, store, and return the report with its id. Shared by HTTP, Slack and DingTalk.
+ */
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { CloudProvider } from '../cloud/types';
+import type { InstanceInfo } from '../inventory/types';
+import type { ClientIp, Report } from '../report/types';
+import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, UpstreamError } from './errors';
+import type { ReportStore } from './report-store';
+import type { CheckRequest } from './schemas';
+import type { ServiceConfig } from './config';
+
+/** Builds (or returns a cached) provider for one region; SDKs load inside, lazily. */
+export type ProviderFactory = (name: 'aws' | 'alibaba', region: string) => Promise<CloudProvider>;
+
+export interface InstanceDiagnoseOptions {
+  instanceId: string;
+  clientIps: string[];
+  clientIpSource?: ClientIp['source'];
+  port?: number;
+}
+
+/** The engine entry points the service calls (lib/cloud/diagnose-instance.ts, lib/diagnose.ts). */
+export interface Diagnoser {
+  instance(provider: CloudProvider, opts: InstanceDiagnoseOptions): Promise<Report>;
+  /** This machine, through the local runner; only wired under `npm start`. */
+  local?(opts: { clientIps: string[]; clientIpSource?: ClientIp['source']; port: number }): Promise<Report>;
+}
+
+export interface CheckDeps {
+  config: Pick<ServiceConfig, 'enabledProviders' | 'optInTag'>;
+  store: ReportStore;
+  providers: ProviderFactory;
+  diagnoser: Diagnoser;
+  newId?: () => string;
+}
+
+/** True when the instance carries the configured opt-in tag with the configured value. */
+export function isOptedIn(instance: Pick<InstanceInfo, 'tags'>, tag: { key: string; value: string }): boolean {
+  return Object.prototype.hasOwnProperty.call(instance.tags, tag.key) && instance.tags[tag.key] === tag.value;
+}
+
+/**
+ * Runs one check. `callerIp` (the HTTP source address) is the client IP when the request
+ * names none; chat commands pass none, since Slack's address says nothing about the user.
+ */
+export async function runCheck(
+  req: CheckRequest,
+  callerIp: string | undefined,
+  deps: CheckDeps,
+): Promise<{ id: string; report: Report }> {
+  if (!deps.config.enabledProviders.includes(req.provider)) throw new ProviderNotEnabledError(req.provider);
+  const clientIps = req.clientIp ? [req.clientIp] : callerIp && isIP(callerIp) ? [callerIp] : [];
+  const clientIpSource: ClientIp['source'] | undefined = req.clientIp ? 'user' : clientIps.length ? 'caller' : undefined;
+
+  let report: Report;
+  if (req.provider === 'local') {
+    if (!deps.diagnoser.local) throw new ProviderNotEnabledError('local');
+    report = await deps.diagnoser.local({ clientIps, clientIpSource, port: req.port ?? 22 });
+  } else {
+    const region = req.region ?? '';
+    const provider = await cloud('provider setup', () => deps.providers(req.provider as 'aws' | 'alibaba', region));
+    const instance = await cloud('describe instance', () => provider.describeInstance(req.instanceId));
+    if (!instance) throw new NotFoundError(`instanceId: ${req.instanceId} not found in ${req.provider} ${region}`);
+    if (!isOptedIn(instance, deps.config.optInTag)) {
+      const { key, value } = deps.config.optInTag;
+      throw new ForbiddenError(`instanceId: ${req.instanceId} does not carry the opt-in tag ${key}=${value}`);
+    }
+    report = await cloud('diagnosis', () =>
+      deps.diagnoser.instance(provider, { instanceId: req.instanceId, clientIps, clientIpSource, port: req.port }),
+    );
+  }
+  const id = (deps.newId ?? randomUUID)();
+  await deps.store.put(id, report);
+  return { id, report };
+}
+
+/** Cloud failures (access denied, throttling, network) become 502s; our own errors pass. */
+async function cloud<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ServiceError) throw err;
+    throw new UpstreamError(what, { cause: err });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Service configuration, validated once at cold start from the function's environment.
+ * Secrets are never here: only the *names* of SSM parameters / Secrets Manager secrets
+ * that hold them (see secrets.ts).
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { ALIBABA_REGION, AWS_REGION } from './schemas';
+
+export interface FleetTarget {
+  provider: 'aws' | 'alibaba';
+  region: string;
+}
+
+export interface ServiceConfig {
+  stage: string;
+  /** Providers `POST /checks` accepts. `local` only under `npm start`. */
+  enabledProviders: ReadonlyArray<'aws' | 'alibaba' | 'local'>;
+  /** Only instances carrying this tag may be inspected. */
+  optInTag: { key: string; value: string };
+  tables: { reports: string; latest: string; history: string; idempotency: string };
+  /** Days a report stays retrievable by id, and in the history. */
+  reportTtlDays: number;
+  historyTtlDays: number;
+  maxBodyBytes: number;
+  fleet: { targets: FleetTarget[]; batchSize: number; queueUrl?: string };
+  slack: { jobsQueueUrl?: string; signingSecretRef?: string; webhookUrlRef?: string };
+  dingtalk: { appSecretRef?: string };
+  alerts: { topicArn?: string };
+  /** Secrets Manager secret holding `{accessKeyId, accessKeySecret}` for Alibaba Cloud. */
+  alibabaCredentialsRef?: string;
+}
+
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const name = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
+const intIn = (min: number, max: number, dflt: number) =>
+  z.coerce.number().int('must be an integer').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`).default(dflt);
+/** `ssm:/path` or `secretsmanager:name-or-arn`. */
+const secretRef = z
+  .string()
+  .regex(/^(?:ssm:\/[A-Za-z0-9_.\/-]+|secretsmanager:[A-Za-z0-9_.:\/+=@-]+)$/, 'must be ssm:/name or secretsmanager:id')
+  .optional();
+
+const envSchema = z.object({
+  SSHDOCTOR_STAGE: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a stage name').default('dev'),
+  ENABLED_PROVIDERS: z.string().default('aws,alibaba'),
+  OPT_IN_TAG: z.string().regex(/^[^=\s]{1,128}=[^=\s]{0,256}$/, 'must be key=value').default('sshdoctor:enabled=true'),
+  REPORTS_TABLE: name,
+  LATEST_TABLE: name,
+  HISTORY_TABLE: name,
+  IDEMPOTENCY_TABLE: name,
+  REPORT_TTL_DAYS: intIn(1, 365, 7),
+  HISTORY_TTL_DAYS: intIn(1, 365, 30),
+  MAX_BODY_BYTES: intIn(256, 1_048_576, 8192),
+  FLEET_TARGETS: z.string().default(''),
+  FLEET_BATCH_SIZE: intIn(1, 50, 10),
+  FLEET_QUEUE_URL: z.url().optional(),
+  SLACK_JOBS_QUEUE_URL: z.url().optional(),
+  SLACK_SIGNING_SECRET_REF: secretRef,
+  SLACK_WEBHOOK_URL_REF: secretRef,
+  DINGTALK_APP_SECRET_REF: secretRef,
+  ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, 'must be an SNS topic ARN').optional(),
+  ALIBABA_CREDENTIALS_REF: secretRef,
+});
+
+/**
+ * Validates the environment. Throws {@link ConfigError} naming the first bad variable;
+ * called once per cold start, so a broken deployment fails loudly on its first request.
+ */
+export function loadConfig(env: Record<string, string | undefined>): ServiceConfig {
+  // Empty strings mean "not set" (CloudFormation renders absent optional values as '').
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(clean);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'is invalid');
+  }
+  const e = parsed.data;
+  const providers = list(e.ENABLED_PROVIDERS);
+  for (const p of providers) {
+    if (p !== 'aws' && p !== 'alibaba' && p !== 'local') throw new ConfigError('ENABLED_PROVIDERS', `unknown provider '${p}'`);
+  }
+  const targets = list(e.FLEET_TARGETS).map((t): FleetTarget => {
+    const [provider, region] = t.split(':');
+    if (provider === 'aws' && region && AWS_REGION.test(region)) return { provider, region };
+    if (provider === 'alibaba' && region && ALIBABA_REGION.test(region)) return { provider, region };
+    throw new ConfigError('FLEET_TARGETS', `'${t}' must be aws:<region> or alibaba:<region>`);
+  });
+  const eq = e.OPT_IN_TAG.indexOf('=');
+  return {
+    stage: e.SSHDOCTOR_STAGE,
+    enabledProviders: providers as ServiceConfig['enabledProviders'],
+    optInTag: { key: e.OPT_IN_TAG.slice(0, eq), value: e.OPT_IN_TAG.slice(eq + 1) },
+    tables: { reports: e.REPORTS_TABLE, latest: e.LATEST_TABLE, history: e.HISTORY_TABLE, idempotency: e.IDEMPOTENCY_TABLE },
+    reportTtlDays: e.REPORT_TTL_DAYS,
+    historyTtlDays: e.HISTORY_TTL_DAYS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    fleet: { targets, batchSize: e.FLEET_BATCH_SIZE, queueUrl: e.FLEET_QUEUE_URL },
+    slack: { jobsQueueUrl: e.SLACK_JOBS_QUEUE_URL, signingSecretRef: e.SLACK_SIGNING_SECRET_REF, webhookUrlRef: e.SLACK_WEBHOOK_URL_REF },
+    dingtalk: { appSecretRef: e.DINGTALK_APP_SECRET_REF },
+    alerts: { topicArn: e.ALERT_TOPIC_ARN },
+    alibabaCredentialsRef: e.ALIBABA_CREDENTIALS_REF,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * HTTP edge helpers for API Gateway HTTP API (payload v2) events: raw body with a size
+ * limit, JSON parsing, responses, and the one error -> HTTP mapping every handler uses.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { MiddlewareObj } from '@middy/core';
+import { PayloadTooLargeError, ServiceError, ValidationError } from './errors';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** Minimal logger surface (Powertools Logger satisfies it). */
+export interface ErrorLog {
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/**
+ * The exact bytes the client sent, as a string. Signature schemes (Slack v0, DingTalk)
+ * sign these bytes, so nothing may re-encode them first.
+ */
+export function rawBody(event: HttpEvent, limitBytes: number): string {
+  const body = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (bytes.length > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  return bytes.toString('utf8');
+}
+
+/** Parses a JSON body; a syntax error names `body`, never echoes it back. */
+export function jsonBody(event: HttpEvent, limitBytes: number): unknown {
+  const text = rawBody(event, limitBytes);
+  if (text.trim() === '') throw new ValidationError('body', 'must be a JSON object');
+  const type = header(event, 'content-type');
+  if (type !== undefined && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+    throw new ValidationError('content-type', 'must be application/json');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('body', 'must be valid JSON');
+  }
+}
+
+/** Case-insensitive header lookup (API Gateway v2 lower-cases them, local servers may not). */
+export function header(event: HttpEvent, name: string): string | undefined {
+  const want = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === want) return v;
+  return undefined;
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * The one error -> HTTP mapping. Our errors keep their status and message (they never hold
+ * stack traces or secrets); anything else is a 500 with a generic message, logged in full.
+ */
+export function toHttpResponse(err: unknown, log?: ErrorLog): HttpResult {
+  if (err instanceof ServiceError) {
+    const extra = err instanceof ValidationError ? { field: err.field } : {};
+    if (err.status >= 500) log?.error('upstream failure', { error: err, cause: err.cause });
+    return json(err.status, { error: err.code, message: err.message, ...extra });
+  }
+  log?.error('unhandled error', { error: err });
+  return json(500, { error: 'internal', message: 'internal error' });
+}
+
+/** middy `onError` middleware applying {@link toHttpResponse}. */
+export function httpErrorHandler(log?: ErrorLog): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    onError: async (request) => {
+      request.response = toHttpResponse(request.error, log);
+    },
+  };
+}

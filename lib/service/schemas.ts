@@ -1,0 +1,79 @@
+/**
+ * Request schemas (zod 4). Every rule names its field: a failed parse becomes a
+ * {@link ValidationError} whose message is `<field>: <rule>`, answered with 400.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { ValidationError } from './errors';
+
+export const PROVIDERS = ['aws', 'alibaba', 'local'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** EC2: `i-` + 8 or 17 lowercase hex digits. */
+export const AWS_INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** ECS: `i-` + 10..30 lowercase alphanumerics (region-prefixed ids included). */
+export const ALIBABA_INSTANCE_ID = /^i-[0-9a-z]{10,30}$/;
+/** The local provider diagnoses this machine only. */
+export const LOCAL_INSTANCE_ID = /^(?:localhost|local)$/;
+export const AWS_REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+export const ALIBABA_REGION = /^[a-z]{2}-[a-z0-9]+(?:-[a-z0-9]+)?$/;
+
+/** A canonical IPv4/IPv6 literal (what `net.isIP` accepts, no zone, no brackets). */
+export const ipAddress = z
+  .string({ error: 'must be a string' })
+  .max(45, 'must be an IPv4 or IPv6 address')
+  .refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address');
+
+const port = z
+  .number({ error: 'must be an integer' })
+  .int('must be an integer')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+/** `POST /checks` body. Unknown fields are rejected so typos do not pass silently. */
+export const checkRequestSchema = z
+  .strictObject(
+    {
+      provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }),
+      instanceId: z.string({ error: 'must be a string' }).max(64, 'must be at most 64 characters'),
+      region: z.string({ error: 'must be a string' }).max(32, 'must be at most 32 characters').optional(),
+      clientIp: ipAddress.optional(),
+      port: port.optional(),
+    },
+    { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be a JSON object') },
+  )
+  .superRefine((req, ctx) => {
+    const idRule = { aws: AWS_INSTANCE_ID, alibaba: ALIBABA_INSTANCE_ID, local: LOCAL_INSTANCE_ID }[req.provider];
+    if (!idRule.test(req.instanceId)) {
+      ctx.addIssue({ code: 'custom', path: ['instanceId'], message: `must match ${idRule.source} for ${req.provider}` });
+    }
+    if (req.provider === 'local') return;
+    if (req.region === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['region'], message: `is required for ${req.provider}` });
+      return;
+    }
+    const regionRule = req.provider === 'aws' ? AWS_REGION : ALIBABA_REGION;
+    if (!regionRule.test(req.region)) {
+      ctx.addIssue({ code: 'custom', path: ['region'], message: `must match ${regionRule.source}` });
+    }
+  });
+
+export type CheckRequest = z.infer<typeof checkRequestSchema>;
+
+/** Report ids are random UUIDs; anything else cannot name a stored report. */
+export const reportIdSchema = z.uuid({ error: 'must be a report id (UUID)' });
+
+/**
+ * Parses `value` with `schema`, turning the first issue into a {@link ValidationError}
+ * that names the field (`body` when the issue is about the whole object).
+ */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, root = 'body'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (!issue) throw new ValidationError(root, 'is invalid');
+  let path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') path = [...path, ...issue.keys.slice(0, 1)];
+  const field = path.length > 0 ? path.join('.') : root;
+  throw new ValidationError(field, issue.message);
+}
