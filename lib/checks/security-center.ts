@@ -1,0 +1,82 @@
+import type { Check, Facts } from './types';
+import type { CheckResult, Evidence, Fix, FixAction } from '../report/types';
+import type { SecurityCenterBlock } from '../inventory/types';
+import { sameIp } from '../cloud/sas-client';
+
+const ID = 'security-center';
+const TITLE = 'Alibaba Cloud Security Center blocks';
+
+/** Finding texts and fix templates, written once here. */
+export const SECURITY_CENTER_TEXT = {
+  notAlibaba: 'Security Center applies to Alibaba Cloud instances only.',
+  notInspected: 'Security Center records were not inspected (see "not inspected").',
+  clear: (n: number) =>
+    n === 0
+      ? 'Security Center has no active block for this instance.'
+      : `None of the client IPs is blocked by Security Center (${n} other address${n === 1 ? ' is' : 'es are'} blocked for this instance).`,
+  blocked: (ips: string[]) => `Security Center blocks ${ips.join(', ')} from reaching this instance.`,
+  bruteForceConsole: (ip: string) =>
+    `Security Center console > Protection Configuration > Host Protection > Defense against brute-force attacks > blocked IP ${ip}: Unblock (or add it to the allowlist).`,
+  customFix: 'Delete the Security Center custom block record(s) that block the client IP(s).',
+  bruteForceFix: 'Unblock the client IP(s) in the Security Center console (brute-force blocks have no public unblock API).',
+} as const;
+
+/**
+ * `security-center`: fails when a client IP is blocked for the instance by Security Center's
+ * brute-force defence or a custom block rule, naming the record and how to lift it.
+ */
+export const securityCenterCheck: Check = {
+  id: ID,
+  title: TITLE,
+  description:
+    'Looks at Alibaba Cloud Security Center (SAS) brute-force defence records and custom IP block rules for the instance. ' +
+    'A blocked client IP has its connections dropped before sshd sees them, which looks like a timeout from outside ' +
+    'and leaves nothing in the instance logs.',
+  needs: ['cloud'],
+  run(facts: Facts): CheckResult {
+    const cloud = facts.cloud;
+    if (!cloud || cloud.instance.provider !== 'alibaba') return result('skip', SECURITY_CENTER_TEXT.notAlibaba, [], null);
+    const sc = cloud.securityCenter;
+    if (!sc) return result('skip', SECURITY_CENTER_TEXT.notInspected, [], null);
+    const clientIps = facts.clients.map((c) => c.ip);
+    const hits = sc.blocks.filter((b) => clientIps.some((ip) => sameIp(ip, b.ip)));
+    if (hits.length === 0) {
+      const evidence = sc.blocks.slice(0, 5).map(toEvidence);
+      return result('pass', SECURITY_CENTER_TEXT.clear(sc.blocks.length), evidence, null);
+    }
+    const ips = [...new Set(hits.map((b) => b.ip))];
+    return result('fail', SECURITY_CENTER_TEXT.blocked(ips), hits.map(toEvidence), fixFor(hits));
+  },
+};
+
+function fixFor(hits: SecurityCenterBlock[]): Fix {
+  const custom = hits.filter((b) => b.source === 'custom');
+  const brute = hits.filter((b) => b.source === 'brute-force');
+  const commands: string[] = [];
+  const actions: FixAction[] = [];
+  for (const b of custom) {
+    // The record id comes from the API; keep only digits so the printed command stays a command.
+    const id = b.recordId.replace(/[^0-9]/g, '');
+    commands.push(`aliyun sas DeleteCustomBlockRecord --Id ${id}`);
+    actions.push({ kind: 'security-center-unblock', recordId: id, ip: b.ip });
+  }
+  for (const b of brute) commands.push(`# ${SECURITY_CENTER_TEXT.bruteForceConsole(b.ip)}`);
+  const summary =
+    custom.length > 0 && brute.length > 0
+      ? `${SECURITY_CENTER_TEXT.customFix} ${SECURITY_CENTER_TEXT.bruteForceFix}`
+      : custom.length > 0
+        ? SECURITY_CENTER_TEXT.customFix
+        : SECURITY_CENTER_TEXT.bruteForceFix;
+  return actions.length > 0 ? { summary, commands, actions } : { summary, commands };
+}
+
+function toEvidence(b: SecurityCenterBlock): Evidence {
+  return {
+    source: b.source === 'custom' ? 'yundun-sas:DescribeCustomBlockRecords' : 'yundun-sas:DescribeBruteForceRecords',
+    text: b.text,
+  };
+}
+
+function result(status: CheckResult['status'], summary: string, evidence: Evidence[], fix: Fix | null): CheckResult {
+  return { id: ID, title: TITLE, status, summary, evidence, fix };
+}

@@ -1,0 +1,151 @@
+/**
+ * Security Center (SAS, API 2018-12-03) lookups: which client IPs are blocked for an instance by
+ * brute-force defence (DescribeBruteForceRecords) or by a custom block rule
+ * (DescribeCustomBlockRecords). There is no SAS SDK package on the registry, so the calls go
+ * through `@alicloud/openapi-core`'s generic `callApi` (see ./alibaba-rpc).
+ */
+import net from 'node:net';
+import type { SecurityCenterBlock } from '../inventory/types';
+import type { RpcCaller } from './alibaba-rpc';
+
+const PAGE_SIZE = 50;
+/** Upper bound on client IPs looked up one by one (each costs two calls). */
+const MAX_CLIENT_IPS = 16;
+
+export interface SecurityCenterQuery {
+  instanceId: string;
+  /** Client IPs to look up; empty: every active record for the instance (bounded pages). */
+  clientIps: readonly string[];
+}
+
+/**
+ * Active Security Center blocks that concern the instance, for the client IPs (or all of them
+ * when none is given). Records are matched to the instance by instance id or by the instance's
+ * Security Center UUID; custom rules that name no target apply to every server.
+ * @throws AlibabaApiError when an API call fails (the provider records it as not inspected).
+ */
+export async function describeSecurityCenterBlocks(call: RpcCaller, q: SecurityCenterQuery): Promise<SecurityCenterBlock[]> {
+  const uuid = await findServerUuid(call, q.instanceId);
+  const ips = q.clientIps.slice(0, MAX_CLIENT_IPS);
+  const lookups: (string | undefined)[] = ips.length > 0 ? ips : [undefined];
+  const blocks: SecurityCenterBlock[] = [];
+  for (const ip of lookups) {
+    for (const r of await pages(call, 'DescribeBruteForceRecords', ip, 'MachineList')) {
+      const b = bruteForceBlock(r, q.instanceId, uuid);
+      if (b) blocks.push(b);
+    }
+    for (const r of await pages(call, 'DescribeCustomBlockRecords', ip, 'RecordList')) {
+      const b = customBlock(r, q.instanceId, uuid);
+      if (b) blocks.push(b);
+    }
+  }
+  const seen = new Set<string>();
+  return blocks.filter((b) => {
+    const k = `${b.source}/${b.recordId}/${b.ip}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The Security Center UUID of the instance's agent, or undefined when SAS does not know it. */
+async function findServerUuid(call: RpcCaller, instanceId: string): Promise<string | undefined> {
+  const res = await call('DescribeCloudCenterInstances', {
+    Criteria: JSON.stringify([{ name: 'instanceId', value: instanceId }]),
+    MachineTypes: 'ecs',
+    CurrentPage: 1,
+    PageSize: 20,
+  });
+  const hit = arr(res.Instances)
+    .map(obj)
+    .find((i) => i.InstanceId === instanceId);
+  return hit && typeof hit.Uuid === 'string' && hit.Uuid !== '' ? hit.Uuid : undefined;
+}
+
+async function pages(call: RpcCaller, action: string, blockIp: string | undefined, listKey: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  // Bounded: at most 10 pages (500 records) per lookup.
+  for (let page = 1; page <= 10; page++) {
+    const res = await call(action, { BlockIp: blockIp, Status: 1, CurrentPage: page, PageSize: PAGE_SIZE });
+    const list = arr(res[listKey]).map(obj);
+    out.push(...list);
+    const total = Number(obj(res.PageInfo).TotalCount) || 0;
+    if (list.length < PAGE_SIZE || page * PAGE_SIZE >= total) break;
+  }
+  return out;
+}
+
+function bruteForceBlock(r: Record<string, unknown>, instanceId: string, uuid: string | undefined): SecurityCenterBlock | null {
+  const concerns = str(r.InstanceId) === instanceId || (uuid !== undefined && str(r.Uuid) === uuid);
+  if (!concerns || Number(r.Status) !== 1) return null;
+  const ip = str(r.BlockIp);
+  const until = isoFromMs(r.EndTime);
+  const port = str(r.Port);
+  const block: SecurityCenterBlock = {
+    ip,
+    source: 'brute-force',
+    recordId: str(r.Id),
+    status: 'enabled',
+    text:
+      `brute-force defence record ${str(r.Id)}: ${ip} blocked` +
+      `${port ? ` on port ${port}` : ''}${until ? ` until ${until}` : ''}${str(r.Reason) ? ` (${oneLine(str(r.Reason))})` : ''}`,
+  };
+  if (until) block.until = until;
+  return block;
+}
+
+function customBlock(r: Record<string, unknown>, instanceId: string, uuid: string | undefined): SecurityCenterBlock | null {
+  if (Number(r.Status) !== 1) return null;
+  const targets = arr(r.TargetList).map(obj);
+  const applies =
+    targets.length === 0 || targets.some((t) => str(t.Target) === instanceId || (uuid !== undefined && str(t.Target) === uuid));
+  if (!applies) return null;
+  const ip = str(r.BlockIp);
+  const until = isoFromMs(r.BlockExpireDate);
+  const bound = str(r.Bound) === 'out' ? 'outbound' : 'inbound';
+  const block: SecurityCenterBlock = {
+    ip,
+    source: 'custom',
+    recordId: str(r.Id),
+    status: 'enabled',
+    text: `custom block record ${str(r.Id)}: ${bound} traffic with ${ip} blocked${until ? ` until ${until}` : ''}`,
+  };
+  if (until) block.until = until;
+  return block;
+}
+
+/** True when two textual IPs name the same address (SAS may return non-canonical forms). */
+export function sameIp(a: string, b: string): boolean {
+  const ca = canonical(a);
+  return ca !== null && ca === canonical(b);
+}
+
+function canonical(ip: string): string | null {
+  const fam = net.isIP(ip.trim());
+  if (fam === 0) return null;
+  try {
+    return new net.SocketAddress({ address: ip.trim(), family: fam === 6 ? 'ipv6' : 'ipv4' }).address;
+  } catch {
+    return null;
+  }
+}
+
+function isoFromMs(v: unknown): string | undefined {
+  const n = Number(v);
+  // Far-future sentinels (permanent blocks) and absent values yield no end date.
+  if (!Number.isFinite(n) || n <= 0 || n > 4_102_444_800_000) return undefined;
+  return new Date(n).toISOString();
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\r\n\t]+/g, ' ').slice(0, 120);
+}
+function obj(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+}

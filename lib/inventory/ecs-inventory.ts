@@ -1,0 +1,193 @@
+/**
+ * ECS inventory: instance lookup, security-group rules and Cloud Assistant status, normalised
+ * into the provider-neutral shapes of ./types. Responses are read defensively: a field the API
+ * omits becomes "unknown", never a guess.
+ */
+import type { InstanceInfo, RunCommandAgentFacts, SecurityGroupRule, RuleSource } from './types';
+import type { RpcCaller } from '../cloud/alibaba-rpc';
+
+/** Looks one instance up; null when ECS does not know it. */
+export async function describeEcsInstance(call: RpcCaller, regionId: string, instanceId: string): Promise<InstanceInfo | null> {
+  const res = await call('DescribeInstances', {
+    RegionId: regionId,
+    InstanceIds: JSON.stringify([instanceId]),
+    PageSize: 10,
+  });
+  const found = arr(obj(res.Instances).Instance)
+    .map(obj)
+    .find((i) => i.InstanceId === instanceId);
+  return found ? toInstanceInfo(found, regionId) : null;
+}
+
+/** Instances carrying tag `key=value` (paged with NextToken, at most 100 pages of 100). */
+export async function listEcsInstancesByTag(
+  call: RpcCaller,
+  regionId: string,
+  key: string,
+  value: string,
+): Promise<InstanceInfo[]> {
+  const out: InstanceInfo[] = [];
+  let token: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const res = await call('DescribeInstances', {
+      RegionId: regionId,
+      'Tag.1.Key': key,
+      'Tag.1.Value': value,
+      MaxResults: 100,
+      NextToken: token,
+    });
+    for (const i of arr(obj(res.Instances).Instance)) out.push(toInstanceInfo(obj(i), regionId));
+    token = typeof res.NextToken === 'string' && res.NextToken !== '' ? res.NextToken : undefined;
+    if (!token) break;
+  }
+  return out;
+}
+
+const STATES: Record<string, InstanceInfo['state']> = {
+  Running: 'running',
+  Stopped: 'stopped',
+  Pending: 'pending',
+  Starting: 'pending',
+  Stopping: 'stopping',
+};
+
+/** Normalises one `Instances.Instance[]` entry. */
+export function toInstanceInfo(i: Record<string, unknown>, regionId: string): InstanceInfo {
+  const rawState = str(i.Status);
+  const os = str(i.OSType).toLowerCase();
+  const publicIps = [...ipList(obj(i.PublicIpAddress).IpAddress), ...ipList(obj(i.EipAddress).IpAddress)];
+  const vpc = obj(i.VpcAttributes);
+  const privateIps = [...ipList(obj(vpc.PrivateIpAddress).IpAddress), ...ipList(obj(i.InnerIpAddress).IpAddress)];
+  const tags: Record<string, string> = {};
+  for (const t of arr(obj(i.Tags).Tag).map(obj)) {
+    if (typeof t.TagKey === 'string') tags[t.TagKey] = str(t.TagValue);
+  }
+  const info: InstanceInfo = {
+    provider: 'alibaba',
+    region: str(i.RegionId) || regionId,
+    instanceId: str(i.InstanceId),
+    state: STATES[rawState] ?? 'unknown',
+    rawState,
+    platform: os === 'linux' ? 'linux' : os === 'windows' ? 'windows' : 'unknown',
+    publicIps: [...new Set(publicIps)],
+    privateIps: [...new Set(privateIps)],
+    securityGroupIds: arr(obj(i.SecurityGroupIds).SecurityGroupId).filter((g): g is string => typeof g === 'string'),
+    tags,
+  };
+  const vswitch = str(vpc.VSwitchId);
+  const vpcId = str(vpc.VpcId);
+  if (vswitch) info.subnetId = vswitch;
+  if (vpcId) info.vpcId = vpcId;
+  return info;
+}
+
+/** Inbound rules of one security group (all pages), normalised. */
+export async function describeEcsSecurityGroupRules(
+  call: RpcCaller,
+  regionId: string,
+  groupId: string,
+): Promise<SecurityGroupRule[]> {
+  const rules: SecurityGroupRule[] = [];
+  let token: string | undefined;
+  for (let page = 0; page < 50; page++) {
+    const res = await call('DescribeSecurityGroupAttribute', {
+      RegionId: regionId,
+      SecurityGroupId: groupId,
+      Direction: 'ingress',
+      MaxResults: 1000,
+      NextToken: token,
+    });
+    for (const p of arr(obj(res.Permissions).Permission)) rules.push(...normalisePermission(groupId, obj(p)));
+    token = typeof res.NextToken === 'string' && res.NextToken !== '' ? res.NextToken : undefined;
+    if (!token) break;
+  }
+  return rules;
+}
+
+/**
+ * One ECS `Permission` → zero or more rules (one per source it names). Egress entries, and
+ * entries whose port range cannot be read, are dropped rather than guessed.
+ * `PortRange` is `from/to`; `-1/-1` means every port (protocols ALL, ICMP, GRE).
+ */
+export function normalisePermission(groupId: string, p: Record<string, unknown>): SecurityGroupRule[] {
+  if (str(p.Direction) && str(p.Direction).toLowerCase() !== 'ingress') return [];
+  const action = str(p.Policy).toLowerCase() === 'drop' ? 'deny' : 'allow';
+  const prio = Number.parseInt(str(p.Priority) || '1', 10);
+  const priority = Number.isInteger(prio) && prio >= 1 && prio <= 100 ? prio : 1;
+  const protocol = (str(p.IpProtocol) || 'all').toLowerCase();
+  const range = parsePortRange(str(p.PortRange), protocol);
+  if (!range) return [];
+  const sources: RuleSource[] = [];
+  if (str(p.SourceCidrIp)) sources.push({ kind: 'cidr', cidr: str(p.SourceCidrIp) });
+  if (str(p.Ipv6SourceCidrIp)) sources.push({ kind: 'cidr', cidr: str(p.Ipv6SourceCidrIp) });
+  if (str(p.SourceGroupId)) sources.push({ kind: 'group', id: str(p.SourceGroupId) });
+  if (str(p.SourcePrefixListId)) sources.push({ kind: 'prefix-list', id: str(p.SourcePrefixListId) });
+  const ports = range[0] === range[1] ? `${range[0]}` : `${range[0]}-${range[1]}`;
+  const extra = [
+    str(p.SourcePortRange) && !['-1/-1', '1/65535'].includes(str(p.SourcePortRange)) ? `source ports ${str(p.SourcePortRange)}` : '',
+    str(p.DestCidrIp) ? `to ${str(p.DestCidrIp)}` : '',
+    str(p.Description) ? `"${str(p.Description).slice(0, 80)}"` : '',
+  ].filter(Boolean);
+  return sources.map((source) => ({
+    groupId,
+    action,
+    priority,
+    protocol,
+    portFrom: range[0],
+    portTo: range[1],
+    source,
+    text:
+      `${groupId}: ${action === 'deny' ? 'drop' : 'accept'} ${protocol} ${protocol === 'all' ? 'all ports' : ports} ` +
+      `from ${sourceText(source)} (priority ${priority})${extra.length ? `, ${extra.join(', ')}` : ''}`,
+  }));
+}
+
+function parsePortRange(raw: string, protocol: string): [number, number] | null {
+  if (raw === '' || raw === '-1/-1' || protocol === 'all') return [0, 65535];
+  const m = /^(-?\d+)\/(-?\d+)$/.exec(raw);
+  if (!m) return null;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  if (from === -1 && to === -1) return [0, 65535];
+  if (!(from >= 0 && to <= 65535 && from <= to)) return null;
+  return [from, to];
+}
+
+function sourceText(s: RuleSource): string {
+  return s.kind === 'cidr' ? s.cidr : s.kind === 'group' ? `security group ${s.id}` : `prefix list ${s.id}`;
+}
+
+/** Cloud Assistant agent status of one instance. */
+export async function describeCloudAssistantStatus(
+  call: RpcCaller,
+  regionId: string,
+  instanceId: string,
+): Promise<RunCommandAgentFacts> {
+  const res = await call('DescribeCloudAssistantStatus', { RegionId: regionId, 'InstanceId.1': instanceId });
+  const entry = arr(obj(res.InstanceCloudAssistantStatusSet).InstanceCloudAssistantStatus)
+    .map(obj)
+    .find((s) => s.InstanceId === instanceId);
+  if (!entry) return { status: 'not-registered', raw: 'absent' };
+  const raw = str(entry.CloudAssistantStatus);
+  const facts: RunCommandAgentFacts = {
+    status: raw === 'true' ? 'online' : raw === 'false' ? 'offline' : 'unknown',
+    raw: raw || 'absent',
+  };
+  if (str(entry.LastHeartbeatTime)) facts.lastSeen = str(entry.LastHeartbeatTime);
+  if (str(entry.CloudAssistantVersion)) facts.agentVersion = str(entry.CloudAssistantVersion);
+  return facts;
+}
+
+function ipList(v: unknown): string[] {
+  if (typeof v === 'string') return v ? [v] : [];
+  return arr(v).filter((x): x is string => typeof x === 'string' && x !== '');
+}
+function obj(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+}

@@ -1,0 +1,335 @@
+/**
+ * Cloud Assistant (Alibaba Cloud ECS) runner: `RunCommand` with a Base64 `RunShellScript`,
+ * then `DescribeInvocationResults` polled adaptively (about 200 ms, backing off to about 2 s)
+ * until every instance reaches a final state. Cloud Assistant statuses and error codes are
+ * translated into {@link RunStatus}; API failures become values, never exceptions.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CommandRunner, RunRequest, RunResult, RunStatus } from './types';
+import type { RpcCaller } from '../cloud/alibaba-rpc';
+import { AlibabaApiError } from '../cloud/alibaba-errors';
+import { CloudValidationError } from '../cloud/errors';
+import { canonicalIp } from '../cloud/validate';
+
+/** Cloud Assistant takes at most 100 instance ids per RunCommand. */
+export const RUN_COMMAND_MAX_INSTANCES = 100;
+/** DescribeInvocationResults returns at most 50 results per page. */
+const RESULTS_PAGE_SIZE = 50;
+
+export interface PollOptions {
+  /** First delay between RunCommand and the first poll, and between early polls. Default 200. */
+  initialMs?: number;
+  /** Ceiling of the delay. Default 2000. */
+  maxMs?: number;
+  /** Growth per poll. Default 1.5. */
+  factor?: number;
+}
+
+export interface CloudAssistantOptions {
+  /** ECS RPC caller (see `createRpcCaller`), already bound to the region's endpoint. */
+  call: RpcCaller;
+  regionId: string;
+  poll?: PollOptions;
+  /** Injected clock and timer, for tests of the deadline logic. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A runner bound to one ECS instance. */
+export function createCloudAssistantRunner(opts: CloudAssistantOptions & { instanceId: string }): CommandRunner {
+  return {
+    name: 'cloud-assistant',
+    async run(request: RunRequest): Promise<RunResult> {
+      const results = await runOnInstances(opts, [opts.instanceId], request);
+      return results.get(opts.instanceId) ?? errorResult('error', 'Cloud Assistant returned no result for the instance', 0);
+    },
+  };
+}
+
+/**
+ * Runs one script on many instances: at most {@link RUN_COMMAND_MAX_INSTANCES} ids per
+ * RunCommand, every invocation polled together. Every id gets a result.
+ */
+export async function runFleetCloudAssistant(
+  opts: CloudAssistantOptions,
+  instanceIds: readonly string[],
+  request: RunRequest,
+): Promise<Map<string, RunResult>> {
+  const unique = [...new Set(instanceIds)];
+  const out = new Map<string, RunResult>();
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += RUN_COMMAND_MAX_INSTANCES) chunks.push(unique.slice(i, i + RUN_COMMAND_MAX_INSTANCES));
+  // A few invocations at a time: each RunCommand is one API call, polls are paged per invocation.
+  const concurrency = 4;
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      const chunk = chunks[next++];
+      if (!chunk) break;
+      for (const [id, r] of await runOnInstances(opts, chunk, request)) out.set(id, r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
+  return out;
+}
+
+/**
+ * The script actually sent: the collector with its positional arguments set by a `set --`
+ * line. Each argument must be an IP address already in canonical form (`canonicalIp` from
+ * ../cloud/validate: `net.isIP`, then re-serialised; the argument must equal that form), so it
+ * only contains `[0-9a-f.:]` and is single-quoted: no user text is ever parsed as shell code.
+ * @throws CloudValidationError naming the argument and the rule.
+ */
+export function buildRunnableScript(script: string, args: readonly string[]): string {
+  const quoted = args.map((a, i) => `'${canonicalIpArg(a, i)}'`);
+  const setLine = `set -- ${quoted.join(' ')}\n`;
+  if (args.length === 0) return script;
+  // Keep an interpreter line first: Cloud Assistant honours it when it writes the script file.
+  if (script.startsWith('#!')) {
+    const nl = script.indexOf('\n');
+    if (nl === -1) return `${script}\n${setLine}`;
+    return script.slice(0, nl + 1) + setLine + script.slice(nl + 1);
+  }
+  return setLine + script;
+}
+
+/** Returns `arg` when it is already the canonical text of an IP address; throws otherwise. */
+export function canonicalIpArg(arg: string, index: number): string {
+  const field = `args[${index}]`;
+  const canonical = canonicalIp(arg, field);
+  if (canonical !== arg) {
+    throw new CloudValidationError(field, `must be an IP address in canonical form (${canonical}), as validateClientIps returns it`);
+  }
+  return canonical;
+}
+
+async function runOnInstances(
+  opts: CloudAssistantOptions,
+  ids: readonly string[],
+  request: RunRequest,
+): Promise<Map<string, RunResult>> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = now();
+  const content = Buffer.from(buildRunnableScript(request.script, request.args), 'utf8').toString('base64');
+  // Cloud Assistant's Timeout is execution time on the instance, in seconds (minimum 10).
+  const timeoutSec = Math.max(10, Math.ceil(request.timeoutMs / 1000));
+  const params: Record<string, string | number> = {
+    RegionId: opts.regionId,
+    Type: 'RunShellScript',
+    CommandContent: content,
+    ContentEncoding: 'Base64',
+    Timeout: timeoutSec,
+    Name: 'sshdoctor-collector',
+    RepeatMode: 'Once',
+    KeepCommand: 'false',
+    // Same token on every retry of this call: a throttled-then-retried RunCommand runs once.
+    ClientToken: randomUUID(),
+  };
+  ids.forEach((id, i) => {
+    params[`InstanceId.${i + 1}`] = id;
+  });
+
+  let invokeId: string;
+  try {
+    const res = await opts.call('RunCommand', params);
+    if (typeof res.InvokeId !== 'string' || res.InvokeId === '') {
+      return fillAll(ids, errorResult('error', 'RunCommand returned no InvokeId', now() - started));
+    }
+    invokeId = res.InvokeId;
+  } catch (err) {
+    return fillAll(ids, apiErrorResult(err, 'RunCommand', now() - started));
+  }
+
+  const deadline = started + request.timeoutMs;
+  const initial = opts.poll?.initialMs ?? 200;
+  const max = opts.poll?.maxMs ?? 2000;
+  const factor = opts.poll?.factor ?? 1.5;
+  let delay = initial;
+  const done = new Map<string, RunResult>();
+  const lastStatus = new Map<string, string>();
+  const pending = new Set(ids);
+
+  // Bounded: the deadline stops it, and every iteration sleeps at least `initial` ms.
+  while (pending.size > 0) {
+    const remaining = deadline - now();
+    if (remaining <= 0) break;
+    await sleep(Math.min(delay, remaining));
+    delay = Math.min(max, Math.round(delay * factor));
+    let results: InvocationResult[];
+    try {
+      results = await describeAll(opts, invokeId, ids.length === 1 ? ids[0] : undefined);
+    } catch (err) {
+      // Throttled or 5xx past the caller's retries: keep polling until the deadline.
+      if (err instanceof AlibabaApiError && (err.kind === 'throttled' || err.kind === 'server' || err.kind === 'network')) {
+        continue;
+      }
+      const r = apiErrorResult(err, 'DescribeInvocationResults', now() - started);
+      for (const id of pending) done.set(id, r);
+      pending.clear();
+      break;
+    }
+    // Results may be missing right after RunCommand (eventual consistency): treat as pending.
+    for (const r of results) {
+      if (!pending.has(r.instanceId)) continue;
+      lastStatus.set(r.instanceId, r.invocationStatus);
+      const mapped = mapInvocationResult(r);
+      if (mapped === null) continue;
+      done.set(r.instanceId, { ...mapped, durationMs: now() - started });
+      pending.delete(r.instanceId);
+    }
+  }
+  for (const id of pending) {
+    const st = lastStatus.get(id) ?? 'not yet reported';
+    const neverStarted = st === 'not yet reported' || st === 'Pending' || st === 'Scheduled';
+    done.set(
+      id,
+      errorResult(
+        neverStarted ? 'undeliverable' : 'timeout',
+        `no final Cloud Assistant result within ${Math.round(request.timeoutMs / 1000)} s (last status: ${st})`,
+        now() - started,
+      ),
+    );
+  }
+  return done;
+}
+
+/** One `InvocationResult` entry, read defensively. */
+export interface InvocationResult {
+  instanceId: string;
+  invocationStatus: string;
+  errorCode: string;
+  errorInfo: string;
+  exitCode: number | null;
+  output: string;
+  dropped: number;
+}
+
+async function describeAll(opts: CloudAssistantOptions, invokeId: string, instanceId?: string): Promise<InvocationResult[]> {
+  const all: InvocationResult[] = [];
+  // Bounded by the page count the API reports (and a hard cap of 10 pages = 500 instances).
+  for (let page = 1; page <= 10; page++) {
+    const res = await opts.call('DescribeInvocationResults', {
+      RegionId: opts.regionId,
+      InvokeId: invokeId,
+      InstanceId: instanceId,
+      ContentEncoding: 'Base64',
+      PageSize: RESULTS_PAGE_SIZE,
+      PageNumber: page,
+    });
+    const inv = obj(res.Invocation);
+    const list = arr(obj(inv.InvocationResults).InvocationResult);
+    for (const raw of list) {
+      const r = obj(raw);
+      const exit = Number(r.ExitCode);
+      all.push({
+        instanceId: str(r.InstanceId),
+        invocationStatus: str(r.InvocationStatus),
+        errorCode: str(r.ErrorCode),
+        errorInfo: str(r.ErrorInfo),
+        exitCode: r.ExitCode === undefined || r.ExitCode === null || !Number.isFinite(exit) ? null : exit,
+        output: decodeBase64(str(r.Output)),
+        dropped: Number(r.Dropped) || 0,
+      });
+    }
+    const total = Number(inv.TotalCount) || 0;
+    if (list.length < RESULTS_PAGE_SIZE || page * RESULTS_PAGE_SIZE >= total) break;
+  }
+  return all;
+}
+
+const AGENT_OFFLINE = new Set([
+  'ClientNotRunning',
+  'ClientNotResponse',
+  'ClientNetworkBlocked',
+  'ClientIsUpgrading',
+  'ClientNeedUpgrade',
+  'ClientNotOnline',
+]);
+const NOT_RUNNING = new Set(['InstanceNotRunning', 'InstanceReleased', 'InstanceNotExists']);
+const FINAL_STATUSES = new Set(['Success', 'Failed', 'Error', 'Timeout', 'Cancelled', 'Terminated', 'Invalid', 'Aborted']);
+
+/**
+ * Maps one result to our status, or null while it is still Pending/Running/Stopping.
+ * ErrorCode is more specific than InvocationStatus, so it is read first.
+ */
+export function mapInvocationResult(r: InvocationResult): Omit<RunResult, 'durationMs'> | null {
+  const code = r.errorCode;
+  const base = { stdout: r.output, stderr: '', exitCode: r.exitCode, truncated: r.dropped > 0 };
+  const why = (text: string) => oneLine(`${text}${code ? ` (${code}${r.errorInfo ? `: ${r.errorInfo}` : ''})` : ''}`);
+  let status: RunStatus;
+  let reason: string | undefined;
+  if (AGENT_OFFLINE.has(code)) {
+    status = 'agent-offline';
+    reason = why('the Cloud Assistant agent on the instance is not running or not responding');
+  } else if (NOT_RUNNING.has(code)) {
+    status = 'instance-not-running';
+    reason = why('the instance is not running');
+  } else if (code === 'DeliveryTimeout') {
+    status = 'undeliverable';
+    reason = why('Cloud Assistant could not deliver the command to the instance in time');
+  } else if (code === 'ExecutionTimeout' || r.invocationStatus === 'Timeout') {
+    status = 'timeout';
+    reason = why('the collector did not finish within the command timeout');
+  } else if (!FINAL_STATUSES.has(r.invocationStatus)) {
+    return null;
+  } else if (r.invocationStatus === 'Success') {
+    status = 'success';
+  } else if (r.invocationStatus === 'Failed' && (code === 'ExitCodeNonzero' || code === '' || r.exitCode !== null)) {
+    status = 'failed';
+    reason = why(`the collector exited with code ${r.exitCode ?? 'unknown'}`);
+  } else if (r.invocationStatus === 'Cancelled' || r.invocationStatus === 'Terminated' || r.invocationStatus === 'Aborted') {
+    status = 'cancelled';
+    reason = why(`the invocation was ${r.invocationStatus.toLowerCase()}`);
+  } else {
+    status = 'error';
+    reason = why(`Cloud Assistant reported ${r.invocationStatus || 'an unknown status'}`);
+  }
+  if (base.truncated) {
+    const note = `output cut by Cloud Assistant (${r.dropped} bytes dropped)`;
+    reason = reason ? `${reason}; ${note}` : note;
+  }
+  return reason === undefined ? { status, ...base } : { status, ...base, reason };
+}
+
+function apiErrorResult(err: unknown, action: string, durationMs: number): RunResult {
+  if (err instanceof AlibabaApiError) {
+    const status: RunStatus =
+      err.kind === 'throttled'
+        ? 'throttled'
+        : err.kind === 'access-denied'
+          ? 'access-denied'
+          : /NotRunning|Stopped/.test(err.code)
+            ? 'instance-not-running'
+            : 'error';
+    return errorResult(status, err.message, durationMs);
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return errorResult('error', `${action} failed: ${oneLine(msg)}`, durationMs);
+}
+
+function errorResult(status: RunStatus, reason: string, durationMs: number): RunResult {
+  return { status, stdout: '', stderr: '', exitCode: null, truncated: false, reason, durationMs };
+}
+
+function fillAll(ids: readonly string[], r: RunResult): Map<string, RunResult> {
+  return new Map(ids.map((id) => [id, r]));
+}
+
+function decodeBase64(s: string): string {
+  return s === '' ? '' : Buffer.from(s, 'base64').toString('utf8');
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 500);
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+}
