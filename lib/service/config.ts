@@ -12,6 +12,12 @@ export interface FleetTarget {
   region: string;
 }
 
+/** Chat commands may target this machine under `npm start`. */
+export interface LocalTarget {
+  provider: 'local';
+  region?: undefined;
+}
+
 export interface ServiceConfig {
   stage: string;
   /** Providers `POST /checks` accepts. `local` only under `npm start`. */
@@ -24,8 +30,8 @@ export interface ServiceConfig {
   historyTtlDays: number;
   maxBodyBytes: number;
   fleet: { targets: FleetTarget[]; batchSize: number; queueUrl?: string };
-  slack: { jobsQueueUrl?: string; signingSecretRef?: string; webhookUrlRef?: string };
-  dingtalk: { appSecretRef?: string };
+  slack: { jobsQueueUrl?: string; signingSecretRef?: string; webhookUrlRef?: string; target: FleetTarget | LocalTarget };
+  dingtalk: { appSecretRef?: string; target: FleetTarget | LocalTarget };
   alerts: { topicArn?: string };
   /** Secrets Manager secret holding `{accessKeyId, accessKeySecret}` for Alibaba Cloud. */
   alibabaCredentialsRef?: string;
@@ -40,10 +46,13 @@ const list = (v: string | undefined) =>
 const name = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
 const intIn = (min: number, max: number, dflt: number) =>
   z.coerce.number().int('must be an integer').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`).default(dflt);
-/** `ssm:/path` or `secretsmanager:name-or-arn`. */
+/** `ssm:/path`, `secretsmanager:name-or-arn`, or (local runs only) `env:NAME`. */
 const secretRef = z
   .string()
-  .regex(/^(?:ssm:\/[A-Za-z0-9_.\/-]+|secretsmanager:[A-Za-z0-9_.:\/+=@-]+)$/, 'must be ssm:/name or secretsmanager:id')
+  .regex(
+    /^(?:ssm:\/[A-Za-z0-9_.\/-]+|secretsmanager:[A-Za-z0-9_.:\/+=@-]+|env:[A-Z][A-Z0-9_]{0,63})$/,
+    'must be ssm:/name, secretsmanager:id or env:NAME',
+  )
   .optional();
 
 const envSchema = z.object({
@@ -64,6 +73,8 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET_REF: secretRef,
   SLACK_WEBHOOK_URL_REF: secretRef,
   DINGTALK_APP_SECRET_REF: secretRef,
+  SLACK_TARGET: z.string().default('aws:us-east-1'),
+  DINGTALK_TARGET: z.string().default('alibaba:cn-hangzhou'),
   ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, 'must be an SNS topic ARN').optional(),
   ALIBABA_CREDENTIALS_REF: secretRef,
 });
@@ -85,12 +96,9 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
   for (const p of providers) {
     if (p !== 'aws' && p !== 'alibaba' && p !== 'local') throw new ConfigError('ENABLED_PROVIDERS', `unknown provider '${p}'`);
   }
-  const targets = list(e.FLEET_TARGETS).map((t): FleetTarget => {
-    const [provider, region] = t.split(':');
-    if (provider === 'aws' && region && AWS_REGION.test(region)) return { provider, region };
-    if (provider === 'alibaba' && region && ALIBABA_REGION.test(region)) return { provider, region };
-    throw new ConfigError('FLEET_TARGETS', `'${t}' must be aws:<region> or alibaba:<region>`);
-  });
+  const targets = list(e.FLEET_TARGETS).map((t) => target(t, 'FLEET_TARGETS'));
+  const chatTarget = (t: string, variable: string): FleetTarget | LocalTarget =>
+    t === 'local' ? { provider: 'local' } : target(t, variable);
   const eq = e.OPT_IN_TAG.indexOf('=');
   return {
     stage: e.SSHDOCTOR_STAGE,
@@ -101,9 +109,18 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     historyTtlDays: e.HISTORY_TTL_DAYS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     fleet: { targets, batchSize: e.FLEET_BATCH_SIZE, queueUrl: e.FLEET_QUEUE_URL },
-    slack: { jobsQueueUrl: e.SLACK_JOBS_QUEUE_URL, signingSecretRef: e.SLACK_SIGNING_SECRET_REF, webhookUrlRef: e.SLACK_WEBHOOK_URL_REF },
-    dingtalk: { appSecretRef: e.DINGTALK_APP_SECRET_REF },
+    slack: { jobsQueueUrl: e.SLACK_JOBS_QUEUE_URL, signingSecretRef: e.SLACK_SIGNING_SECRET_REF, webhookUrlRef: e.SLACK_WEBHOOK_URL_REF,
+      target: chatTarget(e.SLACK_TARGET, 'SLACK_TARGET'),
+    },
+    dingtalk: { appSecretRef: e.DINGTALK_APP_SECRET_REF, target: chatTarget(e.DINGTALK_TARGET, 'DINGTALK_TARGET') },
     alerts: { topicArn: e.ALERT_TOPIC_ARN },
     alibabaCredentialsRef: e.ALIBABA_CREDENTIALS_REF,
   };
+}
+
+function target(t: string, variable: string): FleetTarget {
+  const [provider, region, extra] = t.split(':');
+  if (extra === undefined && provider === 'aws' && region && AWS_REGION.test(region)) return { provider, region };
+  if (extra === undefined && provider === 'alibaba' && region && ALIBABA_REGION.test(region)) return { provider, region };
+  throw new ConfigError(variable, `'${t}' must be aws:<region> or alibaba:<region>`);
 }

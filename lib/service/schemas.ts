@@ -2,27 +2,30 @@
  * Request schemas (zod 4). Every rule names its field: a failed parse becomes a
  * {@link ValidationError} whose message is `<field>: <rule>`, answered with 400.
  */
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION, canonicalIp } from '../cloud/validate';
 import { ValidationError } from './errors';
+
+export { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION };
 
 export const PROVIDERS = ['aws', 'alibaba', 'local'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
-/** EC2: `i-` + 8 or 17 lowercase hex digits. */
-export const AWS_INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-/** ECS: `i-` + 10..30 lowercase alphanumerics (region-prefixed ids included). */
-export const ALIBABA_INSTANCE_ID = /^i-[0-9a-z]{10,30}$/;
 /** The local provider diagnoses this machine only. */
 export const LOCAL_INSTANCE_ID = /^(?:localhost|local)$/;
-export const AWS_REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
-export const ALIBABA_REGION = /^[a-z]{2}-[a-z0-9]+(?:-[a-z0-9]+)?$/;
 
-/** A canonical IPv4/IPv6 literal (what `net.isIP` accepts, no zone, no brackets). */
-export const ipAddress = z
-  .string({ error: 'must be a string' })
-  .max(45, 'must be an IPv4 or IPv6 address')
-  .refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address');
+/**
+ * An IPv4/IPv6 literal (no zone, no CIDR), canonicalised: only `[0-9a-f.:]` remains, which
+ * is what lets runners pass it as a positional argument.
+ */
+export const ipAddress = z.string({ error: 'must be a string' }).transform((v, ctx) => {
+  try {
+    return canonicalIp(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an IPv4 or IPv6 address (no CIDR, no zone id)' });
+    return z.NEVER;
+  }
+});
 
 const port = z
   .number({ error: 'must be an integer' })

@@ -1,0 +1,98 @@
+/**
+ * Production wiring shared by the functions/ composition roots: the validated config,
+ * the DynamoDB document client, cloud providers (built per region on first use, their
+ * SDKs loaded lazily so an AWS-only invocation never evaluates the Alibaba SDK), and the
+ * diagnosis engine.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CloudProvider } from '../cloud/types';
+import type { Diagnoser, ProviderFactory } from './check-service';
+import { loadConfig, type ServiceConfig } from './config';
+import { createDynamoReportStore, type ReportStore } from './report-store';
+import { resolveSecret } from './secrets';
+
+let config: ServiceConfig | undefined;
+
+/** The validated configuration, read once per cold start. */
+export function serviceConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
+  config ??= loadConfig(env);
+  return config;
+}
+
+/** A document client that drops `undefined` (reports carry optional fields). */
+export function createDocClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export function createReportStore(cfg: ServiceConfig, doc: DynamoDBDocumentClient): ReportStore {
+  return createDynamoReportStore({
+    client: doc,
+    tables: cfg.tables,
+    reportTtlDays: cfg.reportTtlDays,
+    historyTtlDays: cfg.historyTtlDays,
+  });
+}
+
+/** Providers by `name:region`, built once per container. */
+export function createProviderFactory(cfg: ServiceConfig): ProviderFactory {
+  const cache = new Map<string, Promise<CloudProvider>>();
+  return (name, region) => {
+    const key = `${name}:${region}`;
+    let p = cache.get(key);
+    if (!p) {
+      p = name === 'aws' ? awsProvider(region) : alibabaProvider(cfg, region);
+      // A failed build (bad secret, network) must not be cached for the container's life.
+      p.catch(() => cache.delete(key));
+      cache.set(key, p);
+    }
+    return p;
+  };
+}
+
+async function awsProvider(region: string): Promise<CloudProvider> {
+  const { createAwsProvider } = await import('../cloud/aws-provider');
+  return createAwsProvider({ region });
+}
+
+async function alibabaProvider(cfg: ServiceConfig, region: string): Promise<CloudProvider> {
+  const credentials = cfg.alibabaCredentialsRef
+    ? parseAlibabaCredentials(await resolveSecret(cfg.alibabaCredentialsRef, 'ALIBABA_CREDENTIALS_REF'))
+    : undefined;
+  const { createAlibabaProvider } = await import('../cloud/alibaba-provider');
+  return createAlibabaProvider({ region, ...(credentials ? { credentials } : {}) });
+}
+
+function parseAlibabaCredentials(text: string): { accessKeyId: string; accessKeySecret: string } {
+  try {
+    const v = JSON.parse(text) as { accessKeyId?: unknown; accessKeySecret?: unknown };
+    if (typeof v.accessKeyId === 'string' && typeof v.accessKeySecret === 'string') {
+      return { accessKeyId: v.accessKeyId, accessKeySecret: v.accessKeySecret };
+    }
+  } catch {
+    // fall through: the message below names the rule without echoing the secret
+  }
+  throw new Error('ALIBABA_CREDENTIALS_REF: secret must be JSON {"accessKeyId","accessKeySecret"}');
+}
+
+/** The engine: cloud instances through diagnoseInstance; `local` only when enabled. */
+export function createDiagnoser(cfg: ServiceConfig): Diagnoser {
+  const diagnoser: Diagnoser = {
+    async instance(provider, opts) {
+      const { diagnoseInstance } = await import('../cloud/diagnose-instance');
+      return diagnoseInstance(provider, opts);
+    },
+  };
+  if (cfg.enabledProviders.includes('local')) {
+    diagnoser.local = async (opts) => {
+      const [{ diagnose }, { createLocalRunner }] = await Promise.all([import('../diagnose'), import('../runners/local-runner')]);
+      return diagnose({
+        target: { host: '127.0.0.1', port: opts.port, instanceId: 'localhost', provider: 'local' },
+        clientIps: opts.clientIps,
+        clientIpSource: opts.clientIpSource,
+        runner: createLocalRunner(),
+      });
+    };
+  }
+  return diagnoser;
+}

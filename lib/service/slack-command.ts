@@ -1,0 +1,78 @@
+/**
+ * Slack slash command and "Check again" button: verify, parse, dispatch, acknowledge.
+ * Runs well under Slack's 3-second deadline because the diagnosis itself is a queued job.
+ */
+import { z } from 'zod';
+import { SLACK_CHECK_AGAIN_ACTION } from '../report/render-slack';
+import { parseChatText, type ChatTarget, type JobDispatcher } from './chat';
+import { ValidationError } from './errors';
+import { header, json, rawBody, type HttpEvent, type HttpResult } from './http';
+import type { ReplayGuard } from './report-store';
+import { checkRequestSchema, parseOrThrow } from './schemas';
+import { verifySlackRequest } from './slack-signature';
+
+export interface SlackCommandDeps {
+  signingSecret: string;
+  replayGuard: ReplayGuard;
+  dispatcher: JobDispatcher;
+  target: ChatTarget;
+  maxBodyBytes: number;
+  now?: () => Date;
+}
+
+const responseUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+const actionPayload = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: z.string().max(64) }).optional(),
+  response_url: responseUrl,
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().max(2000).optional() })).min(1),
+});
+
+/** Handles one verified-or-rejected Slack request; returns the immediate acknowledgement. */
+export async function handleSlackRequest(event: HttpEvent, deps: SlackCommandDeps): Promise<HttpResult> {
+  const body = rawBody(event, deps.maxBodyBytes);
+  await verifySlackRequest({
+    signingSecret: deps.signingSecret,
+    timestamp: header(event, 'x-slack-request-timestamp'),
+    signature: header(event, 'x-slack-signature'),
+    rawBody: body,
+    now: (deps.now ?? (() => new Date()))(),
+    replayGuard: deps.replayGuard,
+  });
+  const form = new URLSearchParams(body);
+  const payload = form.get('payload');
+  if (payload !== null) return handleAction(payload, deps);
+
+  const url = parseOrThrow(responseUrl, form.get('response_url') ?? undefined, 'response_url');
+  try {
+    const request = parseChatText(form.get('text') ?? '', deps.target);
+    await deps.dispatcher.dispatch({ kind: 'slack', request, responseUrl: url, user: form.get('user_id') ?? undefined });
+    return json(200, { response_type: 'ephemeral', text: `Checking ${request.instanceId}… the report follows here.` });
+  } catch (err) {
+    // A bad command text is the user's typo: answer in Slack (200), not with an HTTP error.
+    if (err instanceof ValidationError) return json(200, { response_type: 'ephemeral', text: `sshdoctor: ${err.message}` });
+    throw err;
+  }
+}
+
+async function handleAction(payload: string, deps: SlackCommandDeps): Promise<HttpResult> {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    throw new ValidationError('payload', 'must be valid JSON');
+  }
+  const action = parseOrThrow(actionPayload, value, 'payload');
+  const again = action.actions.find((a) => a.action_id === SLACK_CHECK_AGAIN_ACTION);
+  if (!again?.value) return { statusCode: 200, body: '' };
+  let requestValue: unknown;
+  try {
+    requestValue = JSON.parse(again.value);
+  } catch {
+    throw new ValidationError('payload.actions.value', 'must be valid JSON');
+  }
+  // The button value round-trips through Slack: validate it like any request body.
+  const request = parseOrThrow(checkRequestSchema, requestValue, 'payload.actions.value');
+  await deps.dispatcher.dispatch({ kind: 'slack', request, responseUrl: action.response_url, user: action.user?.id });
+  return { statusCode: 200, body: '' };
+}
