@@ -17,12 +17,26 @@ export const RUN_COMMAND_MAX_INSTANCES = 100;
 const RESULTS_PAGE_SIZE = 50;
 
 export interface PollOptions {
-  /** First delay between RunCommand and the first poll, and between early polls. Default 200. */
+  /** Delay before the first poll, and between polls during the fast phase. Default 200. */
   initialMs?: number;
+  /** How long polls stay at `initialMs` (most collector runs end within it). Default 1500. */
+  fastPhaseMs?: number;
   /** Ceiling of the delay. Default 2000. */
   maxMs?: number;
-  /** Growth per poll. Default 1.5. */
+  /** Growth per poll after the fast phase. Default 1.5. */
   factor?: number;
+}
+
+/**
+ * Delay before the next DescribeInvocationResults: `initialMs` while the run is young (a
+ * finished command is then seen within ~200 ms), then growing by `factor` up to `maxMs` so
+ * long runs cost few calls. Never the SDK-waiter style fixed multi-second interval.
+ */
+export function nextPollDelay(elapsedMs: number, previousMs: number | null, poll: PollOptions = {}): number {
+  const initial = poll.initialMs ?? 200;
+  const max = poll.maxMs ?? 2000;
+  if (previousMs === null || elapsedMs < (poll.fastPhaseMs ?? 1500)) return Math.min(initial, max);
+  return Math.min(max, Math.round(previousMs * (poll.factor ?? 1.5)));
 }
 
 export interface CloudAssistantOptions {
@@ -142,20 +156,17 @@ async function runOnInstances(
   }
 
   const deadline = started + request.timeoutMs;
-  const initial = opts.poll?.initialMs ?? 200;
-  const max = opts.poll?.maxMs ?? 2000;
-  const factor = opts.poll?.factor ?? 1.5;
-  let delay = initial;
+  let delay: number | null = null;
   const done = new Map<string, RunResult>();
   const lastStatus = new Map<string, string>();
   const pending = new Set(ids);
 
-  // Bounded: the deadline stops it, and every iteration sleeps at least `initial` ms.
+  // Bounded: the deadline stops it, and every iteration sleeps (at least `initialMs`).
   while (pending.size > 0) {
     const remaining = deadline - now();
     if (remaining <= 0) break;
+    delay = nextPollDelay(now() - started, delay, opts.poll);
     await sleep(Math.min(delay, remaining));
-    delay = Math.min(max, Math.round(delay * factor));
     let results: InvocationResult[];
     try {
       results = await describeAll(opts, invokeId, ids.length === 1 ? ids[0] : undefined);

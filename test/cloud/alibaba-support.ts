@@ -1,0 +1,23 @@
+/** Shared set-up for the Alibaba Cloud tests: an emulator and a provider wired to it over HTTP. */
+import { AlibabaEmulator, type Executor } from '../emulators/alibaba-emulator';
+import { createAlibabaProvider, type AlibabaProviderOptions } from '../../lib/cloud/alibaba-provider';
+
+export const TEST_AK = 'LTAI5tEmulatorTestKey01';
+export const TEST_SECRET = 'emulator-secret-0123456789abcdef';
+export const INSTANCE_ID = 'i-bp1abcdefghijklmnopq';
+
+export async function startEmulator(opts: { executor?: Executor } = {}): Promise<AlibabaEmulator> {
+  return new AlibabaEmulator(TEST_AK, TEST_SECRET, opts).start();
+}
+
+/** A provider using the real openapi-core client against the emulator (no sleeping in retries). */
+export function providerFor(emu: AlibabaEmulator, over: Partial<AlibabaProviderOptions> = {}) {
+  return createAlibabaProvider({
+    region: 'cn-hangzhou',
+    credentials: { accessKeyId: TEST_AK, accessKeySecret: TEST_SECRET },
+    env: { ALIBABA_CLOUD_ECS_ENDPOINT: emu.host, ALIBABA_CLOUD_SAS_ENDPOINT: emu.host },
+    retry: { baseDelayMs: 5, maxDelayMs: 20 },
+    poll: { initialMs: 20, maxMs: 100 },
+    ...over,
+  });
+}
