@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
+import { INSTANCE_ID, providerFor, startEmulator } from './alibaba-support';
+import { securityCenterCheck } from '../../lib/checks/security-center';
+import type { Facts } from '../../lib/checks/types';
+import type { CloudFacts, InstanceInfo } from '../../lib/inventory/types';
+
+const UUID = 'f2d6e901-1004-4ca8-9dae-53ec04a9aaaa';
+const CLIENT = '203.0.113.7';
+
+let emu: AlibabaEmulator;
+beforeAll(async () => {
+  emu = await startEmulator();
+});
+afterAll(async () => {
+  await emu.close();
+});
+beforeEach(() => {
+  emu.calls.length = 0;
+  emu.instances.clear();
+  emu.bruteForceRecords.length = 0;
+  emu.customBlockRecords.length = 0;
+  emu.faults.forbidden.clear();
+  emu.addInstance({ instanceId: INSTANCE_ID, publicIps: ['47.96.1.10'], sasUuid: UUID });
+});
+
+async function judge(clientIps: string[]): Promise<{ facts: Facts; notInspected: { what: string; reason: string }[] }> {
+  const p = providerFor(emu);
+  const instance = (await p.describeInstance(INSTANCE_ID)) as InstanceInfo;
+  const { facts, notInspected } = await p.gatherCloudFacts(instance, { clientIps, port: 22 });
+  return {
+    notInspected,
+    facts: {
+      port: 22,
+      clients: clientIps.map((ip) => ({ ip, source: 'user' as const })),
+      probe: null,
+      host: null,
+      hostError: null,
+      cloud: { instance, ...(facts as Partial<CloudFacts>) },
+    },
+  };
+}
+
+describe('security-center over the emulated SAS API', () => {
+  it('fails naming the brute-force record that blocks the client IP, with the console path to lift it', async () => {
+    emu.bruteForceRecords.push(
+      { Id: 4411, BlockIp: CLIENT, Status: 1, Port: 22, Uuid: UUID, InstanceId: INSTANCE_ID, EndTime: 1893456000000, Reason: 'ssh brute force' },
+      { Id: 4412, BlockIp: CLIENT, Status: 1, Port: 22, Uuid: 'other-uuid', InstanceId: 'i-bp1someoneelse000000' },
+      { Id: 4413, BlockIp: CLIENT, Status: 0, Port: 22, Uuid: UUID, InstanceId: INSTANCE_ID },
+    );
+    const { facts } = await judge([CLIENT]);
+    const r = securityCenterCheck.run(facts);
+    expect(r.status).toBe('fail');
+    expect(r.summary).toBe(`Security Center blocks ${CLIENT} from reaching this instance.`);
+    expect(r.evidence).toEqual([
+      {
+        source: 'yundun-sas:DescribeBruteForceRecords',
+        text: `brute-force defence record 4411: ${CLIENT} blocked on port 22 until 2030-01-01T00:00:00.000Z (ssh brute force)`,
+      },
+    ]);
+    expect(r.fix?.commands.join('\n')).toMatch(/Security Center console .*Unblock/);
+    expect(r.fix?.actions).toBeUndefined();
+    expect(emu.callsOf('yundun-sas:DescribeBruteForceRecords')[0]!.params.BlockIp).toBe(CLIENT);
+  });
+
+  it('fails on a custom block record targeting the instance, with the API that lifts it as a FixAction', async () => {
+    emu.customBlockRecords.push({ Id: 381, BlockIp: CLIENT, Bound: 'in', Status: 1, BlockExpireDate: 1893456000000, TargetList: [{ Target: UUID, TargetType: 'uuid' }] });
+    const { facts } = await judge([CLIENT, '198.51.100.9']);
+    const r = securityCenterCheck.run(facts);
+    expect(r.status).toBe('fail');
+    expect(r.evidence[0]).toEqual({
+      source: 'yundun-sas:DescribeCustomBlockRecords',
+      text: `custom block record 381: inbound traffic with ${CLIENT} blocked until 2030-01-01T00:00:00.000Z`,
+    });
+    expect(r.fix).toEqual({
+      summary: 'Delete the Security Center custom block record(s) that block the client IP(s).',
+      commands: ['aliyun sas DeleteCustomBlockRecord --Id 381'],
+      actions: [{ kind: 'security-center-unblock', recordId: '381', ip: CLIENT }],
+    });
+  });
+
+  it('passes when only other instances or other addresses are blocked', async () => {
+    emu.customBlockRecords.push({ Id: 5, BlockIp: CLIENT, Bound: 'in', Status: 1, TargetList: [{ Target: 'another-uuid', TargetType: 'uuid' }] });
+    emu.bruteForceRecords.push({ Id: 6, BlockIp: '192.0.2.66', Status: 1, Uuid: UUID, InstanceId: INSTANCE_ID });
+    const { facts } = await judge([CLIENT]);
+    const r = securityCenterCheck.run(facts);
+    expect(r.status).toBe('pass');
+    expect(r.summary).toBe('Security Center has no active block for this instance.');
+  });
+
+  it('without client IPs, lists every active block for the instance', async () => {
+    emu.bruteForceRecords.push({ Id: 6, BlockIp: '192.0.2.66', Status: 1, Uuid: UUID, InstanceId: INSTANCE_ID });
+    const { facts } = await judge([]);
+    expect(facts.cloud?.securityCenter?.blocks.map((b) => b.ip)).toEqual(['192.0.2.66']);
+    expect(securityCenterCheck.run(facts).status).toBe('pass');
+  });
+
+  it('skips, and names Security Center as not inspected, when RAM forbids the SAS API', async () => {
+    emu.faults.forbidden.add('yundun-sas:DescribeBruteForceRecords');
+    const { facts, notInspected } = await judge([CLIENT]);
+    expect(notInspected).toEqual([{ what: 'Security Center', reason: expect.stringMatching(/yundun-sas:DescribeBruteForceRecords failed: Forbidden\.RAM/) }]);
+    const r = securityCenterCheck.run(facts);
+    expect(r.status).toBe('skip');
+  });
+
+  it('skips on AWS instances', () => {
+    const r = securityCenterCheck.run({
+      port: 22,
+      clients: [],
+      probe: null,
+      host: null,
+      hostError: null,
+      cloud: {
+        instance: {
+          provider: 'aws', region: 'eu-west-1', instanceId: 'i-0123456789abcdef0', state: 'running', rawState: 'running',
+          platform: 'linux', publicIps: [], privateIps: [], securityGroupIds: [], tags: {},
+        },
+      },
+    });
+    expect(r.status).toBe('skip');
+  });
+});
