@@ -1,0 +1,45 @@
+import { evaluate, exactKey } from './decide';
+import type { Rule, WrappersClient, WrappersDecision, WrappersFix, WrappersPolicy } from './types';
+
+function findRule(policy: WrappersPolicy, d: WrappersDecision): Rule | undefined {
+  const file = d.file === policy.allow.path && d.via !== 'hosts.deny' ? policy.allow : policy.deny;
+  return file.rules.find((r) => r.line === d.line && r.file === d.file);
+}
+
+/** True when every client pattern of `rule` is this very address (a DenyHosts-style line). */
+function onlyThisClient(rule: Rule, addr: string): boolean {
+  return (
+    rule.clients.length > 0 &&
+    rule.clients.every((t) => exactKey(t) === addr)
+  );
+}
+
+/** The first line libwrap stops reading at (a rule too long for its buffer), if any. */
+function stopLine(policy: WrappersPolicy): number | null {
+  const d = policy.allow.diagnostics.find((x) => x.message.startsWith('line too long'));
+  return d ? d.line : null;
+}
+
+/**
+ * The smallest edit that lets a denied client in: comment out the deciding line when it names
+ * only this client and nothing else would deny it; otherwise an allow rule placed before the
+ * deciding rule (or at the end of hosts.allow when hosts.deny decided).
+ */
+export function fixFor(
+  policy: WrappersPolicy,
+  daemon: string,
+  client: WrappersClient,
+  server: { addr?: string; name?: string } | undefined,
+  d: WrappersDecision,
+): WrappersFix | undefined {
+  if (d.decision === 'allow') return undefined;
+  const rule = findRule(policy, d);
+  if (!rule) return undefined;
+  if (onlyThisClient(rule, d.client) && evaluate(policy, daemon, client, server, rule).decision === 'allow') {
+    return { kind: 'comment-out', file: rule.file, line: rule.line, text: rule.firstLineText };
+  }
+  const pattern = d.client.includes(':') ? `[${d.client}]` : d.client;
+  const daemonName = /^[A-Za-z0-9_.+-]+$/.test(daemon) ? daemon : 'ALL';
+  const beforeLine = rule.file === policy.allow.path && d.via !== 'hosts.deny' ? rule.line : stopLine(policy);
+  return { kind: 'insert-allow', file: policy.allow.path, beforeLine, text: `${daemonName}: ${pattern}` };
+}
