@@ -127,6 +127,8 @@ export class AlibabaEmulator {
     /** Delay between RunCommand and the agent starting the script. */
     deliveryDelayMs: 20,
   };
+  /** When set, a RAM policy in force: any other action answers 403 Forbidden.RAM. */
+  allowedActions: Set<string> | null = null;
   private readonly invocations = new Map<string, Invocation>();
   private readonly clientTokens = new Map<string, { invokeId: string; commandId: string }>();
   private readonly nonces = new Set<string>();
@@ -211,7 +213,7 @@ export class AlibabaEmulator {
     if (take(this.faults.serverError, action)) {
       return fail(500, 'InternalError', 'The request processing has failed due to some unknown error.');
     }
-    if (this.faults.forbidden.has(action)) {
+    if (this.faults.forbidden.has(action) || (this.allowedActions !== null && !this.allowedActions.has(action))) {
       return fail(403, 'Forbidden.RAM', "User not authorized to operate on the specified resource, or this API doesn't support RAM.");
     }
     const handler = this.handlers[action];
