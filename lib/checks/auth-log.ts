@@ -1,0 +1,39 @@
+/**
+ * What sshd itself logged recently: libwrap's "refused connect from", fatal errors at
+ * start-up, per-client refusals. Evidence for the other checks, and a finding of its own
+ * when the log names a client the other checks did not explain.
+ */
+import type { Check } from './types';
+import type { Evidence } from '../report/types';
+import { hostOr, isResult, result } from './support/result';
+
+export const AUTH_LOG_TEXT = {
+  refused: (ips: string[]) => `sshd logged refusals for ${ips.join(', ')}.`,
+  errors: (n: number) => `sshd logged ${n} error or fatal line${n > 1 ? 's' : ''} recently.`,
+  quiet: (source: string) => `No sshd refusals or errors in the recent log (${source}).`,
+  noLog: 'No sshd log found (/var/log/auth.log, /var/log/secure, journal).',
+} as const;
+
+const REFUSAL = /refused connect from|not allowed because|drop connection|Did not receive identification|banner exchange/;
+const ERROR = /\b(error|fatal)\b/i;
+
+export const authLogCheck: Check = {
+  id: 'auth-log',
+  title: 'sshd log',
+  description: 'Reads recent sshd lines from /var/log/auth.log, /var/log/secure or the journal (Amazon Linux 2023 logs only there).',
+  needs: ['host'],
+  run(facts) {
+    const host = hostOr(this, facts);
+    if (isResult(host)) return host;
+    const log = host.authLog;
+    if (!log.source) return result(this, 'skip', AUTH_LOG_TEXT.noLog);
+    const ips = facts.clients.map((c) => c.ip);
+    const refusals = log.clientLines.filter((l) => REFUSAL.test(l));
+    const refusedIps = ips.filter((ip) => refusals.some((l) => l.includes(ip)));
+    const ev = (ls: string[]): Evidence[] => ls.slice(-6).map((text) => ({ source: log.source!, text }));
+    if (refusedIps.length) return result(this, 'fail', AUTH_LOG_TEXT.refused(refusedIps), ev(refusals));
+    const errors = log.lines.filter((l) => ERROR.test(l));
+    if (errors.length) return result(this, 'warn', AUTH_LOG_TEXT.errors(errors.length), ev(errors));
+    return result(this, 'pass', AUTH_LOG_TEXT.quiet(log.source));
+  },
+};

@@ -1,0 +1,43 @@
+import type { CheckResult, CheckStatus, Evidence, Fix } from '../../report/types';
+import type { Check, Facts } from '../types';
+import type { HostFacts } from '../../collector/facts';
+
+/** Builds a result for `check` (id and title come from the check itself). */
+export function result(
+  check: Pick<Check, 'id' | 'title'>,
+  status: CheckStatus,
+  summary: string,
+  evidence: Evidence[] = [],
+  fix: Fix | null = null,
+): CheckResult {
+  return { id: check.id, title: check.title, status, summary, evidence, fix };
+}
+
+/**
+ * The host facts a host-side check needs, or the result to return without them: `skip`
+ * when no collector ran, `error` (with the reason) when it ran and failed.
+ */
+export function hostOr(check: Pick<Check, 'id' | 'title'>, facts: Facts): HostFacts | CheckResult {
+  if (facts.host) return facts.host;
+  if (facts.hostError) return result(check, 'error', `Could not inspect the host: ${facts.hostError}`);
+  return result(check, 'skip', 'The host was not inspected (no collector run).');
+}
+
+export function isResult(x: HostFacts | CheckResult): x is CheckResult {
+  return (x as CheckResult).status !== undefined && (x as CheckResult).id !== undefined;
+}
+
+/** Single-quotes a value for a shell command shown to humans. */
+export function shq(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The client addresses a check judges. */
+export function clientIps(facts: Facts): string[] {
+  return facts.clients.map((c) => c.ip);
+}
+
+/** Shell snippet that backs a file up with a timestamp before editing it. */
+export function backupCommand(file: string): string {
+  return `cp -p ${shq(file)} ${shq(file)}.sshdoctor-$(date +%Y%m%d%H%M%S)`;
+}

@@ -1,0 +1,383 @@
+#!/bin/sh
+# sshdoctor collector, document version 1. Contract (lib/collector/CONTRACT.md):
+# POSIX sh (dash, busybox ash, bash); read-only; no network; never prompts; every
+# command bounded in time; each section bounded in size; exit 0 for any diagnostic
+# outcome. Arguments: client IP addresses (anything else is ignored and reported).
+# Output: "#sshdoctor-collector 1", then sections "@section NAME" / "|data" lines /
+# "@end NAME rc=N chars=N dropped=N [k=v...]", then "#end". It never judges.
+
+# Functions are called through section(), which shellcheck cannot follow.
+# shellcheck disable=SC2317
+
+LC_ALL=C
+export LC_ALL
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin:$PATH
+export PATH
+umask 077
+
+CLIENTS=""
+BADARGS=0
+for a in "$@"; do
+  case $a in
+    '' | *[!0-9a-fA-F:.]*) BADARGS=$((BADARGS + 1)) ;;
+    *) if [ ${#a} -le 45 ]; then CLIENTS="$CLIENTS $a"; else BADARGS=$((BADARGS + 1)); fi ;;
+  esac
+done
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Bound every command that could block (a hung fail2ban socket, a slow journal).
+if have timeout; then
+  run() { timeout 5 "$@"; }
+else
+  run() { "$@"; }
+fi
+
+# section NAME CAP CMD [ARGS...]: runs CMD (a command or function), prefixes each output
+# line with "|", keeps at most CAP characters, and reports CMD's exit code and what it
+# dropped. The rc line goes through the same pipe; awk treats only the last line as rc.
+section() {
+  _name=$1
+  _cap=$2
+  shift 2
+  printf '@section %s\n' "$_name"
+  { "$@" 2>&1; printf '@rc %s\n' "$?"; } | awk -v name="$_name" -v cap="$_cap" '
+    function emit(l) {
+      if (length(l) > 1000) { l = substr(l, 1, 1000) "..."; cut++ }
+      if (total + length(l) + 2 > cap) { dropped++; return }
+      print "|" l
+      total += length(l) + 2
+    }
+    { if (n) emit(prev); prev = $0; n = 1 }
+    END {
+      # Output without a final newline gets the rc marker glued to its last line.
+      rc = "?"
+      if (match(prev, /@rc -?[0-9]+$/)) {
+        rc = substr(prev, RSTART + 4)
+        if (RSTART > 1) emit(substr(prev, 1, RSTART - 1))
+      }
+      printf "@end %s rc=%s chars=%d dropped=%d cut=%d\n", name, rc, total, dropped + 0, cut + 0
+    }'
+}
+
+meta() {
+  echo "collector=1"
+  echo "uid=$(id -u 2>/dev/null)"
+  echo "hostname=$(uname -n 2>/dev/null)"
+  echo "kernel=$(uname -sr 2>/dev/null)"
+  echo "arch=$(uname -m 2>/dev/null)"
+  echo "time=$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)"
+  echo "clients=$CLIENTS"
+  echo "badargs=$BADARGS"
+  if [ -d /run/systemd/system ]; then echo "init=systemd"; else echo "init=other"; fi
+}
+
+os_release() {
+  for f in /etc/os-release /usr/lib/os-release; do
+    if [ -r "$f" ]; then
+      grep -E '^(ID|ID_LIKE|VERSION_ID|PRETTY_NAME)=' "$f"
+      return 0
+    fi
+  done
+  [ -r /etc/system-release ] && head -n 1 /etc/system-release
+}
+
+# hosts_file PATH: "NO<TAB>TEXT" for every physical line that can matter. A rule whose
+# client list holds only literal addresses, none of them a client's, cannot match any
+# client and is omitted (DenyHosts writes tens of thousands of those); omitted counts.
+hosts_file() {
+  if [ ! -e "$1" ]; then
+    echo "#missing"
+    return 0
+  fi
+  awk -v clients="$CLIENTS" '
+    BEGIN { n = split(clients, c, " "); for (i = 1; i <= n; i++) isclient[c[i]] = 1 }
+    function literal_only(rule,    parts, list, toks, k, t, m) {
+      m = split(rule, parts, ":")
+      if (m < 2) return 0
+      list = parts[2]
+      gsub(/,/, " ", list)
+      m = split(list, toks, " ")
+      if (m == 0) return 0
+      for (k = 1; k <= m; k++) {
+        t = toks[k]
+        if (t ~ /^\[.*\]$/) t = substr(t, 2, length(t) - 2)
+        if (t !~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/ && t !~ /^[0-9a-fA-F]*:[0-9a-fA-F:.]*$/) return 0
+        if (t in isclient) return 0
+      }
+      return 1
+    }
+    function flush(   i) {
+      if (cnt == 0) return
+      if (n > 0 && literal_only(logical)) omitted += cnt
+      else for (i = 0; i < cnt; i++) print nos[i] "\t" txt[i]
+      cnt = 0; logical = ""
+    }
+    {
+      line = $0
+      if (cnt == 0 && line ~ /^[ \t]*(#|$)/) { comments++; next }
+      nos[cnt] = NR; txt[cnt] = line; cnt++
+      if (line ~ /\\$/) { logical = logical substr(line, 1, length(line) - 1) " "; next }
+      logical = logical line
+      flush()
+    }
+    END { flush(); printf "#lines=%d omitted=%d comments=%d\n", NR, omitted + 0, comments + 0 }
+  ' "$1"
+}
+
+# Files named by "/path" patterns in the kept rules of hosts.allow/deny (libwrap reads them).
+pattern_files() {
+  for f in /etc/hosts.allow /etc/hosts.deny; do
+    [ -r "$f" ] || continue
+    grep -v '^[[:space:]]*#' "$f" | awk '{ n = split($0, t, /[ ,:\t]+/); for (i = 1; i <= n; i++) if (t[i] ~ /^\//) print t[i] }' | head -n 10
+  done | sort -u | while read -r p; do
+    if [ -r "$p" ] && [ -f "$p" ]; then
+      echo "#file $p"
+      head -c 2000 "$p" | awk '{ print NR "\t" $0 }'
+    else
+      echo "#unreadable $p"
+    fi
+  done
+}
+
+SSHD=$(command -v sshd 2>/dev/null)
+[ -n "$SSHD" ] || for p in /usr/sbin/sshd /usr/local/sbin/sshd /sbin/sshd; do [ -x "$p" ] && SSHD=$p && break; done
+
+sshd_bin() {
+  if [ -z "$SSHD" ]; then
+    echo "path="
+    return 0
+  fi
+  echo "path=$SSHD"
+  ls -l "$SSHD"
+  echo "elf-machine=$(elf_machine "$SSHD")"
+}
+
+# e_machine from the ELF header (bytes 18-19, little-endian): 3e00=x86_64, b700=aarch64.
+elf_machine() {
+  od -An -tx1 -j18 -N2 "$1" 2>/dev/null | tr -d ' \n'
+}
+
+sshd_test() {
+  [ -n "$SSHD" ] || return 127
+  run "$SSHD" -t
+}
+
+# Effective configuration (Include and defaults resolved); only keys the checks use.
+sshd_effective() {
+  [ -n "$SSHD" ] || return 127
+  run "$SSHD" -T > /dev/null 2>&1 || { run "$SSHD" -T 2>&1 | tail -n 5; return 1; }
+  run "$SSHD" -T 2>/dev/null | grep -E '^(port|listenaddress|addressfamily|maxstartups|persourcepenalties|persourcepenaltyexemptlist|persourcemaxstartups|persourcenetblocksize|logingracetime|maxauthtries|usedns|usepam|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|allowusers|denyusers|allowgroups|denygroups|hostkey|pidfile) '
+}
+
+# sshd_config and its Includes: non-comment lines as FILE<TAB>NO<TAB>TEXT.
+sshd_config_lines() {
+  main=/etc/ssh/sshd_config
+  [ -r "$main" ] || { echo "#missing $main"; return 0; }
+  inc=$(awk 'tolower($1) == "include" { for (i = 2; i <= NF; i++) print $i }' "$main")
+  for f in $main $(for g in $inc; do case $g in /*) echo "$g" ;; *) echo "/etc/ssh/$g" ;; esac; done); do
+    [ -r "$f" ] || continue
+    awk -v f="$f" '$0 !~ /^[ \t]*(#|$)/ { print f "\t" NR "\t" $0 }' "$f"
+  done
+}
+
+libraries() {
+  [ -n "$SSHD" ] || return 127
+  have ldd || { echo "#no-ldd"; return 0; }
+  run ldd "$SSHD" | sed 's/ (0x[0-9a-f]*)$//'
+}
+
+# For each library ldd could not resolve: the versioned files present beside it.
+missing_libraries() {
+  [ -n "$SSHD" ] && have ldd || return 0
+  run ldd "$SSHD" 2>/dev/null | awk '/not found/ { print $1 }' | while read -r lib; do
+    echo "#missing $lib"
+    base=${lib%%.so*}.so
+    for d in /lib /lib64 /usr/lib /usr/lib64 /lib/*-linux-gnu /usr/lib/*-linux-gnu /usr/local/lib; do
+      [ -d "$d" ] || continue
+      for f in "$d/$base" "$d/$base".*; do
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        if [ -L "$f" ]; then
+          echo "link $f -> $(readlink "$f") exists=$([ -e "$f" ] && echo 1 || echo 0)"
+        else
+          echo "file $f elf-machine=$(elf_machine "$f")"
+        fi
+      done
+    done
+  done
+}
+
+service() {
+  if have systemctl && [ -d /run/systemd/system ]; then
+    for u in ssh.service sshd.service ssh.socket sshd.socket; do
+      load=$(run systemctl show -p LoadState --value "$u" 2>/dev/null)
+      [ "$load" = "loaded" ] || continue
+      echo "unit $u active=$(run systemctl is-active "$u" 2>/dev/null) enabled=$(run systemctl is-enabled "$u" 2>/dev/null) $(run systemctl show -p SubState,Result,ExecMainStatus,NRestarts "$u" 2>/dev/null | tr '\n' ' ')"
+    done
+  fi
+  if have ps; then
+    ps -e -o pid= -o args= 2>/dev/null | awk '$2 ~ /(^|\/)sshd$/ || $2 ~ /^sshd:/ { print "proc " $0 }' | head -n 20
+  fi
+  for pidf in /run/sshd.pid /var/run/sshd.pid; do
+    [ -r "$pidf" ] && echo "pidfile $pidf $(cat "$pidf")"
+  done
+  return 0
+}
+
+# Listening TCP sockets straight from the kernel (no ss/netstat needed): state 0A.
+listening() {
+  for f in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$f" ] && awk -v f="${f##*/}" '$4 == "0A" { print f, $2, $10 }' "$f"
+  done
+  if have ss; then
+    run ss -Htlnp 2>/dev/null | awk '{ print "ss", $4, $6 }' | head -n 40
+  fi
+  return 0
+}
+
+# iptables-save, minus single-host rules for addresses that are no client's (fail2ban and
+# sshguard add one per ban); every omission is counted.
+iptables_dump() {
+  have "$1" || { echo "#absent"; return 0; }
+  run "$1" 2>/dev/null | awk -v clients="$CLIENTS" '
+    BEGIN { n = split(clients, c, " "); for (i = 1; i <= n; i++) { isclient[c[i]] = 1; isclient[c[i] "/32"] = 1; isclient[c[i] "/128"] = 1 } }
+    /^#/ { next }
+    /^-A / && / -s [0-9a-fA-F:.]+\/(32|128) / {
+      for (i = 1; i <= NF; i++) if ($i == "-s") src = $(i + 1)
+      if (!(src in isclient)) { omitted++; next }
+    }
+    { print }
+    END { printf "#omitted=%d\n", omitted + 0 }'
+}
+
+nft_dump() {
+  have nft || { echo "#absent"; return 0; }
+  run nft list ruleset 2>/dev/null | awk 'length($0) > 300 { print substr($0, 1, 300) " ..."; next } { print }'
+}
+
+# Lines of the nft ruleset naming a client (big ban sets would otherwise be cut off).
+nft_clients() {
+  have nft || return 0
+  [ -n "$CLIENTS" ] || return 0
+  rules=$(run nft list ruleset 2>/dev/null)
+  for ip in $CLIENTS; do
+    printf '%s\n' "$rules" | grep -n -F -w -- "$ip" | head -n 5 | sed "s/^/$ip /"
+  done
+  return 0
+}
+
+fail2ban() {
+  have fail2ban-client || { echo "installed=no"; return 0; }
+  echo "installed=yes"
+  st=$(run fail2ban-client status 2>&1)
+  echo "status-rc=$?"
+  printf '%s\n' "$st" | head -n 5
+  jails=$(printf '%s\n' "$st" | sed -n 's/.*Jail list:[[:space:]]*//p' | tr ',' ' ')
+  for j in $jails; do
+    js=$(run fail2ban-client status "$j" 2>&1)
+    printf '%s\n' "$js" | grep -E 'Currently (failed|banned)|Total (failed|banned)' | sed "s/^[^A-Z]*/jail $j /"
+    list=" $(printf '%s\n' "$js" | sed -n 's/.*Banned IP list:[[:space:]]*//p') "
+    for ip in $CLIENTS; do
+      case $list in *" $ip "*) echo "banned $j $ip" ;; esac
+    done
+  done
+  return 0
+}
+
+blockers() {
+  if [ -e /etc/denyhosts.conf ]; then echo "denyhosts config=/etc/denyhosts.conf"; fi
+  for f in /var/lib/denyhosts/hosts /var/lib/denyhosts/hosts-restricted; do
+    [ -r "$f" ] || continue
+    for ip in $CLIENTS; do grep -q -F -x -- "$ip" "$f" 2>/dev/null && echo "denyhosts-listed $ip $f"; done
+  done
+  if have sshguard; then echo "sshguard installed=yes"; fi
+  if have ps; then
+    ps -e -o args= 2>/dev/null | awk '/[d]enyhosts|[s]shguard|[f]ail2ban-server|[c]rowdsec/ { print "running " $0 }' | head -n 5
+  fi
+  for f in /var/db/sshguard/blacklist.db /var/lib/sshguard/blacklist.db /var/lib/sshguard/enemies; do
+    [ -r "$f" ] || continue
+    for ip in $CLIENTS; do grep -q -F -- "$ip" "$f" 2>/dev/null && echo "sshguard-listed $ip $f"; done
+  done
+  return 0
+}
+
+# Recent sshd lines that explain refusals; client-specific lines first.
+AUTHPAT='refused connect|MaxStartups|penalt|error|fatal|Server listening|Received signal|terminating|Bad configuration|Missing privilege|Did not receive identification|not allowed because|Failed password|Invalid user|Connection (closed|reset)|banner exchange'
+auth_log() {
+  found=0
+  for f in /var/log/auth.log /var/log/secure /var/log/messages; do
+    [ -r "$f" ] || continue
+    found=1
+    echo "#file $f"
+    recent=$(tail -n 20000 "$f" 2>/dev/null | grep -E 'sshd' | grep -E "$AUTHPAT")
+    for ip in $CLIENTS; do
+      printf '%s\n' "$recent" | grep -F -- "$ip" | tail -n 5 | sed 's/^/client /'
+    done
+    printf '%s\n' "$recent" | tail -n 25
+    break
+  done
+  if [ "$found" = 0 ] && have journalctl; then
+    echo "#journal"
+    recent=$(run journalctl -q --no-pager -o short-iso -n 3000 _COMM=sshd 2>/dev/null | grep -E "$AUTHPAT")
+    for ip in $CLIENTS; do
+      printf '%s\n' "$recent" | grep -F -- "$ip" | tail -n 5 | sed 's/^/client /'
+    done
+    printf '%s\n' "$recent" | tail -n 25
+  fi
+  return 0
+}
+
+disk() {
+  df -P / /var /var/log /run /tmp 2>/dev/null | awk '!seen[$0]++'
+  echo "#inodes"
+  df -Pi / /var /run 2>/dev/null | awk '!seen[$0]++'
+  return 0
+}
+
+permissions() {
+  for p in /etc/ssh /etc/ssh/sshd_config /etc/ssh/ssh_host_* /run/sshd /var/run/sshd /var/empty /var/empty/sshd /usr/share/empty.sshd; do
+    [ -e "$p" ] || continue
+    stat -c '%a %U %G %F %n' "$p" 2>/dev/null
+  done
+  return 0
+}
+
+# The whole document stays under the 24,000-character inline output limit of SSM and
+# Cloud Assistant: past BUDGET characters of data, lines are dropped and counted on the
+# section's @end line (gdropped=N), so truncation is never silent.
+budget() {
+  awk -v budget=20500 '
+    /^\|/ { if (used + length($0) + 1 > budget) { gd++; next } used += length($0) + 1; print; next }
+    /^@end / { if (gd) { print $0 " gdropped=" gd; gd = 0; next } }
+    { print }'
+}
+
+collect() {
+  echo "#sshdoctor-collector 1"
+  section meta 600 meta
+  section os 400 os_release
+  section hosts.allow 2500 hosts_file /etc/hosts.allow
+  section hosts.deny 3000 hosts_file /etc/hosts.deny
+  section wrapper-files 1200 pattern_files
+  section sshd-binary 400 sshd_bin
+  section sshd-test 800 sshd_test
+  section sshd-effective 1600 sshd_effective
+  section sshd-config 1800 sshd_config_lines
+  section sshd-libraries 1800 libraries
+  section missing-libraries 800 missing_libraries
+  section service 1000 service
+  section listening 1200 listening
+  section iptables 2000 iptables_dump iptables-save
+  section ip6tables 800 iptables_dump ip6tables-save
+  section nftables 1200 nft_dump
+  section nft-clients 400 nft_clients
+  section fail2ban 600 fail2ban
+  section blockers 400 blockers
+  section auth-log 2000 auth_log
+  section disk 600 disk
+  section permissions 800 permissions
+  echo "#end"
+}
+
+collect | budget
+exit 0

@@ -1,0 +1,66 @@
+/**
+ * Splits the collector's versioned document into raw sections. The format is written in
+ * lib/collector/CONTRACT.md; data lines carry a `|` prefix so nothing a host writes (a log
+ * line, a file) can forge a section marker.
+ */
+import { CollectorDocumentError } from './errors';
+
+export const COLLECTOR_VERSION = 1;
+
+export interface RawSection {
+  name: string;
+  lines: string[];
+  /** Exit code of the section's command; null when the collector could not tell. */
+  rc: number | null;
+  /** Lines the section cap or the global budget dropped, and over-long lines it cut. */
+  dropped: number;
+  cut: number;
+}
+
+export interface RawDocument {
+  version: number;
+  /** The `#end` trailer arrived: nothing was cut in transport. */
+  complete: boolean;
+  sections: Map<string, RawSection>;
+}
+
+/** Parses the document. Throws {@link CollectorDocumentError} when it is not one at all. */
+export function parseDocument(text: string): RawDocument {
+  const lines = text.split('\n');
+  const headerAt = lines.findIndex((l) => l.startsWith('#sshdoctor-collector '));
+  if (headerAt < 0) {
+    throw new CollectorDocumentError(`collector output is not an sshdoctor document (first bytes: ${JSON.stringify(text.slice(0, 80))})`);
+  }
+  const version = Number(lines[headerAt]!.slice('#sshdoctor-collector '.length).trim());
+  if (version !== COLLECTOR_VERSION) {
+    throw new CollectorDocumentError(`collector document version ${lines[headerAt]!.slice(21)} is not supported (expected ${COLLECTOR_VERSION})`);
+  }
+  const sections = new Map<string, RawSection>();
+  let current: RawSection | null = null;
+  let complete = false;
+  for (const line of lines.slice(headerAt + 1)) {
+    if (line.startsWith('|')) {
+      current?.lines.push(line.slice(1).replace(/\r$/, ''));
+    } else if (line.startsWith('@section ')) {
+      current = { name: line.slice(9).trim(), lines: [], rc: null, dropped: 0, cut: 0 };
+      sections.set(current.name, current);
+    } else if (line.startsWith('@end ') && current) {
+      const kv = Object.fromEntries(
+        line
+          .slice(5)
+          .split(' ')
+          .slice(1)
+          .map((p) => p.split('=') as [string, string]),
+      );
+      const rc = Number(kv.rc);
+      current.rc = kv.rc !== undefined && kv.rc !== '?' && Number.isInteger(rc) ? rc : null;
+      current.dropped = (Number(kv.dropped) || 0) + (Number(kv.gdropped) || 0);
+      current.cut = Number(kv.cut) || 0;
+      current = null;
+    } else if (line === '#end') {
+      complete = true;
+      break;
+    }
+  }
+  return { version, complete, sections };
+}

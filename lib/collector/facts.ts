@@ -1,0 +1,381 @@
+/**
+ * Typed host facts, built from the collector document's raw sections and validated with
+ * zod. Checks read only these; they never see raw collector text.
+ */
+import { z } from 'zod';
+import { parseDocument, type RawDocument, type RawSection } from './document';
+
+const numberedLine = z.object({ no: z.number().int().positive(), text: z.string() });
+
+const hostsFile = z.object({
+  path: z.string(),
+  present: z.boolean(),
+  /** Lines that can matter, with their original numbers (sparse: see `omitted`). */
+  lines: z.array(numberedLine),
+  totalLines: z.number().int().nonnegative(),
+  /** Literal-address rules for other addresses, left out by the collector. */
+  omitted: z.number().int().nonnegative(),
+  /** Lines that were cut by a size cap: the decision may be incomplete. */
+  truncated: z.boolean(),
+});
+
+const library = z.object({ name: z.string(), path: z.string().nullable(), notFound: z.boolean() });
+
+const libraryCandidate = z.object({
+  path: z.string(),
+  kind: z.enum(['link', 'file']),
+  target: z.string().optional(),
+  /** For links: the target exists. */
+  resolves: z.boolean().optional(),
+  elfMachine: z.string().optional(),
+});
+
+const iptables = z.object({ present: z.boolean(), lines: z.array(z.string()), omitted: z.number(), truncated: z.boolean() });
+
+export const hostFactsSchema = z.object({
+  complete: z.boolean(),
+  truncatedSections: z.array(z.string()),
+  meta: z.object({
+    uid: z.number().nullable(),
+    hostname: z.string(),
+    kernel: z.string(),
+    arch: z.string(),
+    init: z.enum(['systemd', 'other']),
+    clients: z.array(z.string()),
+  }),
+  os: z.object({ id: z.string(), idLike: z.array(z.string()), versionId: z.string(), prettyName: z.string() }),
+  wrappers: z.object({
+    allow: hostsFile,
+    deny: hostsFile,
+    /** `/path` pattern files: text, or null when unreadable. */
+    patternFiles: z.record(z.string(), z.string().nullable()),
+  }),
+  sshd: z.object({
+    path: z.string().nullable(),
+    elfMachine: z.string().optional(),
+    test: z.object({ rc: z.number().nullable(), output: z.array(z.string()) }),
+    effective: z.object({ ok: z.boolean(), options: z.record(z.string(), z.array(z.string())), error: z.array(z.string()) }),
+    configLines: z.array(z.object({ file: z.string(), line: z.number(), text: z.string() })),
+    libraries: z.array(library),
+    /** null when ldd was not available. */
+    linksLibwrap: z.boolean().nullable(),
+    missing: z.array(z.object({ lib: z.string(), candidates: z.array(libraryCandidate) })),
+  }),
+  service: z.object({
+    units: z.array(z.object({ name: z.string(), active: z.string(), enabled: z.string(), subState: z.string(), result: z.string() })),
+    processes: z.array(z.object({ pid: z.number(), args: z.string() })),
+  }),
+  listening: z.array(z.object({ family: z.enum(['ipv4', 'ipv6']), address: z.string(), port: z.number(), process: z.string().optional() })),
+  firewall: z.object({
+    iptables,
+    ip6tables: iptables,
+    nft: z.object({ present: z.boolean(), lines: z.array(z.string()), truncated: z.boolean() }),
+    nftClientHits: z.array(z.object({ ip: z.string(), line: z.number(), text: z.string() })),
+  }),
+  fail2ban: z.object({
+    installed: z.boolean(),
+    running: z.boolean(),
+    error: z.string().optional(),
+    jails: z.array(z.object({ name: z.string(), currentlyBanned: z.number().nullable(), totalBanned: z.number().nullable(), currentlyFailed: z.number().nullable() })),
+    banned: z.array(z.object({ jail: z.string(), ip: z.string() })),
+  }),
+  blockers: z.object({
+    denyhosts: z.boolean(),
+    sshguard: z.boolean(),
+    running: z.array(z.string()),
+    listed: z.array(z.object({ tool: z.enum(['denyhosts', 'sshguard']), ip: z.string(), file: z.string() })),
+  }),
+  authLog: z.object({ source: z.string().nullable(), lines: z.array(z.string()), clientLines: z.array(z.string()) }),
+  disk: z.object({
+    space: z.array(z.object({ mount: z.string(), usePercent: z.number(), availableKb: z.number() })),
+    inodes: z.array(z.object({ mount: z.string(), usePercent: z.number() })),
+  }),
+  permissions: z.array(z.object({ mode: z.string(), owner: z.string(), group: z.string(), type: z.string(), path: z.string() })),
+});
+
+export type HostFacts = z.infer<typeof hostFactsSchema>;
+export type HostsFileFacts = z.infer<typeof hostsFile>;
+
+/** Parses collector output into validated host facts. Throws CollectorDocumentError. */
+export function parseHostFacts(text: string): HostFacts {
+  return hostFactsSchema.parse(buildFacts(parseDocument(text)));
+}
+
+function kv(lines: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf('=');
+    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return out;
+}
+
+const empty: RawSection = { name: '', lines: [], rc: null, dropped: 0, cut: 0 };
+
+function buildFacts(doc: RawDocument): HostFacts {
+  const sec = (name: string): RawSection => doc.sections.get(name) ?? { ...empty, name };
+  const truncatedSections = [...doc.sections.values()].filter((s) => s.dropped > 0).map((s) => s.name);
+
+  const meta = kv(sec('meta').lines);
+  const osKv = kv(sec('os').lines);
+  const unquote = (v: string | undefined) => (v ?? '').replace(/^"(.*)"$/, '$1');
+
+  const effective = sec('sshd-effective');
+  const options: Record<string, string[]> = {};
+  if (effective.rc === 0) {
+    for (const l of effective.lines) {
+      const m = /^(\S+)\s+(.*)$/.exec(l);
+      if (m) (options[m[1]!.toLowerCase()] ??= []).push(m[2]!);
+    }
+  }
+
+  const libraries = sec('sshd-libraries').lines.flatMap((l) => {
+    const t = l.trim();
+    if (!t || t.startsWith('#')) return [];
+    const m = /^(\S+)\s+=>\s+(.*)$/.exec(t);
+    if (!m) return [{ name: t, path: t.startsWith('/') ? t : null, notFound: false }];
+    const notFound = m[2]!.trim() === 'not found';
+    return [{ name: m[1]!, path: notFound ? null : m[2]!.trim(), notFound }];
+  });
+
+  return {
+    complete: doc.complete,
+    truncatedSections,
+    meta: {
+      uid: meta.uid !== undefined && meta.uid !== '' ? Number(meta.uid) : null,
+      hostname: meta.hostname ?? '',
+      kernel: meta.kernel ?? '',
+      arch: meta.arch ?? '',
+      init: meta.init === 'systemd' ? 'systemd' : 'other',
+      clients: (meta.clients ?? '').split(' ').filter(Boolean),
+    },
+    os: {
+      id: unquote(osKv.ID),
+      idLike: unquote(osKv.ID_LIKE).split(' ').filter(Boolean),
+      versionId: unquote(osKv.VERSION_ID),
+      prettyName: unquote(osKv.PRETTY_NAME),
+    },
+    wrappers: {
+      allow: hostsFile_('/etc/hosts.allow', sec('hosts.allow')),
+      deny: hostsFile_('/etc/hosts.deny', sec('hosts.deny')),
+      patternFiles: patternFiles(sec('wrapper-files').lines),
+    },
+    sshd: {
+      path: kv(sec('sshd-binary').lines).path || null,
+      ...(kv(sec('sshd-binary').lines)['elf-machine'] ? { elfMachine: kv(sec('sshd-binary').lines)['elf-machine']! } : {}),
+      test: { rc: sec('sshd-test').rc, output: sec('sshd-test').lines.filter(Boolean) },
+      effective: { ok: effective.rc === 0 && Object.keys(options).length > 0, options, error: effective.rc === 0 ? [] : effective.lines.filter(Boolean) },
+      configLines: sec('sshd-config').lines.flatMap((l) => {
+        const [file, no, ...rest] = l.split('\t');
+        return file && no && /^\d+$/.test(no) ? [{ file, line: Number(no), text: rest.join('\t') }] : [];
+      }),
+      libraries,
+      linksLibwrap: sec('sshd-libraries').lines.some((l) => l.includes('#no-ldd')) || libraries.length === 0 ? null : libraries.some((l) => l.name.startsWith('libwrap.so')),
+      missing: missingLibraries(sec('missing-libraries').lines),
+    },
+    service: {
+      units: sec('service').lines.flatMap((l) => {
+        const m = /^unit (\S+) active=(\S*) enabled=(\S*)(.*)$/.exec(l);
+        if (!m) return [];
+        const extra = kv(m[4]!.trim().split(/\s+/));
+        return [{ name: m[1]!, active: m[2]!, enabled: m[3]!, subState: extra.SubState ?? '', result: extra.Result ?? '' }];
+      }),
+      processes: sec('service').lines.flatMap((l) => {
+        const m = /^proc\s+(\d+)\s+(.*)$/.exec(l);
+        return m ? [{ pid: Number(m[1]), args: m[2]! }] : [];
+      }),
+    },
+    listening: listening(sec('listening').lines),
+    firewall: {
+      iptables: iptablesFacts(sec('iptables')),
+      ip6tables: iptablesFacts(sec('ip6tables')),
+      nft: {
+        present: !sec('nftables').lines.includes('#absent') && doc.sections.has('nftables'),
+        lines: sec('nftables').lines.filter((l) => l !== '#absent'),
+        truncated: sec('nftables').dropped > 0,
+      },
+      nftClientHits: sec('nft-clients').lines.flatMap((l) => {
+        const m = /^(\S+) (\d+):(.*)$/.exec(l);
+        return m ? [{ ip: m[1]!, line: Number(m[2]), text: m[3]!.trim() }] : [];
+      }),
+    },
+    fail2ban: fail2banFacts(sec('fail2ban').lines),
+    blockers: blockersFacts(sec('blockers').lines),
+    authLog: authLogFacts(sec('auth-log').lines),
+    disk: diskFacts(sec('disk').lines),
+    permissions: sec('permissions').lines.flatMap((l) => {
+      const m = /^(\d+) (\S+) (\S+) (.+?) (\/\S*)$/.exec(l);
+      return m ? [{ mode: m[1]!, owner: m[2]!, group: m[3]!, type: m[4]!, path: m[5]! }] : [];
+    }),
+  };
+}
+
+function hostsFile_(path: string, s: RawSection): HostsFileFacts {
+  const stats = s.lines.find((l) => l.startsWith('#lines='));
+  const st = stats ? kv(stats.slice(1).split(' ')) : {};
+  return {
+    path,
+    present: !s.lines.includes('#missing') && s.rc !== null,
+    lines: s.lines.flatMap((l) => {
+      const tab = l.indexOf('\t');
+      if (tab < 1 || !/^\d+$/.test(l.slice(0, tab))) return [];
+      return [{ no: Number(l.slice(0, tab)), text: l.slice(tab + 1) }];
+    }),
+    totalLines: Number(st.lines) || 0,
+    omitted: Number(st.omitted) || 0,
+    // The stats line is printed last: if it is missing, the tail of the file was cut.
+    truncated: s.dropped > 0 || (!stats && !s.lines.includes('#missing')),
+  };
+}
+
+function patternFiles(lines: string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  let current: string | null = null;
+  for (const l of lines) {
+    if (l.startsWith('#file ')) {
+      current = l.slice(6);
+      out[current] = '';
+    } else if (l.startsWith('#unreadable ')) {
+      out[l.slice(12)] = null;
+      current = null;
+    } else if (current !== null) {
+      const tab = l.indexOf('\t');
+      out[current] += `${tab >= 0 ? l.slice(tab + 1) : l}\n`;
+    }
+  }
+  return out;
+}
+
+function missingLibraries(lines: string[]): HostFacts['sshd']['missing'] {
+  const out: HostFacts['sshd']['missing'] = [];
+  for (const l of lines) {
+    if (l.startsWith('#missing ')) {
+      out.push({ lib: l.slice(9).trim(), candidates: [] });
+      continue;
+    }
+    const cur = out[out.length - 1];
+    if (!cur) continue;
+    let m = /^link (\S+) -> (\S+) exists=([01])$/.exec(l);
+    if (m) {
+      cur.candidates.push({ path: m[1]!, kind: 'link', target: m[2]!, resolves: m[3] === '1' });
+      continue;
+    }
+    m = /^file (\S+) elf-machine=(\S*)$/.exec(l);
+    if (m) cur.candidates.push({ path: m[1]!, kind: 'file', ...(m[2] ? { elfMachine: m[2] } : {}) });
+  }
+  return out;
+}
+
+/** /proc/net/tcp addresses are hex in host byte order (little-endian on x86 and arm64). */
+function decodeProcAddress(hex: string, family: 'ipv4' | 'ipv6'): string {
+  if (family === 'ipv4') {
+    const b = Buffer.from(hex, 'hex');
+    return [b[3], b[2], b[1], b[0]].join('.');
+  }
+  const words: string[] = [];
+  for (let i = 0; i < 32; i += 8) {
+    const b = Buffer.from(hex.slice(i, i + 8), 'hex');
+    words.push(Buffer.from([b[3]!, b[2]!, b[1]!, b[0]!]).toString('hex'));
+  }
+  const groups = words.join('').match(/.{4}/g)!.map((g) => g.replace(/^0+(?=.)/, ''));
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+}
+
+function listening(lines: string[]): HostFacts['listening'] {
+  const out: HostFacts['listening'] = [];
+  const processes = new Map<number, string>();
+  for (const l of lines) {
+    const m = /^ss (\S+):(\d+) (.*)$/.exec(l);
+    if (m) {
+      const proc = /users:\(\("([^"]+)"/.exec(m[3]!);
+      if (proc) processes.set(Number(m[2]), proc[1]!);
+    }
+  }
+  for (const l of lines) {
+    const m = /^(tcp6?) ([0-9A-F]+):([0-9A-F]{4}) /.exec(l);
+    if (!m) continue;
+    const family = m[1] === 'tcp6' ? 'ipv6' : 'ipv4';
+    const port = parseInt(m[3]!, 16);
+    const proc = processes.get(port);
+    out.push({ family, address: decodeProcAddress(m[2]!, family), port, ...(proc ? { process: proc } : {}) });
+  }
+  return out;
+}
+
+function iptablesFacts(s: RawSection): HostFacts['firewall']['iptables'] {
+  const stats = s.lines.find((l) => l.startsWith('#omitted='));
+  return {
+    present: s.lines.length > 0 && !s.lines.includes('#absent'),
+    lines: s.lines.filter((l) => !l.startsWith('#')),
+    omitted: stats ? Number(stats.slice(9)) || 0 : 0,
+    truncated: s.dropped > 0,
+  };
+}
+
+function fail2banFacts(lines: string[]): HostFacts['fail2ban'] {
+  const k = kv(lines);
+  const installed = k.installed === 'yes';
+  const running = installed && k['status-rc'] === '0';
+  const jails = new Map<string, HostFacts['fail2ban']['jails'][number]>();
+  const banned: HostFacts['fail2ban']['banned'] = [];
+  for (const l of lines) {
+    let m = /^jail (\S+) (Currently failed|Total failed|Currently banned|Total banned):\s*(\d+)/.exec(l);
+    if (m) {
+      const j = jails.get(m[1]!) ?? { name: m[1]!, currentlyBanned: null, totalBanned: null, currentlyFailed: null };
+      const n = Number(m[3]);
+      if (m[2] === 'Currently banned') j.currentlyBanned = n;
+      if (m[2] === 'Total banned') j.totalBanned = n;
+      if (m[2] === 'Currently failed') j.currentlyFailed = n;
+      jails.set(j.name, j);
+      continue;
+    }
+    m = /^banned (\S+) (\S+)$/.exec(l);
+    if (m) banned.push({ jail: m[1]!, ip: m[2]! });
+  }
+  const error = installed && !running ? lines.find((l) => /ERROR|error/.test(l))?.replace(/^.*ERROR\s+/, '') : undefined;
+  return { installed, running, ...(error ? { error } : {}), jails: [...jails.values()], banned };
+}
+
+function blockersFacts(lines: string[]): HostFacts['blockers'] {
+  return {
+    denyhosts: lines.some((l) => l.startsWith('denyhosts config=') || /^running .*denyhosts/.test(l)),
+    sshguard: lines.some((l) => l.startsWith('sshguard installed') || /^running .*sshguard/.test(l)),
+    running: lines.filter((l) => l.startsWith('running ')).map((l) => l.slice(8)),
+    listed: lines.flatMap((l) => {
+      const m = /^(denyhosts|sshguard)-listed (\S+) (\S+)$/.exec(l);
+      return m ? [{ tool: m[1] as 'denyhosts' | 'sshguard', ip: m[2]!, file: m[3]! }] : [];
+    }),
+  };
+}
+
+function authLogFacts(lines: string[]): HostFacts['authLog'] {
+  let source: string | null = null;
+  const out: string[] = [];
+  const clientLines: string[] = [];
+  for (const l of lines) {
+    if (l.startsWith('#file ')) source = l.slice(6);
+    else if (l === '#journal') source = 'journal';
+    else if (l.startsWith('client ')) clientLines.push(l.slice(7));
+    else if (l.trim()) out.push(l);
+  }
+  return { source, lines: out, clientLines };
+}
+
+function diskFacts(lines: string[]): HostFacts['disk'] {
+  const space: HostFacts['disk']['space'] = [];
+  const inodes: HostFacts['disk']['inodes'] = [];
+  let inInodes = false;
+  for (const l of lines) {
+    if (l === '#inodes') {
+      inInodes = true;
+      continue;
+    }
+    const f = l.trim().split(/\s+/);
+    if (f.length < 6 || !/^\d+%$/.test(f[4]!)) continue;
+    const mount = f.slice(5).join(' ');
+    const usePercent = Number(f[4]!.slice(0, -1));
+    if (inInodes) inodes.push({ mount, usePercent });
+    else space.push({ mount, usePercent, availableKb: Number(f[3]) || 0 });
+  }
+  return { space, inodes };
+}

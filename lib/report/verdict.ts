@@ -1,0 +1,77 @@
+/**
+ * Correlates the outside probe with the checks: which findings explain what the client
+ * saw, and whether the two agree (a confirmed cause).
+ */
+import type { ProbeOutcome, ProbeResult } from '../probe/types';
+import type { CheckResult, Verdict } from './types';
+
+/** Checks whose failure keeps a client out (the rest are context). */
+export const BLOCKING_CHECKS = new Set([
+  'sshd-service',
+  'sshd-listen',
+  'sshd-config',
+  'sshd-libraries',
+  'tcp-wrappers',
+  'fail2ban',
+  'firewall',
+  'max-startups',
+  'security-group',
+  'network-acl',
+  'security-center',
+  'permissions',
+  'disk',
+]);
+
+/** For each probe outcome, the checks that produce it, most specific first. */
+const EXPLAINS: Record<Exclude<ProbeOutcome, 'banner'>, string[]> = {
+  reset: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'firewall', 'fail2ban', 'auth-log'],
+  closed: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'auth-log'],
+  refused: ['sshd-service', 'sshd-libraries', 'sshd-config', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
+  timeout: ['security-group', 'network-acl', 'security-center', 'fail2ban', 'firewall'],
+  unreachable: ['security-group', 'network-acl', 'fail2ban', 'firewall'],
+  'not-ssh': ['sshd-listen', 'sshd-service'],
+};
+
+const OUTCOME_TEXT: Record<ProbeOutcome, string> = {
+  banner: 'answered with an SSH banner',
+  reset: 'reset the connection before the SSH handshake ("Connection reset by peer")',
+  closed: 'closed the connection before the SSH handshake',
+  refused: 'refused the connection ("Connection refused")',
+  timeout: 'did not answer (timeout)',
+  unreachable: 'is unreachable (no route)',
+  'not-ssh': 'answered, but not with SSH',
+};
+
+/** libwrap's refuse() sleeps 5 s before exit: a reset this long after connect is its signature. */
+function looksLikeLibwrap(probe: ProbeResult): boolean {
+  return (probe.outcome === 'reset' || probe.outcome === 'closed') && (probe.closeMs ?? 0) >= 3500 && (probe.closeMs ?? 0) <= 9000;
+}
+
+export function verdictFor(probe: ProbeResult | null, checks: readonly CheckResult[]): Verdict {
+  const failing = checks.filter((c) => c.status === 'fail' && (BLOCKING_CHECKS.has(c.id) || c.id === 'auth-log'));
+  const blocking = failing.filter((c) => BLOCKING_CHECKS.has(c.id));
+  const where = probe ? `${probe.host}:${probe.port}` : 'the instance';
+
+  if (probe && probe.outcome !== 'banner') {
+    const order = EXPLAINS[probe.outcome];
+    const explaining = order.flatMap((id) => failing.filter((c) => c.id === id));
+    const others = blocking.filter((c) => !explaining.includes(c));
+    const causes = [...explaining, ...others].map((c) => c.id);
+    let confirmed = explaining.length > 0;
+    if (explaining[0]?.id === 'tcp-wrappers') confirmed = looksLikeLibwrap(probe);
+    const lead = explaining[0] ?? others[0];
+    const summary = lead
+      ? `Blocked: ${where} ${OUTCOME_TEXT[probe.outcome]}${confirmed ? '; confirmed cause' : '; likely cause'}: ${lead.summary}`
+      : `Blocked: ${where} ${OUTCOME_TEXT[probe.outcome]}; no cause found on the host${checks.some((c) => c.status === 'error') ? ' (some checks could not run)' : ''}: suspect the network between the client and the instance.`;
+    return { status: 'blocked', summary, causes, confirmed };
+  }
+  if (blocking.length) {
+    const lead = blocking[0]!;
+    const prefix = probe ? `${where} answers this probe, but ` : '';
+    return { status: 'blocked', summary: `Blocked: ${prefix}${lead.summary}`, causes: blocking.map((c) => c.id), confirmed: false };
+  }
+  if (probe?.outcome === 'banner') {
+    return { status: 'reachable', summary: `Reachable: ${where} ${OUTCOME_TEXT.banner} (${probe.banner?.software ?? 'SSH'}).`, causes: [], confirmed: true };
+  }
+  return { status: 'unknown', summary: 'Unknown: the port was not probed and no blocking cause was found.', causes: [], confirmed: false };
+}

@@ -1,0 +1,4 @@
+// `node --import ./scripts/sh-loader.mjs`: registers scripts/sh-hooks.mjs.
+import { register } from 'node:module';
+
+register('./sh-hooks.mjs', import.meta.url);
