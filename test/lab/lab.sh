@@ -14,6 +14,13 @@
 # and `sdlabNi` (instance side, 10.231.N.2). The veth name is the reservation of N.
 set -eu
 
+# `parent` runs right after `unshare --pid`: its first fork becomes PID 1 of the new PID
+# namespace, so nothing may fork before it (not even a command substitution).
+if [ "${1:-}" = parent ]; then
+  sh ${SDLAB_TRACE:+-x} "$3" init "$2"
+  exit "$?"
+fi
+
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 LOCK=/run/sdlab.lock
@@ -37,7 +44,17 @@ owner_of() { printf '%s\n' "$1" | sed -n 's/^sdlab-[0-9][0-9]*-\([0-9][0-9]*\)-[
 
 netns_pids() { ip netns pids "$1" 2>/dev/null || true; }
 no_netns_pids() { [ -z "$(netns_pids "$1")" ]; }
-has_child() { [ -n "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]; }
+# The instance's PID 1 among the children of $1: the one that is PID 1 of a nested PID
+# namespace (other children are the boot script's own short-lived commands).
+init_child() {
+  # shellcheck disable=SC2013 # the file is one line of space-separated PIDs
+  for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+    if is_ns_init "$c"; then printf '%s\n' "$c"; return 0; fi
+  done
+  return 1
+}
+is_ns_init() { grep -Eq '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$1/status" 2>/dev/null; }
+has_child() { init_child "$1" >/dev/null; }
 is_ready() { [ -e "/proc/$1/root/run/sdlab-ready" ]; }
 
 net() {
@@ -77,9 +94,15 @@ net() {
 boot() {
   name=$1
   [ -e "/run/netns/$name" ] || die "no netns $name"
+  # Not `unshare --fork`: util-linux 2.38 intermittently fails its child with
+  # "sigprocmask unblock failed". Without --fork, the first child of the process that
+  # unshare execs becomes PID 1 of the new PID namespace, so `parent` (top of this
+  # file) forks it.
   exec nsenter --net="/run/netns/$name" \
-    unshare --mount --pid --fork --propagation private -- sh "$SELF" init "$name"
+    unshare --mount --pid --propagation private -- sh "$SELF" parent "$name" "$SELF"
 }
+
+
 
 # `create` for shell use: network, then boot in the background, wait until ready.
 up() {
@@ -94,7 +117,7 @@ up() {
     destroy "$name" || true
     die "instance $name: PID 1 did not start"
   fi
-  ipid=$(cut -d' ' -f1 "/proc/$upid/task/$upid/children")
+  ipid=$(init_child "$upid")
   if ! wait_for 250 is_ready "$ipid"; then
     cat "$log" >&2 || true
     destroy "$name" || true
@@ -157,9 +180,7 @@ destroy() {
   # The instance's PID 1 first: its death takes the whole PID namespace with it, and its
   # parent `unshare` reaps it (no zombie left for the host's init).
   for pid in $(netns_pids "$name"); do
-    if grep -Eq '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$pid/status" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+    if is_ns_init "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
   tries=50
   while [ "$tries" -gt 0 ] && ! no_netns_pids "$name"; do
