@@ -290,6 +290,20 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
       });
     });
 
+    it('PID 1 of the instance reaps orphaned processes', async () => {
+      await withLab({ sshd: false }, async (lab) => {
+        // The backgrounded sleeps are orphaned when their shell exits, so only PID 1 can reap them.
+        await lab.exec('for i in 1 2 3 4 5; do sleep 0.1 & done; exit 0');
+        let zombies = 'x';
+        for (let i = 0; i < 50 && zombies !== ''; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          zombies = (await lab.exec("ps -eo stat=,pid=,comm= | awk '$1 ~ /^Z/'")).stdout.trim();
+        }
+        expect(zombies).toBe('');
+        expect((await lab.exec('ps -eo pid=,comm= | grep -c " sleep$" || true')).stdout.trim()).toBe('0');
+      });
+    });
+
     it('destroy leaves no netns, veth, mount or process behind', async () => {
       const lab = await createLab({ fail2ban: true });
       const n = lab.ip.split('.')[2];
