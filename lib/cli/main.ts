@@ -7,13 +7,11 @@ const USAGE = `usage: sshdoctor <command> [options]
 commands:
   check     diagnose why SSH to a host or instance fails (see: sshdoctor check --help)
   wrappers  evaluate /etc/hosts.allow and /etc/hosts.deny for client addresses
-  fix       plan (and with --apply, make) the fixes for failing checks
 `;
 
 const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check-command')).checkCommand,
   wrappers: async () => (await import('./wrappers-command')).wrappersCommand,
-  fix: async () => (await import('./fix-command')).fixCommand,
 };
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {

@@ -91,7 +91,7 @@ hosts_file() {
     return 0
   fi
   awk -v clients="$CLIENTS" '
-    BEGIN { n = split(clients, c, " "); for (i = 1; i <= n; i++) isclient[c[i]] = 1 }
+    BEGIN { cnt = 0; n = split(clients, c, " "); for (i = 1; i <= n; i++) isclient[c[i]] = 1 }
     function literal_only(rule,    parts, list, toks, k, t, m) {
       m = split(rule, parts, ":")
       if (m < 2) return 0

@@ -1,0 +1,111 @@
+/**
+ * `sshdoctor check`: local mode (this machine, or a wrapper such as nsenter/sudo/docker exec)
+ * and cloud mode (an instance ID, through SSM or Cloud Assistant).
+ */
+import { parseArgs } from 'node:util';
+import { diagnose } from '../diagnose';
+import { createLocalRunner, splitCommand } from '../runners/local-runner';
+import { renderTerminal } from '../report/render-terminal';
+import type { Report } from '../report/types';
+import { UsageError } from './errors';
+import { EXIT, type Command } from './io';
+import { parseClientIps, parseHost, parsePort } from './validate';
+
+const HELP = `usage:
+  sshdoctor check [--local] [--host HOST] [--port PORT] [--client-ip IP]... [--via "CMD"] [--json]
+  sshdoctor check INSTANCE_ID --provider aws|alibaba --region REGION [--client-ip IP]...
+                  [--address public|private] [--port PORT] [--output-bucket BUCKET] [--json]
+
+  --local          run the collector on this machine (the default without INSTANCE_ID)
+  --via CMD        run the collector as "CMD sh -s" (e.g. "sudo", "docker exec -i web",
+                   "nsenter -t PID -m -n -p -r -w")
+  --host HOST      where the outside probe connects (default 127.0.0.1; local mode only)
+  --port PORT      SSH port (default 22)
+  --client-ip IP   an address you connect from (repeatable); default: the probe's own
+  --json           print the report as one JSON object
+exit codes: 0 reachable, 1 blocked or problem found, 2 usage error, 3 could not diagnose
+`;
+
+/** 0 reachable and clean; 1 blocked or any failing check; 3 nothing could be judged. */
+export function exitCodeFor(report: Report): number {
+  const anyFail = report.checks.some((c) => c.status === 'fail');
+  if (report.verdict.status === 'blocked' || anyFail) return EXIT.problem;
+  if (report.verdict.status === 'reachable') return EXIT.ok;
+  return EXIT.couldNotDiagnose;
+}
+
+export const checkCommand: Command = async (argv, io) => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        local: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'client-ip': { type: 'string', multiple: true },
+        via: { type: 'string' },
+        json: { type: 'boolean' },
+        provider: { type: 'string' },
+        region: { type: 'string' },
+        address: { type: 'string' },
+        'output-bucket': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    const m = /'(--?[\w-]+)'/.exec((err as Error).message);
+    throw new UsageError(m?.[1] ?? 'arguments', `${(err as Error).message.replace(/\. To specify.*$/s, '')} (see sshdoctor check --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 1) throw new UsageError('INSTANCE_ID', `expected at most one instance ID, got ${positionals.length} arguments`);
+  const port = values.port === undefined ? 22 : parsePort(values.port);
+  const clientIps = parseClientIps(values['client-ip'] ?? []);
+  const instanceId = positionals[0];
+
+  let report: Report;
+  if (instanceId !== undefined) {
+    if (values.local) throw new UsageError('--local', 'cannot be combined with an instance ID');
+    if (values.host !== undefined) throw new UsageError('--host', 'not allowed with an instance ID: the probe targets only addresses the cloud API returns for the instance');
+    if (values.via !== undefined) throw new UsageError('--via', 'not allowed with an instance ID: the collector runs through the cloud run-command API');
+    const { runCloudCheck } = await import('./cloud-check');
+    report = await runCloudCheck({
+      instanceId,
+      provider: values.provider,
+      region: values.region,
+      address: values.address,
+      outputBucket: values['output-bucket'],
+      clientIps,
+      port,
+    });
+  } else {
+    for (const flag of ['provider', 'region', 'address', 'output-bucket'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag}`, 'only applies with an instance ID');
+    }
+    const host = values.host === undefined ? '127.0.0.1' : parseHost(values.host);
+    let via: string[] = [];
+    if (values.via !== undefined) {
+      try {
+        via = splitCommand(values.via);
+      } catch (err) {
+        throw new UsageError('--via', `expected a command line: ${(err as Error).message}`);
+      }
+      if (!via.length) throw new UsageError('--via', 'expected a command, e.g. "sudo" or "nsenter -t PID -m -n -p"');
+    }
+    report = await diagnose({
+      target: { host, port, provider: 'local' },
+      clientIps,
+      clientIpSource: 'user',
+      runner: createLocalRunner({ via }),
+    });
+  }
+
+  io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: io.color }));
+  return exitCodeFor(report);
+};
