@@ -123,6 +123,23 @@ describe('Cloud Assistant runner against the emulator', () => {
     expect(codes).toContain('Throttling.User');
   });
 
+  it('reports error, naming the code, when RunCommand keeps answering 5xx', async () => {
+    emu.faults.serverError.set('ecs:RunCommand', 50);
+    const r = await run(req('echo never'));
+    expect(r.status).toBe('error');
+    expect(r.reason).toMatch(/ecs:RunCommand failed: InternalError/);
+    expect(emu.callsOf('ecs:RunCommand')).toHaveLength(6);
+  });
+
+  it('reports error when the endpoint does not answer at all', async () => {
+    const p = providerFor(emu);
+    const inst = (await p.describeInstance(INSTANCE_ID)) as InstanceInfo;
+    const dead = providerFor(emu, { env: { ALIBABA_CLOUD_ECS_ENDPOINT: '127.0.0.1:9', ALIBABA_CLOUD_SAS_ENDPOINT: '127.0.0.1:9' } });
+    const r = await dead.runner(inst).run(req('echo never'));
+    expect(r.status).toBe('error');
+    expect(r.reason).toMatch(/ecs:RunCommand failed: (ECONNREFUSED|NetworkError)/);
+  });
+
   it('reports access-denied when RAM forbids RunCommand', async () => {
     emu.faults.forbidden.add('ecs:RunCommand');
     const r = await run(req('echo never'));
