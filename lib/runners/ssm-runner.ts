@@ -111,7 +111,8 @@ export function nextDelay(elapsedMs: number, poll: SsmPollOptions = {}): number 
   return Math.min(maxMs, Math.max(minMs, elapsedMs * fraction));
 }
 
-function result(status: RunStatus, started: number, extra: Partial<RunResult> = {}): RunResult {
+/** A RunResult measured from `started`. */
+export function result(status: RunStatus, started: number, extra: Partial<RunResult> = {}): RunResult {
   return { status, stdout: '', stderr: '', exitCode: null, truncated: false, durationMs: Date.now() - started, ...extra };
 }
 
@@ -162,7 +163,8 @@ export async function sendCommand(
   }
 }
 
-async function fullStdout(opts: SsmRunnerOptions, inv: GetCommandInvocationCommandOutput): Promise<{ stdout: string; truncated: boolean; note?: string }> {
+/** Stdout of a finished invocation: inline, or in full from S3 when SSM cut it and a bucket is set. */
+export async function fullStdout(opts: SsmRunnerOptions, inv: GetCommandInvocationCommandOutput): Promise<{ stdout: string; truncated: boolean; note?: string }> {
   const inline = inv.StandardOutputContent ?? '';
   if (inline.length < SSM_INLINE_STDOUT_LIMIT) return { stdout: inline, truncated: false };
   if (!opts.outputBucket || !opts.s3) return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters by SSM (use an output bucket for the full output)` };

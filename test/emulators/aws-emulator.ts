@@ -403,7 +403,8 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
         const fn = ec2[action];
         if (!fn) throw new EmuError(400, 'InvalidAction', action);
         injected(action, 'ec2');
-        res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' }).end(ec2Response(action, requestId, fn(p)));
+        const xml = ec2Response(action, requestId, fn(p));
+        res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' }).end(xml);
       } catch (e) {
         const err = e instanceof EmuError ? e : new EmuError(500, 'InternalError', String(e));
         res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8' }).end(ec2Error(err.code, err.message, requestId));
