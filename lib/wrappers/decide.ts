@@ -201,7 +201,22 @@ export function evaluate(
     [policy.deny, 'hosts.deny'],
   ] as const) {
     const rule = tableMatch(file, ctx, caveats, skip);
-    if (!rule) continue;
+    if (!rule) {
+      const stop = file.stop;
+      if (!stop) continue;
+      const where = stop.line === null ? file.path : `${file.path} line ${stop.line}`;
+      if (fileVia === 'hosts.allow') {
+        caveats.push(`${where}: ${stop.reason}; later hosts.allow rules are never used`);
+        continue;
+      }
+      caveats.push(`${where}: ${stop.reason}; Debian's libwrap then denies every client not matched before it`);
+      return {
+        ...decided('deny', null, 'hosts.deny'),
+        file: file.path,
+        line: stop.line,
+        rule: stop.text,
+      };
+    }
     const a = rule.action;
     if (a.kind === 'file') return decided(fileVia === 'hosts.allow' ? 'allow' : 'deny', rule, fileVia);
     if (a.kind === 'allow') return decided('allow', rule, 'option-allow');

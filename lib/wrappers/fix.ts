@@ -14,11 +14,6 @@ function onlyThisClient(rule: Rule, addr: string): boolean {
   );
 }
 
-/** The first line libwrap stops reading at (a rule too long for its buffer), if any. */
-function stopLine(policy: WrappersPolicy): number | null {
-  const d = policy.allow.diagnostics.find((x) => x.message.startsWith('line too long'));
-  return d ? d.line : null;
-}
 
 /**
  * The smallest edit that lets a denied client in: comment out the deciding line when it names
@@ -34,12 +29,12 @@ export function fixFor(
 ): WrappersFix | undefined {
   if (d.decision === 'allow') return undefined;
   const rule = findRule(policy, d);
-  if (!rule) return undefined;
-  if (onlyThisClient(rule, d.client) && evaluate(policy, daemon, client, server, rule).decision === 'allow') {
+  if (rule && onlyThisClient(rule, d.client) && evaluate(policy, daemon, client, server, rule).decision === 'allow') {
     return { kind: 'comment-out', file: rule.file, line: rule.line, text: rule.firstLineText };
   }
   const pattern = d.client.includes(':') ? `[${d.client}]` : d.client;
   const daemonName = /^[A-Za-z0-9_.+-]+$/.test(daemon) ? daemon : 'ALL';
-  const beforeLine = rule.file === policy.allow.path && d.via !== 'hosts.deny' ? rule.line : stopLine(policy);
+  // libwrap never reads past the point where it stops on hosts.allow: insert before it.
+  const beforeLine = rule && rule.file === policy.allow.path && d.via !== 'hosts.deny' ? rule.line : (policy.allow.stop?.line ?? null);
   return { kind: 'insert-allow', file: policy.allow.path, beforeLine, text: `${daemonName}: ${pattern}` };
 }

@@ -37,14 +37,26 @@ function byteLength(s: string): number {
   return s.length;
 }
 
+/** Where libwrap gave up on a file: its table_match() then returns ERR. */
+export interface TableStop {
+  line: number;
+  text: string;
+  reason: string;
+}
+
 /**
  * Joins physical lines the way libwrap's xgets() does: a line ending in a backslash continues
  * on the next one; a NUL byte truncates the physical line and (since strlen then finds no
- * newline) joins what precedes it with the next line; a logical line that does not fit the
- * 2048-byte buffer is dropped and libwrap stops reading the file; a last line without a newline
- * is dropped.
+ * newline) joins what precedes it with the next line. A logical line that does not fit the
+ * 2048-byte buffer, or a non-empty last line without a newline, makes libwrap stop reading the
+ * file with an error: Debian's hosts_access() then treats hosts.allow as not matching and
+ * hosts.deny as matching (fail closed).
  */
-export function logicalLines(file: string, input: HostsLine[], diagnostics: Diagnostic[]): LogicalLine[] {
+export function logicalLines(
+  file: string,
+  input: HostsLine[],
+  diagnostics: Diagnostic[],
+): { lines: LogicalLine[]; stop: TableStop | null } {
   const lines = [...input].sort((a, b) => a.no - b.no);
   const out: LogicalLine[] = [];
   let content = '';
@@ -72,14 +84,9 @@ export function logicalLines(file: string, input: HostsLine[], diagnostics: Diag
     const before = nul === -1 ? line.text : line.text.slice(0, nul);
     const rawBytes = byteLength(line.text) + (terminated ? 1 : 0);
     if (rawBytes > MAX_CONTENT_BYTES - used) {
-      // fgets stops mid-line with no newline; Debian's xgets then gives up on the file.
-      diagnostics.push({
-        file,
-        line: first,
-        severity: 'error',
-        message: `line too long (libwrap's limit is ${MAX_CONTENT_BYTES} bytes per rule): this rule and every line after it are ignored`,
-      });
-      return out;
+      const reason = `line too long (libwrap reads at most ${MAX_CONTENT_BYTES} bytes per rule): libwrap stops reading ${file} here with an error`;
+      diagnostics.push({ file, line: first, severity: 'error', message: reason });
+      return { lines: out, stop: { line: first, text: firstText, reason } };
     }
     if (nul !== -1) {
       content += before;
@@ -87,13 +94,10 @@ export function logicalLines(file: string, input: HostsLine[], diagnostics: Diag
       continue;
     }
     if (!terminated) {
-      diagnostics.push({
-        file,
-        line: first,
-        severity: 'error',
-        message: 'missing newline at end of file: libwrap ignores this rule',
-      });
-      return out;
+      if (content + before === '') return { lines: out, stop: null };
+      const reason = `missing newline at end of file: libwrap stops reading ${file} here with an error`;
+      diagnostics.push({ file, line: first, severity: 'error', message: reason });
+      return { lines: out, stop: { line: first, text: firstText, reason } };
     }
     if (before.endsWith('\\')) {
       const kept = before.slice(0, -1);
@@ -107,15 +111,12 @@ export function logicalLines(file: string, input: HostsLine[], diagnostics: Diag
     used = 0;
     first = -1;
   }
-  if (first !== -1) {
-    diagnostics.push({
-      file,
-      line: first,
-      severity: 'error',
-      message: 'rule continues past the end of the file: libwrap ignores it',
-    });
+  if (first !== -1 && content !== '') {
+    const reason = `rule continues past the end of the file: libwrap stops reading ${file} here with an error`;
+    diagnostics.push({ file, line: first, severity: 'error', message: reason });
+    return { lines: out, stop: { line: first, text: firstText, reason } };
   }
-  return out;
+  return { lines: out, stop: null };
 }
 
 /** The longest rule libwrap reads, in bytes, newline excluded. */

@@ -112,8 +112,9 @@ export function maskedMatch(net: string, mask: string, host: HostInfo): boolean 
   if (net[0] === '[') {
     if (net[net.length - 1] !== ']') return false;
     const n = ipv6Words(net.slice(1, -1));
-    const len = scanInt(mask);
-    if (!n || len === null || len < 0 || len > 128) return false;
+    // Unlike the IPv4 branch, a prefix without digits is atoi()'s 0: it matches every IPv6 client.
+    const len = atoi(mask);
+    if (!n || len < 0 || len > 128) return false;
     const a = host.v6;
     if (!a) return false;
     for (let i = 0; i < 8; i++) {

@@ -24,7 +24,8 @@ function lintClient(tok: string, file: string, line: number, out: Diagnostic[]):
   const [net, mask] = nm;
   if (net[0] === '[') {
     const inner = net.endsWith(']') ? parseIpv6(net.slice(1, -1)) : null;
-    if (!inner || !/^\s*[+-]?\d+/.test(mask)) warn(`bad net/mask expression: ${host} (never matches)`);
+    if (!inner) warn(`bad net/mask expression: ${host} (never matches)`);
+    else if (!/^\s*[+-]?\d+/.test(mask)) warn(`prefix length "${mask}" in ${host} is read as 0: it matches every IPv6 client`);
     return;
   }
   const n = dotQuadAddr(net);
@@ -45,7 +46,8 @@ export function parseHostsFile(input: HostsFileInput): HostsFile {
   const diagnostics: Diagnostic[] = [];
   const rules: Rule[] = [];
   const file = input.path;
-  for (const l of logicalLines(file, input.lines, diagnostics)) {
+  const { lines, stop } = logicalLines(file, input.lines, diagnostics);
+  for (const l of lines) {
     const text = l.text;
     if (text[0] === '#') continue;
     if (/^[ \t\r]*$/.test(text)) continue;
@@ -81,5 +83,5 @@ export function parseHostsFile(input: HostsFileInput): HostsFile {
       optionCaveats: caveats,
     });
   }
-  return { path: file, rules, diagnostics };
+  return stop ? { path: file, rules, diagnostics, stop } : { path: file, rules, diagnostics };
 }

@@ -67,6 +67,12 @@ export interface HostsFile {
   path: string;
   rules: Rule[];
   diagnostics: Diagnostic[];
+  /**
+   * Where libwrap stops reading the file with an error (a rule too long for its buffer, a last
+   * line without a newline, an unreadable file). A client that reaches this point is denied
+   * when it is hosts.deny, and passes on to hosts.deny when it is hosts.allow.
+   */
+  stop?: { line: number | null; text: string; reason: string };
 }
 
 /** Both access control tables, plus how to read `/path` pattern files named in client lists. */
