@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupStale, createLab, labAvailable, type LabInstance } from './lab';
@@ -33,6 +33,14 @@ const LIBWRAP_MIN_MS = 4_000;
 
 function sh(cmd: string): string {
   return execFileSync('sh', ['-c', cmd], { env: ENV, encoding: 'utf8' });
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function hostSnapshot(): Record<string, string> {
@@ -308,12 +316,23 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
       const lab = await createLab({ fail2ban: true });
       const n = lab.ip.split('.')[2];
       const pids = sh(`ip netns pids ${lab.name}`).trim().split('\n');
-      expect(pids.length).toBeGreaterThanOrEqual(3); // init, syslogd, sshd, fail2ban...
+      expect(pids.length).toBeGreaterThanOrEqual(4); // init, syslogd, sshd, fail2ban...
+      const labNetNs = readlinkSync(`/proc/${lab.pid}/ns/net`);
       await lab.destroy();
       expect(sh('ip netns list')).not.toContain(lab.name);
       expect(existsSync(`/run/netns/${lab.name}`)).toBe(false);
-      expect(existsSync(`/sys/class/net/sdlab${n}h`)).toBe(false);
-      for (const p of [lab.pid, ...pids.map(Number)]) expect(existsSync(`/proc/${p}`)).toBe(false);
+      // Another run may already reuse N for its own lab: the link must not be ours any more.
+      expect(readOr(`/sys/class/net/sdlab${n}h/ifalias`).trim()).not.toBe(lab.name);
+      const nsOf = (p: string) => {
+        try {
+          return readlinkSync(`/proc/${p}/ns/net`);
+        } catch {
+          return 'gone';
+        }
+      };
+      const survivors = pids.filter((p) => nsOf(p) === labNetNs);
+      expect(survivors).toEqual([]);
+      expect(existsSync(`/proc/${lab.pid}/root/run/sdlab-ready`)).toBe(false);
       const mounts = sh(`cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c -- ' ${lab.name} ' || true`).trim();
       expect(mounts).toBe('0');
       await lab.destroy(); // idempotent
