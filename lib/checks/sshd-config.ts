@@ -13,6 +13,7 @@ export const SSHD_CONFIG_TEXT = {
     `sshd -t could not run because its privilege-separation directory ${dir} is missing (systemd creates it when it starts the service; a manual start needs it).`,
   noHostKeys: 'sshd has no usable host keys: it exits at start.',
   noBinary: 'No sshd binary to test the configuration with.',
+  cannotRun: (msg: string) => `sshd -t could not run (${msg}); the configuration is untested: see sshd-libraries.`,
 } as const;
 
 export const SSHD_CONFIG_FIX = {
@@ -41,7 +42,9 @@ export const sshdConfigCheck: Check = {
     const host = hostOr(this, facts);
     if (isResult(host)) return host;
     const t = host.sshd.test;
-    if (!host.sshd.path || t.rc === 127) return result(this, 'skip', SSHD_CONFIG_TEXT.noBinary);
+    if (!host.sshd.path) return result(this, 'skip', SSHD_CONFIG_TEXT.noBinary);
+    const loader = t.output.find((l) => /error while loading shared libraries/.test(l));
+    if (loader) return result(this, 'skip', SSHD_CONFIG_TEXT.cannotRun(loader.replace(/^.*error while loading shared libraries: /, 'missing ')));
     if (t.rc === 0) return result(this, 'pass', SSHD_CONFIG_TEXT.ok);
     const evidence: Evidence[] = t.output.slice(0, 5).map((text) => ({ source: 'sshd -t', text }));
     const privsep = t.output.map((l) => /Missing privilege separation directory: (\S+)/.exec(l)).find(Boolean);

@@ -124,13 +124,14 @@ export function probeSsh(opts: ProbeOptions): Promise<ProbeResult> {
         finish('not-ssh', { firstBytes: c.firstBytes });
       }
     });
-    socket.on('end', () => {
-      finish(received.length ? 'not-ssh' : 'closed', received.length ? { firstBytes: sanitizeBytes(received) } : {});
-    });
+    // Text lines before a close are legal pre-banner lines (sshd writes "Exceeded
+    // MaxStartups" before dropping): the client sees the close, so report that.
+    const bytes = () => (received.length ? { firstBytes: sanitizeBytes(received) } : {});
+    socket.on('end', () => finish('closed', bytes()));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? 'UNKNOWN';
       if (code === 'ECONNRESET' || code === 'EPIPE') {
-        finish(received.length ? 'not-ssh' : 'reset', { errorCode: code, ...(received.length ? { firstBytes: sanitizeBytes(received) } : {}) });
+        finish('reset', { errorCode: code, ...bytes() });
       } else if (code === 'ECONNREFUSED') {
         finish('refused', { errorCode: code });
       } else if (code === 'ETIMEDOUT') {
@@ -140,7 +141,7 @@ export function probeSsh(opts: ProbeOptions): Promise<ProbeResult> {
         finish('unreachable', { errorCode: code });
       }
     });
-    socket.on('close', () => finish(received.length ? 'not-ssh' : 'closed'));
+    socket.on('close', () => finish('closed', bytes()));
   });
 }
 

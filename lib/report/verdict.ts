@@ -26,7 +26,7 @@ export const BLOCKING_CHECKS = new Set([
 const EXPLAINS: Record<Exclude<ProbeOutcome, 'banner'>, string[]> = {
   reset: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'firewall', 'fail2ban', 'auth-log'],
   closed: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'auth-log'],
-  refused: ['sshd-service', 'sshd-libraries', 'sshd-config', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
+  refused: ['sshd-libraries', 'sshd-config', 'sshd-service', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
   timeout: ['security-group', 'network-acl', 'security-center', 'fail2ban', 'firewall'],
   unreachable: ['security-group', 'network-acl', 'fail2ban', 'firewall'],
   'not-ssh': ['sshd-listen', 'sshd-service'],
