@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler } from '../../functions/slack-command';
+import { SLACK_CHECK_AGAIN_ACTION } from '../../lib/report/render-slack';
+import { createInlineDispatcher, processChatJob } from '../../lib/service/chat';
+import { createDynamoReplayGuard, createDynamoReportStore } from '../../lib/service/report-store';
+import { createDocClient } from '../../lib/service/runtime';
+import { slackSignature } from '../../lib/service/slack-signature';
+import { startCaptureServer, type CaptureServer } from './support/capture-server';
+import { startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
+import { createLabProvider, createProbeDiagnoser } from './support/lab-provider';
+import { serveLambdas, type HttpHandler } from './support/lambda-http';
+import { createLoopbackSshd, type LoopbackSshd } from './support/loopback-sshd';
+
+const SECRET = 'test-signing-secret-0123456789';
+const TAGGED = 'i-0123456789abcdef0';
+
+let dynamo: LocalDynamo;
+let sshd: LoopbackSshd;
+let slack: CaptureServer;
+let api: { url: string; close(): Promise<void> };
+const jobErrors: unknown[] = [];
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  sshd = await createLoopbackSshd();
+  await sshd.start();
+  slack = await startCaptureServer();
+  const doc = createDocClient(dynamo.client);
+  const provider = createLabProvider('us-east-1', [{ instanceId: TAGGED, tags: { 'sshdoctor:enabled': 'true' }, port: sshd.port }]);
+  const checkDeps = {
+    config: { enabledProviders: ['aws' as const], optInTag: { key: 'sshdoctor:enabled', value: 'true' } },
+    store: createDynamoReportStore({ client: doc, tables: TABLES, reportTtlDays: 7, historyTtlDays: 30 }),
+    providers: async () => provider,
+    diagnoser: createProbeDiagnoser(),
+    post: async (url: string, body: unknown) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`post ${res.status}`);
+    },
+  };
+  const handler = createHandler(() => ({
+    signingSecret: SECRET,
+    replayGuard: createDynamoReplayGuard({ client: doc, table: TABLES.idempotency }),
+    dispatcher: createInlineDispatcher((job) => processChatJob(job, checkDeps), (err) => jobErrors.push(err)),
+    target: { provider: 'aws', region: 'us-east-1' },
+    maxBodyBytes: 8192,
+  }));
+  api = await serveLambdas([{ method: 'POST', path: '/slack/command', handler: handler as unknown as HttpHandler }]);
+});
+
+afterAll(async () => {
+  await api?.close();
+  await slack?.close();
+  await sshd?.close();
+  await dynamo?.close();
+});
+
+function form(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
+
+async function send(body: string, opts: { timestamp?: number; signature?: string } = {}) {
+  const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+  const res = await fetch(`${api.url}/slack/command`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': ts,
+      'x-slack-signature': opts.signature ?? slackSignature(SECRET, ts, body),
+    },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('Slack slash command', () => {
+  it('acknowledges a signed command, then posts a Block Kit report with a Check again button', async () => {
+    const before = slack.received.length;
+    const body = form({ command: '/sshdoctor', text: `${TAGGED} 198.51.100.4`, response_url: `${slack.url}/hook/1`, user_id: 'U1' });
+    const res = await send(body);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text).text).toContain(`Checking ${TAGGED}`);
+    await slack.waitFor(before + 1);
+    const msg = slack.received[before]!.body as { blocks: { type: string; elements?: { action_id: string; value: string }[] }[]; text: string };
+    expect(msg.text).toContain(`${TAGGED}: reachable`);
+    const actions = msg.blocks.find((b) => b.type === 'actions');
+    expect(actions?.elements?.[0]?.action_id).toBe(SLACK_CHECK_AGAIN_ACTION);
+    expect(JSON.parse(actions!.elements![0]!.value)).toMatchObject({ instanceId: TAGGED, clientIp: '198.51.100.4' });
+
+    // Pressing "Check again" sends a signed interactivity payload carrying the button value.
+    const payload = JSON.stringify({
+      type: 'block_actions',
+      user: { id: 'U1' },
+      response_url: `${slack.url}/hook/2`,
+      actions: [{ action_id: SLACK_CHECK_AGAIN_ACTION, value: actions!.elements![0]!.value }],
+    });
+    const again = await send(form({ payload }));
+    expect(again.status).toBe(200);
+    await slack.waitFor(before + 2);
+    expect(slack.received[before + 1]!.path).toBe('/hook/2');
+    expect(jobErrors).toEqual([]);
+  });
+
+  it('rejects a request signed more than 5 minutes ago', async () => {
+    const res = await send(form({ text: TAGGED, response_url: `${slack.url}/x` }), { timestamp: Math.floor(Date.now() / 1000) - 301 });
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.text).message).toMatch(/5-minute window/);
+  });
+
+  it('rejects a tampered body', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const signed = form({ text: TAGGED, response_url: `${slack.url}/x` });
+    const tampered = form({ text: 'i-0fedcba9876543210', response_url: `${slack.url}/x` });
+    const res = await send(tampered, { timestamp: ts, signature: slackSignature(SECRET, String(ts), signed) });
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.text).message).toMatch(/does not match/);
+  });
+
+  it('rejects a signature made with another secret, and a missing one', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const body = form({ text: TAGGED, response_url: `${slack.url}/x` });
+    expect((await send(body, { timestamp: ts, signature: slackSignature('other', String(ts), body) })).status).toBe(401);
+    expect((await send(body, { signature: '' })).status).toBe(401);
+  });
+
+  it('accepts a signed request once and rejects its replay', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const body = form({ text: 'not-an-instance', response_url: `${slack.url}/x` });
+    const first = await send(body, { timestamp: ts });
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.text).text).toMatch(/^sshdoctor: instanceId: /);
+    const replay = await send(body, { timestamp: ts });
+    expect(replay.status).toBe(401);
+    expect(JSON.parse(replay.text).message).toMatch(/replay/);
+  });
+});
