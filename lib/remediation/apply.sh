@@ -1,0 +1,535 @@
+#!/bin/sh
+# sshdoctor remediation: performs ONE fix action, or its inverse, on this host.
+#
+#   apply.sh comment-line FILE LINE TEXT
+#   apply.sh insert-line-before FILE LINE TEXT        (LINE 0: append)
+#   apply.sh fail2ban-unban JAIL IP
+#   apply.sh firewall-delete-rule FAMILY TABLE CHAIN RULE
+#   apply.sh firewall-insert-accept FAMILY TABLE CHAIN IP PORT
+#   apply.sh symlink LINK TARGET
+#   apply.sh service-start MANAGER SERVICE
+#   apply.sh rollback KIND ARGS...                    (the rollback-arg lines of a change)
+#
+# Contract: never templated; every parameter is an argv entry validated again here.
+# Each action re-checks its precondition, backs up first, changes idempotently (a second
+# run prints result=unchanged) and prints key=value lines after "#sshdoctor-apply 1":
+# result (changed|unchanged|precondition-failed|failed|restored), before, after, backup,
+# detail and rollback-arg (one per argv entry of the inverse). Exit 0 for changed,
+# unchanged and restored; 2 bad arguments; 3 precondition no longer holds; 4 change failed.
+set -eu
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
+LC_ALL=C
+export LC_ALL
+umask 022
+
+BACKUP_DIR=/var/backups/sshdoctor
+
+out() { printf '%s=%s\n' "$1" "$2"; }
+clean() { printf '%s' "$1" | tr -d '\000-\010\012-\037\177' | cut -c1-400; }
+finish() { out result "$1"; [ -z "${2:-}" ] || out detail "$(clean "$2")"; exit "${3:-0}"; }
+usage() { out result usage-error; out detail "$(clean "$1")"; exit 2; }
+precondition() { finish precondition-failed "$1" 3; }
+failed() { finish failed "$1" 4; }
+
+printf '#sshdoctor-apply 1\n'
+
+# ---- validation (the TypeScript side validated too; this script trusts nobody) -----------
+safe_path() {
+  case $1 in
+    *[!A-Za-z0-9_./+@-]* | */../* | */.. | */./* | *//* | */) return 1 ;;
+  esac
+  return 0
+}
+etc_path() {
+  safe_path "$1" || usage "$2: must be a plain absolute path, got $(clean "$1")"
+  case $1 in /etc/?*) ;; *) usage "$2: must be under /etc" ;; esac
+}
+lib_path() {
+  safe_path "$1" || usage "$2: must be a plain absolute path"
+  case $1 in
+    /lib/?* | /lib64/?* | /lib32/?* | /usr/lib/?* | /usr/lib64/?* | /usr/lib32/?* | /usr/local/lib/?*) ;;
+    *) usage "$2: must be under a library directory (/lib, /lib64, /usr/lib, /usr/lib64, /usr/local/lib)" ;;
+  esac
+}
+digits() {
+  case $1 in '' | *[!0-9]*) usage "$2: must be decimal digits" ;; esac
+  [ "${#1}" -le 7 ] || usage "$2: too large"
+}
+ip_addr() {
+  case $1 in '' | *[!0-9a-fA-F.:]*) usage "$2: must be an IPv4 or IPv6 address" ;; esac
+  [ "${#1}" -le 45 ] || usage "$2: too long for an address"
+}
+name_arg() {
+  case $1 in '' | *[!A-Za-z0-9_.@-]* | .*) usage "$2: must be letters, digits, _ . @ - and not start with a dot" ;; esac
+  [ "${#1}" -le 64 ] || usage "$2: too long"
+}
+line_text() {
+  # One printable line: a newline would smuggle a second rule into the file.
+  [ -n "$1" ] || usage "$2: must not be empty"
+  [ "$(clean "$1")" = "$1" ] || usage "$2: must be one line of printable characters (at most 400)"
+}
+family_cmd() {
+  case $1 in
+    ipv4) FW=iptables ;;
+    ipv6) FW=ip6tables ;;
+    *) usage "FAMILY: must be ipv4 or ipv6" ;;
+  esac
+  command -v "$FW" >/dev/null 2>&1 || precondition "$FW is not installed"
+}
+table_arg() {
+  case $1 in filter | nat | mangle | raw | security) ;; *) usage "TABLE: must be filter, nat, mangle, raw or security" ;; esac
+}
+chain_arg() {
+  case $1 in '' | *[!A-Za-z0-9_.-]* | -*) usage "CHAIN: must be letters, digits, _ . -" ;; esac
+  [ "${#1}" -le 28 ] || usage "CHAIN: at most 28 characters"
+}
+
+# ---- helpers ---------------------------------------------------------------------------
+stamp() { date -u +%Y%m%dT%H%M%SZ; }
+
+# Sets BACKUP to a fresh backup name for $1 (same directory, so the copy stays on its filesystem).
+backup_name() {
+  # POSIX sh has no locals: helpers use bn_/rw_ names so callers' variables survive.
+  bn_base="$1.sshdoctor-$(stamp)"
+  BACKUP=$bn_base
+  bn_i=0
+  while [ -e "$BACKUP" ] || [ -L "$BACKUP" ]; do
+    bn_i=$((bn_i + 1))
+    [ "$bn_i" -lt 100 ] || failed "no free backup name for $1"
+    BACKUP="$bn_base.$bn_i"
+  done
+}
+
+regular_file() { [ -f "$1" ] && [ ! -L "$1" ]; }
+nth_line() { awk -v n="$2" 'NR == n { print; found = 1; exit } END { if (!found) exit 1 }' "$1"; }
+line_count() { awk 'END { print NR }' "$1"; }
+
+# Replaces $1 by the output of an awk program over it, keeping owner and mode (cp -p), atomically.
+rewrite() {
+  rw_file=$1
+  shift
+  rw_tmp=$(mktemp "$(dirname "$rw_file")/.sshdoctor.XXXXXX") || failed "cannot create a temporary file next to $rw_file"
+  if cp -p "$rw_file" "$rw_tmp" && awk "$@" "$rw_file" >"$rw_tmp" && mv -f "$rw_tmp" "$rw_file"; then return 0; fi
+  rm -f "$rw_tmp"
+  failed "could not rewrite $rw_file"
+}
+
+find_sshd() {
+  for s in "$(command -v sshd 2>/dev/null || true)" /usr/sbin/sshd /usr/local/sbin/sshd /sbin/sshd; do
+    if [ -n "$s" ] && [ -x "$s" ]; then
+      printf '%s' "$s"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# "OK" or the first line sshd -t complains with.
+sshd_test() {
+  s=$(find_sshd) || {
+    printf 'no sshd binary'
+    return 1
+  }
+  if msg=$("$s" -t 2>&1); then
+    printf 'OK'
+    return 0
+  fi
+  printf '%s' "$(printf '%s\n' "$msg" | head -n 1)"
+  return 1
+}
+
+# ELF class, byte order and machine (bytes 4, 5, 18, 19) of a file, or nothing.
+elf_id() {
+  set -- "$(od -An -tx1 -N20 "$1" 2>/dev/null | tr -s ' \n' '  ')"
+  # shellcheck disable=SC2086 # deliberate split of the hex dump into bytes (digits and spaces only)
+  set -- $1
+  [ "$#" -eq 20 ] && [ "$1$2$3$4" = 7f454c46 ] || return 1
+  printf '%s-%s-%s%s' "$5" "$6" "${19}" "${20}"
+}
+
+is_sshd_config() {
+  case $1 in /etc/ssh/*) return 0 ;; esac
+  return 1
+}
+
+# ---- actions ---------------------------------------------------------------------------
+comment_line() {
+  [ "$#" -eq 3 ] || usage "comment-line FILE LINE TEXT"
+  etc_path "$1" FILE
+  digits "$2" LINE
+  line_text "$3" TEXT
+  file=$1 n=$2 text=$3
+  regular_file "$file" || precondition "$file is not a regular file"
+  cur=$(nth_line "$file" "$n") || precondition "$file has no line $n"
+  out before "$(clean "$cur")"
+  if [ "$cur" = "# sshdoctor: $text" ]; then
+    out after "$(clean "$cur")"
+    finish unchanged "line $n is already commented out"
+  fi
+  [ "$cur" = "$text" ] || precondition "line $n of $file is no longer \"$text\""
+  backup_name "$file"
+  backup=$BACKUP
+  cp -p "$file" "$backup" || failed "could not back up $file"
+  out backup "$backup"
+  # shellcheck disable=SC2016 # $0 is awk's, not the shell's
+  rewrite "$file" -v n="$n" 'NR == n { print "# sshdoctor: " $0; next } { print }'
+  out after "$(clean "$(nth_line "$file" "$n")")"
+  if is_sshd_config "$file"; then out sshd-t "$(clean "$(sshd_test || true)")"; fi
+  out rollback-arg rollback
+  out rollback-arg file
+  out rollback-arg "$file"
+  out rollback-arg "$backup"
+  finish changed
+}
+
+insert_line_before() {
+  [ "$#" -eq 3 ] || usage "insert-line-before FILE LINE TEXT"
+  etc_path "$1" FILE
+  digits "$2" LINE
+  line_text "$3" TEXT
+  file=$1 n=$2 text=$3
+  regular_file "$file" || precondition "$file is not a regular file"
+  total=$(line_count "$file")
+  if [ "$n" -eq 0 ]; then at=$total; else at=$n; fi
+  if [ "$at" -gt 0 ] && [ "$(nth_line "$file" "$at")" = "$text" ]; then
+    out after "$(clean "$text")"
+    finish unchanged "line $at already is \"$text\""
+  fi
+  if [ "$n" -gt 0 ]; then
+    cur=$(nth_line "$file" "$n") || precondition "$file has no line $n"
+    out before "$(clean "$cur")"
+  else
+    out before "(end of file)"
+  fi
+  backup_name "$file"
+  backup=$BACKUP
+  cp -p "$file" "$backup" || failed "could not back up $file"
+  out backup "$backup"
+  SSHDOCTOR_TEXT=$text
+  export SSHDOCTOR_TEXT
+  if [ "$n" -gt 0 ]; then
+    rewrite "$file" -v n="$n" 'NR == n { print ENVIRON["SSHDOCTOR_TEXT"] } { print }'
+  else
+    rewrite "$file" '{ print } END { print ENVIRON["SSHDOCTOR_TEXT"] }'
+  fi
+  out after "$(clean "$text")"
+  if is_sshd_config "$file"; then out sshd-t "$(clean "$(sshd_test || true)")"; fi
+  out rollback-arg rollback
+  out rollback-arg file
+  out rollback-arg "$file"
+  out rollback-arg "$backup"
+  finish changed
+}
+
+f2b_banned() {
+  # Words after "Banned IP list:" in `fail2ban-client status JAIL`.
+  fail2ban-client status "$1" 2>/dev/null | sed -n 's/.*Banned IP list:[[:space:]]*//p' | tr -s '[:blank:]' '\n' | grep -qxF -- "$2"
+}
+
+fail2ban_unban() {
+  [ "$#" -eq 2 ] || usage "fail2ban-unban JAIL IP"
+  name_arg "$1" JAIL
+  ip_addr "$2" IP
+  jail=$1 ip=$2
+  command -v fail2ban-client >/dev/null 2>&1 || precondition "fail2ban-client is not installed"
+  fail2ban-client status "$jail" >/dev/null 2>&1 || precondition "fail2ban has no running jail $jail"
+  if ! f2b_banned "$jail" "$ip"; then
+    out before "$ip not banned in $jail"
+    out after "$ip not banned in $jail"
+    finish unchanged "$ip is not banned in jail $jail"
+  fi
+  out before "$ip banned in jail $jail"
+  fail2ban-client set "$jail" unbanip "$ip" >/dev/null 2>&1 || failed "fail2ban-client set $jail unbanip $ip failed"
+  if f2b_banned "$jail" "$ip"; then failed "$ip is still banned in $jail after unbanip"; fi
+  out after "$ip not banned in $jail"
+  out rollback-arg rollback
+  out rollback-arg fail2ban
+  out rollback-arg "$jail"
+  out rollback-arg "$ip"
+  finish changed
+}
+
+fw_backup() {
+  mkdir -p "$BACKUP_DIR"
+  chmod 0700 "$BACKUP_DIR"
+  backup="$BACKUP_DIR/$FW-$1-$(stamp)-$$.rules"
+  "$FW-save" -t "$1" >"$backup" 2>/dev/null || failed "$FW-save -t $1 failed"
+  out backup "$backup"
+}
+
+firewall_delete_rule() {
+  [ "$#" -eq 4 ] || usage "firewall-delete-rule FAMILY TABLE CHAIN RULE"
+  family_cmd "$1"
+  table_arg "$2"
+  chain_arg "$3"
+  line_text "$4" RULE
+  table=$2 chain=$3 rule=$4
+  case $rule in "-A $chain "*) ;; *) usage "RULE: must start with \"-A $chain \" as iptables-save prints it" ;; esac
+  SSHDOCTOR_RULE=$rule
+  export SSHDOCTOR_RULE
+  # Deleting by position: the rule text is never re-parsed as arguments.
+  pos=$("$FW-save" -t "$table" 2>/dev/null | awk -v c="-A $3 " 'index($0, c) == 1 { n++; if ($0 == ENVIRON["SSHDOCTOR_RULE"]) { print n; exit } }') || true
+  if [ -z "$pos" ]; then
+    out before "(rule absent)"
+    out after "(rule absent)"
+    finish unchanged "$FW -t $table has no rule \"$rule\""
+  fi
+  out before "$(clean "$rule") (position $pos in $chain)"
+  fw_backup "$table"
+  "$FW" -w -t "$table" -D "$chain" "$pos" 2>/dev/null || failed "$FW -t $table -D $chain $pos failed"
+  out after "(rule deleted)"
+  out rollback-arg rollback
+  out rollback-arg firewall
+  out rollback-arg "$1"
+  out rollback-arg "$table"
+  out rollback-arg "$backup"
+  finish changed
+}
+
+firewall_insert_accept() {
+  [ "$#" -eq 5 ] || usage "firewall-insert-accept FAMILY TABLE CHAIN IP PORT"
+  family_cmd "$1"
+  table_arg "$2"
+  chain_arg "$3"
+  ip_addr "$4" IP
+  digits "$5" PORT
+  if [ "$5" -lt 1 ] || [ "$5" -gt 65535 ]; then usage "PORT: must be 1 to 65535"; fi
+  table=$2 chain=$3 ip=$4 port=$5
+  if "$FW" -w -t "$table" -C "$chain" -s "$ip" -p tcp --dport "$port" -j ACCEPT 2>/dev/null; then
+    out before "ACCEPT for $ip tcp/$port present"
+    out after "ACCEPT for $ip tcp/$port present"
+    finish unchanged "$chain already accepts tcp/$port from $ip"
+  fi
+  out before "no ACCEPT for $ip tcp/$port in $chain"
+  fw_backup "$table"
+  "$FW" -w -t "$table" -I "$chain" 1 -s "$ip" -p tcp --dport "$port" -j ACCEPT 2>/dev/null || failed "$FW -t $table -I $chain 1 failed"
+  out after "-I $chain 1 -s $ip -p tcp --dport $port -j ACCEPT"
+  out rollback-arg rollback
+  out rollback-arg firewall
+  out rollback-arg "$1"
+  out rollback-arg "$table"
+  out rollback-arg "$backup"
+  finish changed
+}
+
+symlink() {
+  [ "$#" -eq 2 ] || usage "symlink LINK TARGET"
+  lib_path "$1" LINK
+  case $2 in '' | . | .. | *[!A-Za-z0-9_.+-]*) usage "TARGET: must be a file name in the link's directory (letters, digits, _ . + -)" ;; esac
+  link=$1 target=$2
+  dir=$(dirname "$link")
+  if [ -L "$link" ] && [ "$(readlink "$link")" = "$target" ]; then
+    out before "$link -> $target"
+    out after "$link -> $target"
+    finish unchanged "$link already points to $target"
+  fi
+  if [ -L "$link" ]; then precondition "$link exists and points to $(readlink "$link")"; fi
+  [ ! -e "$link" ] || precondition "$link exists and is not a link"
+  out before "$link missing"
+  regular_file "$dir/$target" || precondition "$dir/$target is not a regular file"
+  sshd=$(find_sshd) || precondition "no sshd binary to compare the architecture with"
+  want=$(elf_id "$(readlink -f "$sshd")") || precondition "$sshd is not an ELF file"
+  got=$(elf_id "$dir/$target") || precondition "$dir/$target is not an ELF file"
+  [ "$want" = "$got" ] || precondition "$dir/$target is ELF $got, sshd is ELF $want (class-data-machine)"
+  ln -s "$target" "$link" || failed "ln -s $target $link failed"
+  out after "$link -> $target"
+  out detail "ELF $got, same as sshd"
+  out rollback-arg rollback
+  out rollback-arg symlink
+  out rollback-arg "$link"
+  out rollback-arg "$target"
+  finish changed
+}
+
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+service_start() {
+  [ "$#" -eq 2 ] || usage "service-start MANAGER SERVICE"
+  manager=$1 service=$2
+  case $manager in
+    systemd)
+      name_arg "$service" SERVICE
+      command -v systemctl >/dev/null 2>&1 || precondition "systemctl is not available"
+      if systemctl is-active --quiet "$service"; then
+        out before "$service active"
+        out after "$service active"
+        finish unchanged "$service is already active"
+      fi
+      out before "$service $(systemctl is-active "$service" 2>/dev/null || true)"
+      t=$(sshd_test) || precondition "sshd -t fails: $t"
+      enabled=$(systemctl is-enabled "$service" 2>/dev/null || true)
+      systemctl start "$service" >/dev/null 2>&1 || failed "systemctl start $service failed: $(systemctl status "$service" --no-pager 2>&1 | tail -n 1)"
+      [ "$enabled" = enabled ] || systemctl enable "$service" >/dev/null 2>&1 || true
+      out after "$service $(systemctl is-active "$service" 2>/dev/null || true)"
+      out rollback-arg rollback
+      out rollback-arg service
+      out rollback-arg systemd
+      out rollback-arg "$service"
+      out rollback-arg "${enabled:-unknown}"
+      finish changed
+      ;;
+    sysv)
+      name_arg "$service" SERVICE
+      [ -x "/etc/init.d/$service" ] || precondition "/etc/init.d/$service does not exist"
+      if "/etc/init.d/$service" status >/dev/null 2>&1; then
+        out before "$service running"
+        out after "$service running"
+        finish unchanged "$service is already running"
+      fi
+      out before "$service stopped"
+      t=$(sshd_test) || precondition "sshd -t fails: $t"
+      "/etc/init.d/$service" start >/dev/null 2>&1 || failed "/etc/init.d/$service start failed"
+      out after "$service running"
+      out rollback-arg rollback
+      out rollback-arg service
+      out rollback-arg sysv
+      out rollback-arg "$service"
+      out rollback-arg -
+      finish changed
+      ;;
+    direct)
+      safe_path "$service" || usage "SERVICE: must be a plain absolute path to sshd"
+      case $service in /*/sshd) ;; *) usage "SERVICE: must be an absolute path ending in /sshd" ;; esac
+      if [ ! -f "$service" ] || [ ! -x "$service" ]; then precondition "$service is not an executable file"; fi
+      pidfile=$("$service" -T 2>/dev/null | awk '$1 == "pidfile" { print $2; exit }') || true
+      [ -n "$pidfile" ] || pidfile=/run/sshd.pid
+      pid=
+      [ ! -s "$pidfile" ] || pid=$(head -c 20 "$pidfile" | tr -cd 0-9)
+      if pid_alive "$pid"; then
+        out before "sshd running (pid $pid)"
+        out after "sshd running (pid $pid)"
+        finish unchanged "sshd is already running (pid $pid from $pidfile)"
+      fi
+      out before "sshd not running"
+      # systemd's RuntimeDirectory creates this; a manual start has to.
+      if [ ! -d /run/sshd ]; then
+        mkdir -p /run/sshd
+        chmod 0755 /run/sshd
+      fi
+      t=$(sshd_test) || precondition "sshd -t fails: $t"
+      err=$(mktemp)
+      if ! "$service" </dev/null >/dev/null 2>"$err"; then
+        msg=$(head -n 1 "$err")
+        rm -f "$err"
+        failed "$service did not start: $msg"
+      fi
+      rm -f "$err"
+      i=0
+      pid=
+      while [ "$i" -lt 100 ]; do
+        [ ! -s "$pidfile" ] || pid=$(head -c 20 "$pidfile" | tr -cd 0-9)
+        if pid_alive "$pid"; then break; fi
+        i=$((i + 1))
+        sleep 0.05
+      done
+      pid_alive "$pid" || failed "$service started but wrote no live pid to $pidfile"
+      out after "sshd running (pid $pid)"
+      out rollback-arg rollback
+      out rollback-arg service
+      out rollback-arg direct
+      out rollback-arg "$service"
+      out rollback-arg "$pid"
+      finish changed
+      ;;
+    *) usage "MANAGER: must be systemd, sysv or direct" ;;
+  esac
+}
+
+# ---- inverses --------------------------------------------------------------------------
+rollback() {
+  [ "$#" -ge 1 ] || usage "rollback KIND ARGS..."
+  kind=$1
+  shift
+  case $kind in
+    file)
+      [ "$#" -eq 2 ] || usage "rollback file FILE BACKUP"
+      etc_path "$1" FILE
+      etc_path "$2" BACKUP
+      case $2 in "$1.sshdoctor-"*) ;; *) usage "BACKUP: must be a sshdoctor backup of FILE" ;; esac
+      [ -f "$2" ] || precondition "backup $2 is gone"
+      tmp=$(mktemp "$(dirname "$1")/.sshdoctor.XXXXXX") || failed "cannot create a temporary file next to $1"
+      if ! { cp -p "$2" "$tmp" && mv -f "$tmp" "$1"; }; then
+        rm -f "$tmp"
+        failed "could not restore $1 from $2"
+      fi
+      out after "$1 restored from $2"
+      finish restored
+      ;;
+    firewall)
+      [ "$#" -eq 3 ] || usage "rollback firewall FAMILY TABLE BACKUP"
+      family_cmd "$1"
+      table_arg "$2"
+      safe_path "$3" || usage "BACKUP: must be a plain path"
+      case $3 in "$BACKUP_DIR/$FW-$2-"*.rules) ;; *) usage "BACKUP: must be a sshdoctor $FW backup of table $2" ;; esac
+      [ -f "$3" ] || precondition "backup $3 is gone"
+      "$FW-restore" -T "$2" <"$3" 2>/dev/null || failed "$FW-restore -T $2 < $3 failed"
+      out after "$FW table $2 restored from $3"
+      finish restored
+      ;;
+    fail2ban)
+      [ "$#" -eq 2 ] || usage "rollback fail2ban JAIL IP"
+      name_arg "$1" JAIL
+      ip_addr "$2" IP
+      if f2b_banned "$1" "$2"; then finish restored "$2 is banned in $1 again already"; fi
+      fail2ban-client set "$1" banip "$2" >/dev/null 2>&1 || failed "fail2ban-client set $1 banip $2 failed"
+      out after "$2 banned in jail $1"
+      finish restored
+      ;;
+    symlink)
+      [ "$#" -eq 2 ] || usage "rollback symlink LINK TARGET"
+      lib_path "$1" LINK
+      case $2 in '' | . | .. | *[!A-Za-z0-9_.+-]*) usage "TARGET: must be a file name" ;; esac
+      if [ -L "$1" ] && [ "$(readlink "$1")" = "$2" ]; then rm -f "$1"; fi
+      out after "$1 missing"
+      finish restored
+      ;;
+    service)
+      [ "$#" -eq 3 ] || usage "rollback service MANAGER SERVICE STATE"
+      case $1 in
+        systemd)
+          name_arg "$2" SERVICE
+          systemctl stop "$2" >/dev/null 2>&1 || failed "systemctl stop $2 failed"
+          [ "$3" = enabled ] || systemctl disable "$2" >/dev/null 2>&1 || true
+          ;;
+        sysv)
+          name_arg "$2" SERVICE
+          "/etc/init.d/$2" stop >/dev/null 2>&1 || failed "/etc/init.d/$2 stop failed"
+          ;;
+        direct)
+          safe_path "$2" || usage "SERVICE: must be a plain absolute path"
+          digits "$3" PID
+          # Only the listener this script started: a recycled pid must not be killed.
+          if pid_alive "$3" && [ "$(readlink "/proc/$3/exe" 2>/dev/null || true)" = "$(readlink -f "$2")" ]; then
+            kill "$3"
+            i=0
+            while pid_alive "$3" && [ "$i" -lt 100 ]; do
+              i=$((i + 1))
+              sleep 0.05
+            done
+          fi
+          ;;
+        *) usage "MANAGER: must be systemd, sysv or direct" ;;
+      esac
+      out after "$2 stopped"
+      finish restored
+      ;;
+    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink or service" ;;
+  esac
+}
+
+[ "$#" -ge 1 ] || usage "apply.sh ACTION ARGS..."
+action=$1
+shift
+out action "$action"
+case $action in
+  comment-line) comment_line "$@" ;;
+  insert-line-before) insert_line_before "$@" ;;
+  fail2ban-unban) fail2ban_unban "$@" ;;
+  firewall-delete-rule) firewall_delete_rule "$@" ;;
+  firewall-insert-accept) firewall_insert_accept "$@" ;;
+  symlink) symlink "$@" ;;
+  service-start) service_start "$@" ;;
+  rollback) rollback "$@" ;;
+  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start or rollback" ;;
+esac
