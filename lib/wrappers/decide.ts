@@ -9,6 +9,7 @@ import { clientAddress, formatIpv6, parseIpv6 } from './addr';
 import {
   clientListMatch,
   daemonListMatch,
+  FILE_BUDGET,
   patternFileTokens,
   UNKNOWN,
   type HostInfo,
@@ -168,7 +169,8 @@ function context(policy: WrappersPolicy, daemon: string, client: WrappersClient,
     nameDependent: new Set(),
     serverDependent: new Set(),
     notes: new Set(),
-    fileDepth: 0,
+    fileStack: [],
+    fileBudget: FILE_BUDGET,
   };
 }
 

@@ -32,7 +32,10 @@ export interface MatchContext {
   nameDependent: Set<string>;
   serverDependent: Set<string>;
   notes: Set<string>;
-  fileDepth: number;
+  /** Pattern files being read, outermost first. */
+  fileStack: string[];
+  /** Pattern-file tokens left to evaluate in this decision. */
+  fileBudget: number;
 }
 
 const eq = (a: string, b: string) => a.length === b.length && a.toLowerCase() === b.toLowerCase();
@@ -173,9 +176,9 @@ function consultName(tok: string, host: HostInfo, ctx: MatchContext): void {
 }
 
 function fileMatch(path: string, host: HostInfo, ctx: MatchContext): boolean {
-  // libwrap would recurse without bound on a file that names itself; we stop.
-  if (ctx.fileDepth >= 8) {
-    ctx.notes.add(`pattern file ${path}: nested more than 8 deep; treated as no match`);
+  // libwrap recurses without bound on a file that names itself (until the process crashes).
+  if (ctx.fileStack.includes(path) || ctx.fileStack.length >= 8) {
+    ctx.notes.add(`pattern file ${path} names itself (directly or nested 8 deep): libwrap would recurse until it crashes; treated as no match`);
     return false;
   }
   const tokens = ctx.patternFile(path);
@@ -183,14 +186,23 @@ function fileMatch(path: string, host: HostInfo, ctx: MatchContext): boolean {
     ctx.notes.add(`pattern file ${path} could not be read; libwrap treats an unreadable file as no match`);
     return false;
   }
-  ctx.fileDepth++;
+  ctx.fileStack.push(path);
   try {
-    for (const t of tokens) if (hostMatch(t, host, ctx)) return true;
+    for (const t of tokens) {
+      if (--ctx.fileBudget < 0) {
+        ctx.notes.add(`pattern files: more than ${FILE_BUDGET} patterns evaluated for one decision; stopped, treated as no match`);
+        return false;
+      }
+      if (hostMatch(t, host, ctx)) return true;
+    }
     return false;
   } finally {
-    ctx.fileDepth--;
+    ctx.fileStack.pop();
   }
 }
+
+/** Pattern-file tokens evaluated per decision before giving up (keeps hostile file graphs bounded). */
+export const FILE_BUDGET = 100_000;
 
 /** Splits a pattern file the way fscanf("%s") does. */
 export function patternFileTokens(text: string): string[] {
