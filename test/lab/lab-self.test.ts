@@ -313,6 +313,13 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
       });
     });
 
+    it('createLab rejects with sshd\'s reason when sshd cannot start, and leaves no instance behind', async () => {
+      const ours = () => sh('ip netns list').split('\n').filter((l) => l.startsWith(`sdlab-`) && l.includes(`-${process.pid}-`));
+      const before = ours();
+      await expect(createLab({ sshdConfigExtra: 'NoSuchSshdOption yes' })).rejects.toThrow(/NoSuchSshdOption/);
+      expect(ours()).toEqual(before);
+    });
+
     it('destroy leaves no netns, veth, mount or process behind', async () => {
       const lab = await createLab({ fail2ban: true });
       const n = lab.ip.split('.')[2];

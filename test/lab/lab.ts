@@ -13,6 +13,7 @@ const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' };
 const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 const BOOT_TIMEOUT_MS = 10_000;
 
+/** Outcome of a command run inside an instance: exit code and full output. */
 export interface ExecResult {
   code: number;
   stdout: string;
@@ -55,6 +56,7 @@ export interface LabOptions {
   sshdConfigExtra?: string;
 }
 
+/** Any failure to build, drive or tear down a lab instance. */
 export class LabError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
