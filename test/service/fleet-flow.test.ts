@@ -33,6 +33,8 @@ let dbSshd: LoopbackSshd;
 let sweepHandler: ReturnType<typeof createSweep>;
 let workerHandler: ReturnType<typeof createWorker>;
 const diagnoser = createProbeDiagnoser();
+// middy types the context with the injected deps; Lambda passes a plain one.
+const ctx = (name: string) => lambdaContext(name) as never;
 
 beforeAll(async () => {
   process.env.AWS_LAMBDA_FUNCTION_NAME = 'sshdoctor-test-fleet-worker';
@@ -105,7 +107,7 @@ function sqsEvent(messages: EmulatedMessage[], receiveCount = 1): SQSEvent {
 
 async function runSweep(): Promise<EmulatedMessage[]> {
   const start = aws.sqs.length;
-  const result = await sweepHandler({}, lambdaContext('fleet-sweep'));
+  const result = await sweepHandler({}, ctx('fleet-sweep'));
   expect(result.instances).toBe(2);
   expect(result.batches).toBe(2);
   return aws.sqs.slice(start);
@@ -115,7 +117,7 @@ describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
   it('queues only opted-in instances, records their state, and does not alert on the first sighting', async () => {
     const messages = await runSweep();
     expect(messages.map((m) => JSON.parse(m.body).instanceIds).flat().sort()).toEqual([WEB, DB]);
-    const out = await workerHandler(sqsEvent(messages), lambdaContext('fleet-worker'));
+    const out = await workerHandler(sqsEvent(messages), ctx('fleet-worker'));
     expect(out.batchItemFailures).toEqual([]);
     const latest = await createDocClient(dynamo.client).send(new GetCommand({ TableName: TABLES.latest, Key: { instanceKey: `aws:us-east-1:${WEB}` } }));
     expect(latest.Item).toMatchObject({ verdict: 'reachable', lastKnown: 'reachable' });
@@ -126,7 +128,7 @@ describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
   it('alerts once when an instance flips to blocked, and a redelivered message neither re-diagnoses nor re-alerts', async () => {
     await dbSshd.stop();
     const messages = await runSweep();
-    const out = await workerHandler(sqsEvent(messages), lambdaContext('fleet-worker'));
+    const out = await workerHandler(sqsEvent(messages), ctx('fleet-worker'));
     expect(out.batchItemFailures).toEqual([]);
     expect(aws.sns).toHaveLength(1);
     expect(aws.sns[0]).toMatchObject({ topicArn: TOPIC, subject: `sshdoctor: ${DB} reachable -> blocked` });
@@ -134,7 +136,7 @@ describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
     expect(webhook.received).toHaveLength(1);
 
     const calls = diagnoser.calls;
-    const redelivered = await workerHandler(sqsEvent(messages, 2), lambdaContext('fleet-worker'));
+    const redelivered = await workerHandler(sqsEvent(messages, 2), ctx('fleet-worker'));
     expect(redelivered.batchItemFailures).toEqual([]);
     expect(diagnoser.calls).toBe(calls);
     expect(aws.sns).toHaveLength(1);
@@ -148,10 +150,10 @@ describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
   });
 
   it('a later sweep that still finds it blocked does not alert again; recovery alerts once', async () => {
-    await workerHandler(sqsEvent(await runSweep()), lambdaContext('fleet-worker'));
+    await workerHandler(sqsEvent(await runSweep()), ctx('fleet-worker'));
     expect(aws.sns).toHaveLength(1);
     await dbSshd.start();
-    await workerHandler(sqsEvent(await runSweep()), lambdaContext('fleet-worker'));
+    await workerHandler(sqsEvent(await runSweep()), ctx('fleet-worker'));
     expect(aws.sns).toHaveLength(2);
     expect(aws.sns[1]!.subject).toBe(`sshdoctor: ${DB} blocked -> reachable`);
   });
@@ -159,7 +161,7 @@ describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
   it('reports a malformed message as a batch item failure without failing the others', async () => {
     const good = await runSweep();
     const bad: EmulatedMessage = { queueUrl: QUEUE, messageId: 'bad-1', body: '{"sweepId":"x","provider":"gcp"}' };
-    const out = await workerHandler(sqsEvent([...good, bad]), lambdaContext('fleet-worker'));
+    const out = await workerHandler(sqsEvent([...good, bad]), ctx('fleet-worker'));
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }]);
   });
 });
