@@ -41,6 +41,8 @@ export interface AwsFaults {
   serverError: Record<string, number>;
   /** Actions answered with AccessDenied(Exception) / UnauthorizedOperation. */
   accessDenied: Set<string>;
+  /** When set, an IAM policy in effect: any `service:Action` not in it is denied. */
+  allowOnly?: Set<string>;
   /** The first N GetCommandInvocation calls per invocation answer InvocationDoesNotExist. */
   invocationDoesNotExistPolls: number;
   /** Force this outcome for every invocation instead of running the script. */
@@ -133,7 +135,7 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
       faults.serverError[action]!--;
       throw new EmuError(500, 'InternalServerError', 'We encountered an internal error. Please try again.');
     }
-    if (faults.accessDenied.has(action)) {
+    if (faults.accessDenied.has(action) || (faults.allowOnly && !faults.allowOnly.has(`${service}:${action}`))) {
       if (service === 'ec2') throw new EmuError(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.');
       if (service === 's3') throw new EmuError(403, 'AccessDenied', 'Access Denied');
       throw new EmuError(400, 'AccessDeniedException', `User is not authorized to perform: ssm:${action}`);
@@ -461,6 +463,7 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
     reset() {
       calls.length = 0;
       delete faults.outcome;
+      delete faults.allowOnly;
       Object.assign(faults, defaultFaults());
     },
     async close() {

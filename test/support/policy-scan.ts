@@ -1,0 +1,56 @@
+/**
+ * Finds the cloud API actions the sources call, for the policy-coverage tests. AWS: every
+ * `new XxxCommand(` whose class is imported from `@aws-sdk/client-<service>` (and every
+ * `paginateXxx(` from it) is the IAM action `<service>:Xxx`.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** IAM service prefix of each SDK client package, where it differs from the package suffix. */
+const IAM_PREFIX: Record<string, string> = { 'secrets-manager': 'secretsmanager', 'cloudwatch-logs': 'logs' };
+
+export function listSources(root: string, dirs: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) out.push(p);
+    }
+  };
+  for (const d of dirs) walk(join(root, d));
+  return out;
+}
+
+/**
+ * `service:Action` -> files calling it, for the given SDK services (e.g. `['ec2', 'ssm', 's3']`).
+ */
+export function awsActionsInSources(root: string, dirs: readonly string[], services: readonly string[]): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const file of listSources(root, dirs)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([a-z0-9-]+)'/g)) {
+      const pkg = m[2]!;
+      const service = IAM_PREFIX[pkg] ?? pkg;
+      if (!services.includes(service)) continue;
+      const names = m[1]!
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n && !n.startsWith('type '))
+        .map((n) => n.split(/\s+as\s+/).pop()!);
+      for (const name of names) {
+        const action = /^(\w+)Command$/.exec(name)?.[1] ?? /^paginate(\w+)$/.exec(name)?.[1];
+        if (!action) continue;
+        if (!new RegExp(`(?:new ${name}\\(|${name}\\()`).test(text.replace(m[0], ''))) continue;
+        const key = `${service}:${action}`;
+        found.set(key, [...(found.get(key) ?? []), relative(root, file)]);
+      }
+    }
+  }
+  return found;
+}
+
+/** Actions an IAM policy allows (Allow statements, literal action names). */
+export function iamAllowedActions(policy: { Statement: { Effect: string; Action: string | string[] }[] }): Set<string> {
+  return new Set(policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
+}

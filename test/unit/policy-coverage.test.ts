@@ -1,0 +1,82 @@
+/**
+ * infra/iam-policy.json grants exactly the AWS actions the diagnosis and fleet code calls:
+ * statically (every SDK Command the sources use), and at run time (every provider entry point
+ * runs against the emulator with the policy enforced; anything else would be AccessDenied).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsActionsInSources, iamAllowedActions } from '../support/policy-scan';
+import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
+import { fixedExecutor } from '../emulators/executors';
+import { useAwsEmulatorEnv } from '../support/aws-env';
+import { createAwsProvider } from '../../lib/cloud/aws-provider';
+
+const ROOT = join(__dirname, '../..');
+const policy = JSON.parse(readFileSync(join(ROOT, 'infra/iam-policy.json'), 'utf8')) as {
+  Version: string;
+  Statement: { Sid?: string; Effect: string; Action: string[]; Resource: string | string[] }[];
+};
+const granted = iamAllowedActions(policy);
+/** The instance-facing services; the service's own DynamoDB/SQS/SNS rights live with its deployment. */
+const SERVICES = ['ec2', 'ssm', 's3'];
+
+describe('infra/iam-policy.json', () => {
+  it('is an IAM policy with Allow statements only, no wildcard actions', () => {
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement.every((s) => s.Effect === 'Allow')).toBe(true);
+    expect([...granted].every((a) => /^(ec2|ssm|s3):[A-Z][A-Za-z]+$/.test(a))).toBe(true);
+  });
+
+  it('grants every action the code calls, and nothing the code never calls', () => {
+    const called = awsActionsInSources(ROOT, ['lib', 'functions'], SERVICES);
+    expect(called.size).toBeGreaterThan(5);
+    const missing = [...called.keys()].filter((a) => !granted.has(a)).map((a) => `${a} (${called.get(a)!.join(', ')})`);
+    expect(missing).toEqual([]);
+    expect([...granted].filter((a) => !called.has(a)).sort()).toEqual([]);
+  });
+
+  it('restricts SendCommand to the shell document and instances', () => {
+    const send = policy.Statement.find((s) => s.Action.includes('ssm:SendCommand'))!;
+    expect(send.Action).toEqual(['ssm:SendCommand']);
+    expect(send.Resource).toEqual(['arn:aws:ssm:*::document/AWS-RunShellScript', 'arn:aws:ec2:*:*:instance/*']);
+  });
+});
+
+describe('the AWS provider under the IAM policy (emulator enforcing it)', () => {
+  let emu: AwsEmulator;
+  let restore: () => void;
+  beforeAll(async () => {
+    emu = await startAwsEmulator();
+    restore = useAwsEmulatorEnv(emu.url);
+  });
+  afterAll(async () => {
+    restore?.();
+    await emu?.close();
+  });
+
+  it('every entry point succeeds with only the granted actions, and uses each of them', async () => {
+    emu.faults.allowOnly = new Set(granted);
+    const big = `${'x'.repeat(99)}\n`.repeat(300);
+    emu.addInstance({ instanceId: 'i-0123456789abcdef0', securityGroupIds: ['sg-0aaa0aaa'], tags: { sshdoctor: 'on' }, executor: fixedExecutor(big) });
+    emu.addInstance({ instanceId: 'i-0123456789abcdef1', tags: { sshdoctor: 'on' }, executor: fixedExecutor('ok\n', 60_000) });
+    emu.addSecurityGroup({ groupId: 'sg-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', ingress: [] });
+    emu.addNetworkAcl({ aclId: 'acl-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', subnetIds: ['subnet-0aaa0aaa'], entries: [] });
+    const aws = createAwsProvider({ region: 'eu-west-1', outputBucket: 'diag-out' });
+    const inst = (await aws.describeInstance('i-0123456789abcdef0'))!;
+    const gathered = await aws.gatherCloudFacts(inst, { clientIps: [], port: 22 });
+    expect(gathered.notInspected).toEqual([]);
+    const run = await aws.runner(inst).run({ script: 'true', args: [], timeoutMs: 10_000 });
+    expect([run.status, run.truncated]).toEqual(['success', false]);
+    const tagged = await aws.listInstancesByTag!('sshdoctor', 'on');
+    expect(tagged).toHaveLength(2);
+    const fleet = await aws.runFleet!(tagged.map((i) => i.instanceId), { script: 'true', args: [], timeoutMs: 3_000 });
+    expect([...fleet.values()].map((r) => r.status).sort()).toEqual(['success', 'timeout']);
+    // A command never picked up is cancelled at the deadline.
+    emu.faults.deliveryDelayMs = 60_000;
+    expect((await aws.runner(inst).run({ script: 'true', args: [], timeoutMs: 1_500 })).status).toBe('timeout');
+    const used = new Set(emu.calls.map((c) => `${c.service}:${c.action}`));
+    expect([...used].filter((a) => !granted.has(a))).toEqual([]);
+    expect([...granted].filter((a) => !used.has(a)).sort()).toEqual([]);
+  });
+});
