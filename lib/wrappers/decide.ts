@@ -53,14 +53,23 @@ function buildPlan(file: HostsFile, ctx: MatchContext): Plan {
   const steps: Step[] = [];
   const daemonCaveats = new Map<number, string[]>();
   let map: Map<string, number | number[]> | null = null;
+  // Daemon lists repeat (DenyHosts writes "sshd" or "ALL" on every line): evaluate each once.
+  const seen = new Map<string, { matched: boolean; server: string[]; notes: string[] }>();
   file.rules.forEach((rule, idx) => {
-    ctx.serverDependent.clear();
-    ctx.notes.clear();
-    if (!daemonListMatch(rule.daemons, ctx)) return;
-    const caveats = [...ctx.serverDependent].map(
+    const listKey = rule.daemons.length === 1 ? (rule.daemons[0] as string) : rule.daemons.join('\0');
+    let d = seen.get(listKey);
+    if (!d) {
+      ctx.serverDependent.clear();
+      ctx.notes.clear();
+      const matched = daemonListMatch(rule.daemons, ctx);
+      d = { matched, server: [...ctx.serverDependent], notes: [...ctx.notes] };
+      seen.set(listKey, d);
+    }
+    if (!d.matched) return;
+    const caveats = d.server.map(
       (t) => `${rule.file} line ${rule.line}: daemon pattern host "${t}" depends on the server's address or name, which was not given (evaluated as "unknown")`,
     );
-    caveats.push(...[...ctx.notes].map((n) => `${rule.file} line ${rule.line}: ${n}`));
+    caveats.push(...d.notes.map((n) => `${rule.file} line ${rule.line}: ${n}`));
     if (caveats.length > 0) daemonCaveats.set(idx, caveats);
     const keys = caveats.length === 0 ? simpleKeys(rule) : undefined;
     if (keys === undefined) {
@@ -182,6 +191,17 @@ export function evaluate(
   server?: { addr?: string; name?: string },
   skip: Rule | null = null,
 ): WrappersDecision {
+  return evaluateDetailed(policy, daemon, client, server, skip).decision;
+}
+
+/** {@link evaluate}, plus the deciding rule object. */
+export function evaluateDetailed(
+  policy: WrappersPolicy,
+  daemon: string,
+  client: WrappersClient,
+  server?: { addr?: string; name?: string },
+  skip: Rule | null = null,
+): { decision: WrappersDecision; rule: Rule | null } {
   const ctx = context(policy, daemon, client, server);
   const caveats: string[] = [];
   const base = {
@@ -189,14 +209,17 @@ export function evaluate(
     ...(client.name !== undefined ? { clientName: client.name } : {}),
     daemon,
   };
-  const decided = (decision: 'allow' | 'deny', rule: Rule | null, via: WrappersDecision['via']): WrappersDecision => ({
-    ...base,
-    decision,
-    file: rule?.file ?? null,
-    line: rule?.line ?? null,
-    rule: rule?.text ?? null,
-    via,
-    caveats: [...new Set([...caveats, ...(rule?.optionCaveats ?? [])])],
+  const decided = (decision: 'allow' | 'deny', rule: Rule | null, via: WrappersDecision['via']) => ({
+    rule,
+    decision: {
+      ...base,
+      decision,
+      file: rule?.file ?? null,
+      line: rule?.line ?? null,
+      rule: rule?.text ?? null,
+      via,
+      caveats: caveats.length === 0 && (rule?.optionCaveats.length ?? 0) === 0 ? [] : [...new Set([...caveats, ...(rule?.optionCaveats ?? [])])],
+    } satisfies WrappersDecision,
   });
   for (const [file, fileVia] of [
     [policy.allow, 'hosts.allow'],
@@ -212,12 +235,8 @@ export function evaluate(
         continue;
       }
       caveats.push(`${where}: ${stop.reason}; Debian's libwrap then denies every client not matched before it`);
-      return {
-        ...decided('deny', null, 'hosts.deny'),
-        file: file.path,
-        line: stop.line,
-        rule: stop.text,
-      };
+      const d = decided('deny', null, 'hosts.deny');
+      return { rule: null, decision: { ...d.decision, file: file.path, line: stop.line, rule: stop.text } };
     }
     const a = rule.action;
     if (a.kind === 'file') return decided(fileVia === 'hosts.allow' ? 'allow' : 'deny', rule, fileVia);

@@ -1,11 +1,6 @@
 import { evaluate, exactKey } from './decide';
 import type { Rule, WrappersClient, WrappersDecision, WrappersFix, WrappersPolicy } from './types';
 
-function findRule(policy: WrappersPolicy, d: WrappersDecision): Rule | undefined {
-  const file = d.file === policy.allow.path && d.via !== 'hosts.deny' ? policy.allow : policy.deny;
-  return file.rules.find((r) => r.line === d.line && r.file === d.file);
-}
-
 /** True when every client pattern of `rule` is this very address (a DenyHosts-style line). */
 function onlyThisClient(rule: Rule, addr: string): boolean {
   return (
@@ -26,15 +21,16 @@ export function fixFor(
   client: WrappersClient,
   server: { addr?: string; name?: string } | undefined,
   d: WrappersDecision,
+  rule: Rule | null,
 ): WrappersFix | undefined {
   if (d.decision === 'allow') return undefined;
-  const rule = findRule(policy, d);
   if (rule && onlyThisClient(rule, d.client) && evaluate(policy, daemon, client, server, rule).decision === 'allow') {
     return { kind: 'comment-out', file: rule.file, line: rule.line, text: rule.firstLineText };
   }
   const pattern = d.client.includes(':') ? `[${d.client}]` : d.client;
   const daemonName = /^[A-Za-z0-9_.+-]+$/.test(daemon) ? daemon : 'ALL';
   // libwrap never reads past the point where it stops on hosts.allow: insert before it.
-  const beforeLine = rule && rule.file === policy.allow.path && d.via !== 'hosts.deny' ? rule.line : (policy.allow.stop?.line ?? null);
+  const inAllow = rule !== null && rule.file === policy.allow.path && d.via !== 'hosts.deny';
+  const beforeLine = inAllow ? rule.line : (policy.allow.stop?.line ?? null);
   return { kind: 'insert-allow', file: policy.allow.path, beforeLine, text: `${daemonName}: ${pattern}` };
 }

@@ -2,7 +2,7 @@
  * The TCP wrappers engine: what Debian's libwrap 7.6.q decides for a daemon and a client.
  * Parse each file once with {@link parseHostsFile}, then call {@link decide} per client.
  */
-import { evaluate } from './decide';
+import { evaluateDetailed } from './decide';
 import { fixFor } from './fix';
 import type { WrappersClient, WrappersDecision, WrappersPolicy } from './types';
 
@@ -37,9 +37,9 @@ export function decide(
   client: WrappersClient,
   server?: { addr?: string; name?: string },
 ): WrappersDecision {
-  const d = evaluate(policy, daemon, client, server);
+  const { decision: d, rule } = evaluateDetailed(policy, daemon, client, server);
   if (d.decision === 'deny') {
-    const fix = fixFor(policy, daemon, client, server, d);
+    const fix = fixFor(policy, daemon, client, server, d, rule);
     if (fix) d.fix = fix;
   }
   return d;

@@ -5,6 +5,8 @@ import { evaluateOptions } from './options';
 import type { Diagnostic, HostsFile, HostsFileInput, Rule } from './types';
 
 const SEP = /[, \t\r\n]+/;
+const SIMPLE = /^[ \t]*([A-Za-z0-9_.+-]+)[ \t]*:[ \t]*([0-9][0-9.]*[0-9])[ \t\r]*$/;
+const FILE_ACTION = { kind: 'file' } as const;
 
 function tokens(list: string): string[] {
   return list.split(SEP).filter((t) => t.length > 0);
@@ -49,6 +51,23 @@ export function parseHostsFile(input: HostsFileInput): HostsFile {
   const { lines, stop } = logicalLines(file, input.lines, diagnostics);
   for (const l of lines) {
     const text = l.text;
+    // Fast path for the DenyHosts shape `daemon: a.b.c.d`: same result as the general path below.
+    const simple = SIMPLE.exec(text);
+    if (simple) {
+      rules.push({
+        file,
+        line: l.first,
+        lastLine: l.last,
+        text,
+        firstLineText: l.firstText,
+        daemons: [simple[1] as string],
+        clients: [simple[2] as string],
+        options: null,
+        action: FILE_ACTION,
+        optionCaveats: [],
+      });
+      continue;
+    }
     if (text[0] === '#') continue;
     if (/^[ \t\r]*$/.test(text)) continue;
     const first = splitAt(text, ':');
