@@ -10,6 +10,7 @@ import type { Report } from '../report/types';
 import { UsageError } from './errors';
 import { EXIT, type Command } from './io';
 import { parseClientIps, parseHost, parsePort } from './validate';
+import type { CloudCheckArgs } from './cloud-check';
 
 const HELP = `usage:
   sshdoctor check [--local] [--host HOST] [--port PORT] [--client-ip IP]... [--via "CMD"] [--json]
@@ -34,75 +35,87 @@ export function exitCodeFor(report: Report): number {
   return EXIT.couldNotDiagnose;
 }
 
-export const checkCommand: Command = async (argv, io) => {
-  let parsed;
+/** The target options shared by `check` and `fix`. */
+export const TARGET_OPTIONS = {
+  local: { type: 'boolean' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'client-ip': { type: 'string', multiple: true },
+  via: { type: 'string' },
+  json: { type: 'boolean' },
+  provider: { type: 'string' },
+  region: { type: 'string' },
+  address: { type: 'string' },
+  'output-bucket': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Where a command acts: this machine / a wrapper (local), or an instance by ID (cloud). */
+export type Target =
+  | { kind: 'local'; host: string; port: number; clientIps: string[]; via: string[] }
+  | { kind: 'cloud'; args: CloudCheckArgs };
+
+type ParsedValues = { [K in keyof typeof TARGET_OPTIONS]?: (typeof TARGET_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof TARGET_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+
+/** Runs node's parseArgs with `extra` options on top of the target options; usage errors name the flag. */
+export function parseCommandArgs<E extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(argv: string[], command: string, extra: E) {
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        local: { type: 'boolean' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'client-ip': { type: 'string', multiple: true },
-        via: { type: 'string' },
-        json: { type: 'boolean' },
-        provider: { type: 'string' },
-        region: { type: 'string' },
-        address: { type: 'string' },
-        'output-bucket': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...TARGET_OPTIONS, ...extra } });
   } catch (err) {
     const m = /'(--?[\w-]+)'/.exec((err as Error).message);
-    throw new UsageError(m?.[1] ?? 'arguments', `${(err as Error).message.replace(/\. To specify.*$/s, '')} (see sshdoctor check --help)`);
+    throw new UsageError(m?.[1] ?? 'arguments', `${(err as Error).message.replace(/\. To specify.*$/s, '')} (see sshdoctor ${command} --help)`);
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout(HELP);
-    return EXIT.ok;
-  }
+}
+
+/** Validates the target options (same rules and messages for `check` and `fix`). */
+export function parseTargetArgs(values: ParsedValues, positionals: string[]): Target {
   if (positionals.length > 1) throw new UsageError('INSTANCE_ID', `expected at most one instance ID, got ${positionals.length} arguments`);
   const port = values.port === undefined ? 22 : parsePort(values.port);
   const clientIps = parseClientIps(values['client-ip'] ?? []);
   const instanceId = positionals[0];
-
-  let report: Report;
   if (instanceId !== undefined) {
     if (values.local) throw new UsageError('--local', 'cannot be combined with an instance ID');
     if (values.host !== undefined) throw new UsageError('--host', 'not allowed with an instance ID: the probe targets only addresses the cloud API returns for the instance');
     if (values.via !== undefined) throw new UsageError('--via', 'not allowed with an instance ID: the collector runs through the cloud run-command API');
+    return {
+      kind: 'cloud',
+      args: { instanceId, provider: values.provider, region: values.region, address: values.address, outputBucket: values['output-bucket'], clientIps, port },
+    };
+  }
+  for (const flag of ['provider', 'region', 'address', 'output-bucket'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag}`, 'only applies with an instance ID');
+  }
+  const host = values.host === undefined ? '127.0.0.1' : parseHost(values.host);
+  let via: string[] = [];
+  if (values.via !== undefined) {
+    try {
+      via = splitCommand(values.via);
+    } catch (err) {
+      throw new UsageError('--via', `expected a command line: ${(err as Error).message}`);
+    }
+    if (!via.length) throw new UsageError('--via', 'expected a command, e.g. "sudo" or "nsenter -t PID -m -n -p"');
+  }
+  return { kind: 'local', host, port, clientIps, via };
+}
+
+export const checkCommand: Command = async (argv, io) => {
+  const { values, positionals } = parseCommandArgs(argv, 'check', {});
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  const target = parseTargetArgs(values, positionals);
+
+  let report: Report;
+  if (target.kind === 'cloud') {
     const { runCloudCheck } = await import('./cloud-check');
-    report = await runCloudCheck({
-      instanceId,
-      provider: values.provider,
-      region: values.region,
-      address: values.address,
-      outputBucket: values['output-bucket'],
-      clientIps,
-      port,
-    });
+    report = await runCloudCheck(target.args);
   } else {
-    for (const flag of ['provider', 'region', 'address', 'output-bucket'] as const) {
-      if (values[flag] !== undefined) throw new UsageError(`--${flag}`, 'only applies with an instance ID');
-    }
-    const host = values.host === undefined ? '127.0.0.1' : parseHost(values.host);
-    let via: string[] = [];
-    if (values.via !== undefined) {
-      try {
-        via = splitCommand(values.via);
-      } catch (err) {
-        throw new UsageError('--via', `expected a command line: ${(err as Error).message}`);
-      }
-      if (!via.length) throw new UsageError('--via', 'expected a command, e.g. "sudo" or "nsenter -t PID -m -n -p"');
-    }
     report = await diagnose({
-      target: { host, port, provider: 'local' },
-      clientIps,
+      target: { host: target.host, port: target.port, provider: 'local' },
+      clientIps: target.clientIps,
       clientIpSource: 'user',
-      runner: createLocalRunner({ via }),
+      runner: createLocalRunner({ via: target.via }),
     });
   }
 

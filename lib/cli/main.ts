@@ -6,11 +6,13 @@ const USAGE = `usage: sshdoctor <command> [options]
 
 commands:
   check     diagnose why SSH to a host or instance fails (see: sshdoctor check --help)
+  fix       print the fix plan for failing checks; --apply applies, verifies, rolls back (see: sshdoctor fix --help)
   wrappers  evaluate /etc/hosts.allow and /etc/hosts.deny for client addresses
 `;
 
 const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check-command')).checkCommand,
+  fix: async () => (await import('./fix-command')).fixCommand,
   wrappers: async () => (await import('./wrappers-command')).wrappersCommand,
 };
 

@@ -1,0 +1,86 @@
+/**
+ * `sshdoctor fix`: diagnoses like `check`, turns the failing checks' fix actions into a
+ * plan, prints it (dry run) or applies it (`--apply`): backup, change, re-diagnose with
+ * the outside probe, roll back when verification fails, print the audit.
+ */
+import os from 'node:os';
+import { diagnose } from '../diagnose';
+import { createLocalRunner } from '../runners/local-runner';
+import { buildPlan, parseOnly } from '../remediation/plan';
+import { applyPlan } from '../remediation/apply';
+import { FixSelectionError } from '../remediation/errors';
+import { renderOutcome, renderPlan } from '../remediation/render';
+import { UsageError } from './errors';
+import { EXIT, type Command } from './io';
+import { parseCommandArgs, parseTargetArgs } from './check-command';
+
+const HELP = `usage:
+  sshdoctor fix [--local] [--host HOST] [--port PORT] [--client-ip IP]... [--via "CMD"]
+                [--only CHECK[,CHECK...]] [--apply] [--json]
+
+  Diagnoses like "sshdoctor check", then prints the fix plan for every failing check
+  (dry run). With --apply: backs up, applies each step, re-runs the diagnosis and the
+  outside probe, and rolls every change back if the fixed checks still fail or the
+  probe gets no SSH banner. Prints the audit (who, what, when, before/after, backup).
+
+  --only IDS   fix only these checks (comma-separated ids, e.g. tcp-wrappers,fail2ban)
+  --apply      apply the plan (default: print it, change nothing)
+  --json       print { plan, outcome } as one JSON object
+  (target options as for sshdoctor check --help)
+exit codes: 0 fixed (or nothing to fix), 1 problems left, fix failed or rolled back,
+            2 usage error, 3 could not diagnose
+`;
+
+/** `${USER}@${hostname}`: who applied a fix from the CLI. */
+export function cliIdentity(): string {
+  let user = process.env.USER ?? process.env.LOGNAME;
+  if (!user) {
+    try {
+      user = os.userInfo().username;
+    } catch {
+      user = `uid${process.getuid?.() ?? '?'}`;
+    }
+  }
+  return `${user}@${os.hostname()}`;
+}
+
+export const fixCommand: Command = async (argv, io) => {
+  const { values, positionals } = parseCommandArgs(argv, 'fix', { only: { type: 'string' }, apply: { type: 'boolean' } });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  const target = parseTargetArgs(values, positionals);
+  let only: string[] | undefined;
+  if (values.only !== undefined) {
+    try {
+      only = parseOnly(values.only);
+    } catch (err) {
+      if (err instanceof FixSelectionError) throw new UsageError('--only', err.message);
+      throw err;
+    }
+  }
+  if (target.kind === 'cloud') {
+    throw new UsageError('INSTANCE_ID', 'fix by instance ID is not available yet: run sshdoctor fix on the instance (--local) or through a wrapper (--via)');
+  }
+
+  const runner = createLocalRunner({ via: target.via });
+  const diagnoseNow = () =>
+    diagnose({ target: { host: target.host, port: target.port, provider: 'local' }, clientIps: target.clientIps, clientIpSource: 'user', runner });
+  const report = await diagnoseNow();
+  if (report.collector.status === 'failed') {
+    io.stderr(`sshdoctor fix: could not inspect the host: ${report.collector.reason ?? 'collector failed'}\n`);
+    return EXIT.couldNotDiagnose;
+  }
+  const plan = buildPlan(report, only ? { only } : {});
+
+  if (!values.apply) {
+    io.stdout(values.json ? `${JSON.stringify({ plan, outcome: null }, null, 2)}\n` : renderPlan(plan, { dryRun: true }));
+    return plan.steps.length || plan.manual.length ? EXIT.problem : EXIT.ok;
+  }
+  const outcome = await applyPlan(plan, { runner, reverify: diagnoseNow, identity: cliIdentity() });
+  io.stdout(values.json ? `${JSON.stringify({ plan, outcome }, null, 2)}\n` : renderOutcome(plan, outcome));
+  if (outcome.status === 'fixed') return EXIT.ok;
+  if (outcome.status === 'nothing-to-do') return plan.manual.length || report.verdict.status === 'blocked' ? EXIT.problem : EXIT.ok;
+  return EXIT.problem;
+};

@@ -1,0 +1,274 @@
+/**
+ * Applies a fix plan: each step runs `apply.sh` through the runner (backup, change,
+ * machine-readable result), then the whole diagnosis runs again (host checks and the
+ * outside probe). If a fixed check still fails, or the probe does not end with an SSH
+ * banner, every change is rolled back, newest first. Every step leaves an audit record.
+ */
+import type { FixAction, Report } from '../report/types';
+import type { ProbeOutcome } from '../probe/types';
+import type { CommandRunner } from '../runners/types';
+import type { FixPlan, PlanStep } from './plan';
+import script from './apply.sh';
+
+/** The remediation script (POSIX sh). Arguments: one action, validated again by the script. */
+export const applyScript: string = script;
+
+export type StepResult = 'changed' | 'unchanged' | 'precondition-failed' | 'failed' | 'manual' | 'not-run';
+
+/** Who did what, when, to which host, and how it turned out. */
+export interface AuditRecord {
+  /** The identity that applied the fix (CLI: `${USER}@${hostname}`; service: the caller). */
+  who: string;
+  /** ISO 8601, when the step ran. */
+  when: string;
+  target: Report['target'];
+  checkId: string;
+  action: FixAction;
+  description: string;
+  result: StepResult;
+  before?: string;
+  after?: string;
+  /** Backup file written before the change. */
+  backup?: string;
+  /** The script's or the API's own words (why a precondition failed, sshd -t output, ...). */
+  detail?: string;
+  /** true: the re-run diagnosis confirmed the fix; false: it did not; null: no verification ran. */
+  verified: boolean | null;
+  rolledBack: boolean;
+  /** Why the rollback itself failed, when it did (the host may be half-fixed: look here). */
+  rollbackError?: string;
+}
+
+export type ApplyStatus = 'fixed' | 'nothing-to-do' | 'rolled-back' | 'failed';
+
+export interface ApplyOutcome {
+  status: ApplyStatus;
+  /** One line for humans. */
+  summary: string;
+  audit: AuditRecord[];
+  /** The diagnosis after the changes (before any rollback); null when none ran. */
+  after: Report | null;
+  /** Fixed checks that still fail after the changes. */
+  stillFailing: string[];
+  probeAfter: ProbeOutcome | null;
+}
+
+/** Lifts a Security Center block through the cloud API (only where such an API exists). */
+export interface SecurityCenterUnblocker {
+  unblock(recordId: string, ip: string): Promise<void>;
+}
+
+export interface ApplyOptions {
+  runner: CommandRunner;
+  /** Runs the diagnosis again (same target, same clients): the check and the outside probe. */
+  reverify: () => Promise<Report>;
+  /** Recorded as `who`. */
+  identity: string;
+  securityCenter?: SecurityCenterUnblocker;
+  /** Per-step time budget. Default 30000. */
+  stepTimeoutMs?: number;
+  /**
+   * Demand an SSH banner from the outside probe after the fix whenever a probe ran when
+   * the plan was made (default true): a fix that leaves the host unreachable is undone.
+   */
+  requireBanner?: boolean;
+  now?: () => Date;
+}
+
+/** The fields `apply.sh` prints, in order; `rollbackArgs` is the argv of the inverse. */
+export interface ScriptResult {
+  result: string;
+  before?: string;
+  after?: string;
+  backup?: string;
+  detail?: string;
+  rollbackArgs: string[];
+}
+
+/** Reads `apply.sh` output (`#sshdoctor-apply 1` then key=value lines); null when there is none. */
+export function parseScriptOutput(stdout: string): ScriptResult | null {
+  const lines = stdout.split('\n');
+  const start = lines.indexOf('#sshdoctor-apply 1');
+  if (start < 0) return null;
+  const r: ScriptResult = { result: '', rollbackArgs: [] };
+  const details: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (key === 'rollback-arg') r.rollbackArgs.push(value);
+    else if (key === 'result') r.result = value;
+    else if (key === 'before' || key === 'after' || key === 'backup') r[key] = value;
+    else if (key === 'detail') details.push(value);
+    else if (key === 'sshd-t') details.push(`sshd -t: ${value}`);
+  }
+  if (details.length) r.detail = details.join('; ');
+  return r.result ? r : null;
+}
+
+interface Applied {
+  record: AuditRecord;
+  /** argv of the inverse, when the step changed something on the host. */
+  rollbackArgs: string[] | null;
+}
+
+/** Applies `plan`, verifies, rolls back on failed verification. Never throws for host outcomes. */
+export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<ApplyOutcome> {
+  const now = options.now ?? (() => new Date());
+  const timeoutMs = options.stepTimeoutMs ?? 30_000;
+  const applied: Applied[] = [];
+  let broken: AuditRecord | null = null;
+
+  for (const step of plan.steps) {
+    const done = await runStep(step, plan, options, now(), timeoutMs);
+    applied.push(done);
+    const record = done.record;
+    if (record.result === 'failed' || record.result === 'precondition-failed') {
+      broken = record;
+      break;
+    }
+  }
+  // Steps after a failure were not run: say so in the audit too.
+  for (const step of plan.steps.slice(applied.length)) {
+    applied.push({ record: baseRecord(step, plan, options.identity, now(), 'not-run'), rollbackArgs: null });
+  }
+  const audit = applied.map((a) => a.record);
+
+  if (!plan.steps.length) {
+    return { status: 'nothing-to-do', summary: 'Nothing to fix: no failing check has an automatic fix.', audit, after: null, stillFailing: [], probeAfter: null };
+  }
+  if (broken) {
+    const rb = await rollBack(applied, options, timeoutMs);
+    return {
+      status: 'failed',
+      summary: `Step "${broken.description}" ${broken.result === 'precondition-failed' ? 'found the host changed' : 'failed'}: ${broken.detail ?? 'no detail'}.${rb}`,
+      audit,
+      after: null,
+      stillFailing: [],
+      probeAfter: null,
+    };
+  }
+
+  const after = await options.reverify();
+  const fixedIds = [...new Set(plan.steps.map((s) => s.checkId))];
+  const stillFailing = fixedIds.filter((id) => after.checks.some((c) => c.id === id && c.status === 'fail'));
+  const probeAfter = after.probe?.outcome ?? null;
+  const wantBanner = options.requireBanner !== false && plan.probeBefore !== null;
+  const bannerMissing = wantBanner && probeAfter !== 'banner';
+  const ok = stillFailing.length === 0 && !bannerMissing;
+  for (const a of applied) if (a.record.result === 'changed' || a.record.result === 'unchanged') a.record.verified = ok;
+
+  const changed = applied.some((a) => a.record.result === 'changed');
+  if (ok) {
+    return {
+      status: changed ? 'fixed' : 'nothing-to-do',
+      summary: changed
+        ? `Fixed and verified: ${fixedIds.join(', ')} now pass${wantBanner ? `, and ${after.target.host}:${after.target.port} answers with an SSH banner` : ''}.`
+        : 'Nothing changed: every step found its fix already in place, and verification passed.',
+      audit,
+      after,
+      stillFailing,
+      probeAfter,
+    };
+  }
+  const why = [
+    ...(stillFailing.length ? [`${stillFailing.join(', ')} still fail${stillFailing.length === 1 ? 's' : ''}`] : []),
+    ...(bannerMissing ? [`the probe of ${after.target.host}:${after.target.port} saw "${probeAfter ?? 'nothing'}" instead of an SSH banner`] : []),
+  ].join(' and ');
+  const rb = await rollBack(applied, options, timeoutMs);
+  return {
+    status: changed ? 'rolled-back' : 'failed',
+    summary: `Verification failed (${why}).${rb}`,
+    audit,
+    after,
+    stillFailing,
+    probeAfter,
+  };
+}
+
+function baseRecord(step: PlanStep, plan: FixPlan, who: string, when: Date, result: StepResult): AuditRecord {
+  return {
+    who,
+    when: when.toISOString(),
+    target: plan.target,
+    checkId: step.checkId,
+    action: step.action,
+    description: step.description,
+    result,
+    verified: null,
+    rolledBack: false,
+  };
+}
+
+async function runStep(step: PlanStep, plan: FixPlan, options: ApplyOptions, when: Date, timeoutMs: number): Promise<Applied> {
+  const record = baseRecord(step, plan, options.identity, when, 'failed');
+  const done = (rollbackArgs: string[] | null = null): Applied => ({ record, rollbackArgs });
+  if (step.args === null) {
+    // Only Security Center custom block records have a delete API.
+    if (step.action.kind !== 'security-center-unblock' || !options.securityCenter) {
+      record.result = 'manual';
+      record.detail = `Not applied automatically: ${step.commands.join('; ')}`;
+      return done();
+    }
+    try {
+      await options.securityCenter.unblock(step.action.recordId, step.action.ip);
+      record.result = 'changed';
+      record.before = `block record ${step.action.recordId} for ${step.action.ip}`;
+      record.after = 'record deleted';
+    } catch (err) {
+      record.detail = (err as Error).message;
+    }
+    return done();
+  }
+  let run;
+  try {
+    run = await options.runner.run({ script: applyScript, args: step.args, timeoutMs });
+  } catch (err) {
+    record.detail = `runner ${options.runner.name}: ${(err as Error).message}`;
+    return done();
+  }
+  const out = parseScriptOutput(run.stdout);
+  if (!out) {
+    record.detail = `${options.runner.name}: ${run.status}${run.reason ? `: ${run.reason}` : ''} (no result from the remediation script)`;
+    return done();
+  }
+  const known: StepResult[] = ['changed', 'unchanged', 'precondition-failed', 'failed'];
+  record.result = known.includes(out.result as StepResult) ? (out.result as StepResult) : 'failed';
+  if (out.before !== undefined) record.before = out.before;
+  if (out.after !== undefined) record.after = out.after;
+  if (out.backup !== undefined) record.backup = out.backup;
+  if (out.detail !== undefined || record.result === 'failed') record.detail = out.detail ?? `${out.result}: ${run.reason ?? run.status}`;
+  if (record.result === 'changed' && run.status !== 'success') {
+    // The script said "changed" but the transport did not finish cleanly: treat as failed, still undo it.
+    record.result = 'failed';
+    record.detail = `${run.status}: ${run.reason ?? ''}`;
+  }
+  // Security Center deletions have no inverse (the API cannot re-create the record): only host changes are undone.
+  return done(out.rollbackArgs.length && (record.result === 'changed' || record.result === 'failed') ? out.rollbackArgs : null);
+}
+
+async function rollBack(applied: Applied[], options: ApplyOptions, timeoutMs: number): Promise<string> {
+  const undo = applied.filter((a) => a.rollbackArgs?.length).reverse();
+  if (!undo.length) return ' Nothing was changed.';
+  const failures: string[] = [];
+  for (const a of undo) {
+    let run;
+    try {
+      run = await options.runner.run({ script: applyScript, args: a.rollbackArgs!, timeoutMs });
+    } catch (err) {
+      a.record.rollbackError = (err as Error).message;
+      failures.push(a.record.description);
+      continue;
+    }
+    const out = parseScriptOutput(run.stdout);
+    if (out?.result === 'restored') a.record.rolledBack = true;
+    else {
+      a.record.rollbackError = out?.detail ?? `${run.status}: ${run.reason ?? 'no result from the remediation script'}`;
+      failures.push(a.record.description);
+    }
+  }
+  return failures.length
+    ? ` Rollback FAILED for: ${failures.join(' | ')}; the backups named in the audit hold the previous state.`
+    : ` All ${undo.length} change${undo.length > 1 ? 's were' : ' was'} rolled back.`;
+}

@@ -1,0 +1,260 @@
+/**
+ * Report -> fix plan: the machine-readable fix actions of the failing checks, validated,
+ * de-duplicated and ordered so that each step still finds what it expects (repairs before
+ * the service start that needs them, comment-outs before inserts that shift lines).
+ */
+import net from 'node:net';
+import type { ClientIp, FixAction, Report } from '../report/types';
+import type { ProbeOutcome } from '../probe/types';
+import { ALL_CHECKS } from '../checks';
+import { shq } from '../checks/support/result';
+import { FixActionValidationError, FixSelectionError } from './errors';
+
+/** One action of the plan, with what a human reads and what `apply.sh` receives. */
+export interface PlanStep {
+  checkId: string;
+  checkTitle: string;
+  action: FixAction;
+  /** One sentence: what this step changes. */
+  description: string;
+  /** The equivalent shell commands, for an operator who prefers to run them by hand. */
+  commands: string[];
+  /** argv for `apply.sh`; null when the step is not run on the host (Security Center API). */
+  args: string[] | null;
+}
+
+/** A failing check that `fix --apply` will not change, and why. */
+export interface PlanManualItem {
+  checkId: string;
+  reason: string;
+  summary?: string;
+  commands: string[];
+}
+
+export interface FixPlan {
+  target: Report['target'];
+  clients: ClientIp[];
+  /** What the outside probe saw when the plan was made; null when no probe ran. */
+  probeBefore: ProbeOutcome | null;
+  steps: PlanStep[];
+  manual: PlanManualItem[];
+}
+
+export interface PlanOptions {
+  /** Check ids to fix (default: every failing check). */
+  only?: readonly string[];
+}
+
+/** Every check id, for `--only` validation. */
+export const KNOWN_CHECK_IDS: readonly string[] = ALL_CHECKS.map((c) => c.id);
+
+/** Parses `--only a,b`: known check ids, no empties. Throws {@link FixSelectionError}. */
+export function parseOnly(text: string): string[] {
+  const ids = text.split(',').map((s) => s.trim());
+  if (ids.some((s) => s === '')) throw new FixSelectionError(['(empty)'], KNOWN_CHECK_IDS);
+  const unknown = ids.filter((id) => !KNOWN_CHECK_IDS.includes(id));
+  if (unknown.length) throw new FixSelectionError(unknown, KNOWN_CHECK_IDS);
+  return [...new Set(ids)];
+}
+
+// Same rules as apply.sh (which checks them again): plain absolute paths, no "..".
+const SAFE_PATH = /^\/(?:[A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*\/)*[A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*$/;
+const LIB_DIRS = ['/lib/', '/lib64/', '/lib32/', '/usr/lib/', '/usr/lib64/', '/usr/lib32/', '/usr/local/lib/'];
+const NAME = /^[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,63}$/;
+const FILE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.+-]+$/;
+const CHAIN = /^(?!-)[A-Za-z0-9_.-]{1,28}$/;
+const TABLES = ['filter', 'nat', 'mangle', 'raw', 'security'];
+
+function fail(field: string, rule: string): never {
+  throw new FixActionValidationError(field, rule);
+}
+
+function etcPath(field: string, p: string): string {
+  if (!SAFE_PATH.test(p) || !p.startsWith('/etc/')) fail(field, 'must be a plain absolute path under /etc');
+  return p;
+}
+
+function lineText(field: string, t: string): string {
+  // One printable line (tab allowed): a newline would add a second rule to the file.
+  if (!t || t.length > 400 || /[\x00-\x08\x0a-\x1f\x7f]/.test(t)) fail(field, 'must be one non-empty line of printable characters (at most 400)');
+  return t;
+}
+
+function lineNo(field: string, n: number, min: number): string {
+  if (!Number.isInteger(n) || n < min || n > 9_999_999) fail(field, `must be an integer from ${min} to 9999999`);
+  return String(n);
+}
+
+function ip(field: string, a: string): string {
+  if (net.isIP(a) === 0 || !/^[0-9a-fA-F.:]+$/.test(a)) fail(field, 'must be an IPv4 or IPv6 address');
+  return a;
+}
+
+/** The `apply.sh` argv for one action; throws {@link FixActionValidationError} for a field that breaks a rule. */
+export function actionArgs(a: FixAction): string[] | null {
+  switch (a.kind) {
+    case 'comment-line':
+      return [a.kind, etcPath('file', a.file), lineNo('line', a.line, 1), lineText('text', a.text)];
+    case 'insert-line-before':
+      return [a.kind, etcPath('file', a.file), lineNo('line', a.line, 0), lineText('text', a.text)];
+    case 'fail2ban-unban':
+      if (!NAME.test(a.jail)) fail('jail', 'must be letters, digits, _ . @ - (at most 64)');
+      return [a.kind, a.jail, ip('ip', a.ip)];
+    case 'firewall-delete-rule':
+    case 'firewall-insert-accept': {
+      if (a.family !== 'ipv4' && a.family !== 'ipv6') fail('family', 'must be ipv4 or ipv6');
+      if (!TABLES.includes(a.table)) fail('table', `must be one of ${TABLES.join(', ')}`);
+      if (!CHAIN.test(a.chain)) fail('chain', 'must be letters, digits, _ . - (at most 28)');
+      if (a.kind === 'firewall-delete-rule') {
+        if (!lineText('rule', a.rule).startsWith(`-A ${a.chain} `)) fail('rule', `must start with "-A ${a.chain} " as iptables-save prints it`);
+        return [a.kind, a.family, a.table, a.chain, a.rule];
+      }
+      if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail('port', 'must be an integer from 1 to 65535');
+      return [a.kind, a.family, a.table, a.chain, ip('ip', a.ip), String(a.port)];
+    }
+    case 'symlink':
+      if (!SAFE_PATH.test(a.link) || !LIB_DIRS.some((d) => a.link.startsWith(d))) fail('link', `must be a plain path under ${LIB_DIRS.join(', ')}`);
+      if (!FILE_NAME.test(a.target)) fail('target', "must be a file name in the link's directory");
+      return [a.kind, a.link, a.target];
+    case 'service-start':
+      if (a.manager === 'direct') {
+        if (!SAFE_PATH.test(a.service) || !a.service.endsWith('/sshd')) fail('service', 'must be an absolute path ending in /sshd');
+      } else if (a.manager === 'systemd' || a.manager === 'sysv') {
+        if (!NAME.test(a.service)) fail('service', 'must be a unit or init script name');
+      } else fail('manager', 'must be systemd, sysv or direct');
+      return [a.kind, a.manager, a.service];
+    case 'security-center-unblock':
+      if (!/^\d{1,20}$/.test(a.recordId)) fail('recordId', 'must be decimal digits');
+      ip('ip', a.ip);
+      return null;
+  }
+}
+
+const FW = (family: 'ipv4' | 'ipv6') => (family === 'ipv4' ? 'iptables' : 'ip6tables');
+const BACKUP = (file: string) => `cp -p ${shq(file)} ${shq(file)}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)`;
+
+/** What a step changes, in one sentence. */
+export function describeAction(a: FixAction): string {
+  switch (a.kind) {
+    case 'comment-line':
+      return `Comment out ${a.file} line ${a.line} ("${a.text}"), after a timestamped backup next to it.`;
+    case 'insert-line-before':
+      return `Insert "${a.text}" into ${a.file} ${a.line ? `before line ${a.line}` : 'at the end'}, after a timestamped backup next to it.`;
+    case 'fail2ban-unban':
+      return `Unban ${a.ip} in fail2ban jail ${a.jail}.`;
+    case 'firewall-delete-rule':
+      return `Delete the ${FW(a.family)} rule "${a.rule}" (table ${a.table}), after saving the table to /var/backups/sshdoctor.`;
+    case 'firewall-insert-accept':
+      return `Accept tcp/${a.port} from ${a.ip} at the top of ${FW(a.family)} chain ${a.chain} (table ${a.table}), after saving the table to /var/backups/sshdoctor.`;
+    case 'symlink':
+      return `Recreate ${a.link} -> ${a.target}, once ${a.target} is checked to be a regular ELF file of sshd's architecture.`;
+    case 'service-start':
+      return a.manager === 'direct'
+        ? `Start ${a.service} directly (creating /run/sshd if needed), once sshd -t passes.`
+        : `Start the ${a.service} service (${a.manager}), once sshd -t passes.`;
+    case 'security-center-unblock':
+      return `Delete Security Center custom block record ${a.recordId} (blocks ${a.ip}).`;
+  }
+}
+
+/** The shell commands an operator would run by hand for the same step. */
+export function commandsFor(a: FixAction): string[] {
+  switch (a.kind) {
+    case 'comment-line':
+      return [BACKUP(a.file), `sed -i '${a.line}s/^/# sshdoctor: /' ${shq(a.file)}`];
+    case 'insert-line-before':
+      return [
+        BACKUP(a.file),
+        a.line ? `sed -i '${a.line}i ${a.text.replace(/'/g, `'\\''`)}' ${shq(a.file)}` : `printf '%s\\n' ${shq(a.text)} >> ${shq(a.file)}`,
+      ];
+    case 'fail2ban-unban':
+      return [`fail2ban-client set ${shq(a.jail)} unbanip ${a.ip}`];
+    case 'firewall-delete-rule':
+      return [`${FW(a.family)}-save -t ${a.table} > /var/backups/sshdoctor/${FW(a.family)}-${a.table}-$(date -u +%Y%m%dT%H%M%SZ).rules`, `${FW(a.family)} -w -t ${a.table} ${a.rule.replace(/^-A /, '-D ')}`];
+    case 'firewall-insert-accept':
+      return [
+        `${FW(a.family)}-save -t ${a.table} > /var/backups/sshdoctor/${FW(a.family)}-${a.table}-$(date -u +%Y%m%dT%H%M%SZ).rules`,
+        `${FW(a.family)} -w -t ${a.table} -I ${a.chain} 1 -s ${a.ip} -p tcp --dport ${a.port} -j ACCEPT`,
+      ];
+    case 'symlink':
+      return [`ln -s ${shq(a.target)} ${shq(a.link)}`];
+    case 'service-start':
+      if (a.manager === 'systemd') return ['sshd -t', `systemctl start ${shq(a.service)}`];
+      if (a.manager === 'sysv') return ['sshd -t', `/etc/init.d/${shq(a.service)} start`];
+      return ['mkdir -p /run/sshd && chmod 0755 /run/sshd', `${shq(a.service)} -t`, shq(a.service)];
+    case 'security-center-unblock':
+      return [`aliyun sas DeleteCustomBlockRecord --Id ${a.recordId}`];
+  }
+}
+
+/** Lower runs first: a service can only start once its config and libraries are repaired. */
+function phase(s: { checkId: string; action: FixAction }): number {
+  switch (s.action.kind) {
+    case 'symlink':
+      return 0;
+    case 'comment-line':
+      return s.checkId === 'sshd-config' ? 1 : 2;
+    case 'insert-line-before':
+      return s.checkId === 'sshd-config' ? 1.5 : 2.5;
+    case 'fail2ban-unban':
+      return 3;
+    case 'firewall-delete-rule':
+    case 'firewall-insert-accept':
+      return 4;
+    case 'security-center-unblock':
+      return 5;
+    case 'service-start':
+      return 6;
+  }
+}
+
+/** Builds the plan for the failing checks of `report` (all of them, or those in `only`). */
+export function buildPlan(report: Report, options: PlanOptions = {}): FixPlan {
+  const only = options.only?.length ? new Set(options.only) : null;
+  const steps: PlanStep[] = [];
+  const manual: PlanManualItem[] = [];
+  const seen = new Set<string>();
+  for (const c of report.checks) {
+    if (c.status !== 'fail' || (only && !only.has(c.id))) continue;
+    const actions = c.fix?.actions ?? [];
+    if (!actions.length) {
+      manual.push({
+        checkId: c.id,
+        reason: c.fix ? 'no automatic fix: run the commands by hand' : 'no fix known for this finding',
+        ...(c.fix ? { summary: c.fix.summary } : {}),
+        commands: c.fix?.commands ?? [],
+      });
+      continue;
+    }
+    for (const action of actions) {
+      const key = JSON.stringify(action);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let args: string[] | null;
+      try {
+        args = actionArgs(action);
+      } catch (err) {
+        if (!(err instanceof FixActionValidationError)) throw err;
+        manual.push({ checkId: c.id, reason: `not applied automatically: ${err.message}`, commands: commandsFor(action) });
+        continue;
+      }
+      steps.push({ checkId: c.id, checkTitle: c.title, action, description: describeAction(action), commands: commandsFor(action), args });
+    }
+  }
+
+  // fail2ban's unban removes its own f2b-<jail> rule; deleting the rule too would fight it.
+  const unbans = steps.flatMap((s) => (s.action.kind === 'fail2ban-unban' ? [s.action] : []));
+  const covered = (a: FixAction) =>
+    a.kind === 'firewall-delete-rule' && unbans.some((u) => a.chain === `f2b-${u.jail}` && a.rule.includes(` -s ${u.ip}/`));
+  const kept = steps.filter((s) => !covered(s.action));
+
+  const order = new Map(kept.map((s, i) => [s, i]));
+  kept.sort((a, b) => {
+    const d = phase(a) - phase(b);
+    if (d) return d;
+    // Inserts in one file: bottom first, so earlier line numbers stay true.
+    if (a.action.kind === 'insert-line-before' && b.action.kind === 'insert-line-before' && a.action.file === b.action.file) return b.action.line - a.action.line;
+    return order.get(a)! - order.get(b)!;
+  });
+  return { target: report.target, clients: report.clients, probeBefore: report.probe?.outcome ?? null, steps: kept, manual };
+}
