@@ -92,7 +92,13 @@ hosts_file() {
   fi
   awk -v clients="$CLIENTS" '
     BEGIN { cnt = 0; n = split(clients, c, " "); for (i = 1; i <= n; i++) isclient[c[i]] = 1 }
-    function literal_only(rule,    parts, list, toks, k, t, m) {
+    function literal_only(rule,    parts, list, toks, k, t, m, seg) {
+      # Colons inside [IPv6] brackets do not separate fields (Debian libwrap split_at).
+      while (match(rule, /\[[^]]*:[^]]*\]/)) {
+        seg = substr(rule, RSTART, RLENGTH)
+        gsub(/:/, "|", seg)
+        rule = substr(rule, 1, RSTART - 1) seg substr(rule, RSTART + RLENGTH)
+      }
       m = split(rule, parts, ":")
       if (m < 2) return 0
       list = parts[2]
@@ -101,6 +107,7 @@ hosts_file() {
       if (m == 0) return 0
       for (k = 1; k <= m; k++) {
         t = toks[k]
+        gsub(/\|/, ":", t)
         if (t ~ /^\[.*\]$/) t = substr(t, 2, length(t) - 2)
         if (t !~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/ && t !~ /^[0-9a-fA-F]*:[0-9a-fA-F:.]*$/) return 0
         if (t in isclient) return 0

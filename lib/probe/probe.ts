@@ -35,7 +35,8 @@ export function sanitizeBytes(buf: Buffer, max = 64): string {
 
 /** Parses an `SSH-protoversion-softwareversion SP comments` line; undefined if it is not one. */
 export function parseIdentLine(line: string): SshBanner | undefined {
-  const m = /^SSH-([0-9.]+)-([\x21-\x2c\x2e-\x7e]+)(?: (.*))?$/.exec(line);
+  // RFC 4253 forbids '-' in softwareversion; real servers use it, and OpenSSH accepts them.
+  const m = /^SSH-([0-9.]+)-([\x21-\x7e]+)(?: (.*))?$/.exec(line);
   if (!m) return undefined;
   const banner: SshBanner = { raw: sanitizeBytes(Buffer.from(line), 255), protoVersion: m[1]!, software: m[2]! };
   if (m[3]) banner.comments = sanitizeBytes(Buffer.from(m[3]), 200);
