@@ -17,7 +17,8 @@ import {
 } from './match';
 import type { HostsFile, Rule, WrappersClient, WrappersDecision, WrappersPolicy } from './types';
 
-type Step = { map: Map<string, number | number[]> } | { rule: number };
+/** `daemonMiss`: the daemon list did not match, but only because the server was unknown. */
+type Step = { map: Map<string, number | number[]> } | { rule: number; daemonMiss?: true };
 
 interface Plan {
   steps: Step[];
@@ -65,12 +66,17 @@ function buildPlan(file: HostsFile, ctx: MatchContext): Plan {
       d = { matched, server: [...ctx.serverDependent], notes: [...ctx.notes] };
       seen.set(listKey, d);
     }
-    if (!d.matched) return;
+    if (!d.matched && d.server.length === 0) return;
     const caveats = d.server.map(
       (t) => `${rule.file} line ${rule.line}: daemon pattern host "${t}" depends on the server's address or name, which was not given (evaluated as "unknown")`,
     );
     caveats.push(...d.notes.map((n) => `${rule.file} line ${rule.line}: ${n}`));
     if (caveats.length > 0) daemonCaveats.set(idx, caveats);
+    if (!d.matched) {
+      map = null;
+      steps.push({ rule: idx, daemonMiss: true });
+      return;
+    }
     const keys = caveats.length === 0 ? simpleKeys(rule) : undefined;
     if (keys === undefined) {
       map = null;
@@ -125,6 +131,10 @@ function tableMatch(file: HostsFile, ctx: MatchContext, caveats: string[], skip:
     }
     const rule = file.rules[step.rule] as Rule;
     if (rule === skip) continue;
+    if (step.daemonMiss) {
+      caveats.push(...(plan.daemonCaveats.get(step.rule) ?? []));
+      continue;
+    }
     ctx.nameDependent.clear();
     ctx.notes.clear();
     const matched = clientListMatch(rule.clients, ctx);
