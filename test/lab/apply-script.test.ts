@@ -1,0 +1,104 @@
+/**
+ * lib/remediation/apply.sh on its own, inside a lab instance: it validates its argv again,
+ * re-checks preconditions, and applyPlan undoes earlier steps when a later one finds the
+ * host changed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPlan, applyScript, parseScriptOutput } from '../../lib/remediation/apply';
+import { buildPlan } from '../../lib/remediation/plan';
+import { createLocalRunner, splitCommand } from '../../lib/runners/local-runner';
+import type { CheckResult, Report } from '../../lib/report/types';
+import { cleanupStale, createLab, labAvailable, type LabInstance } from './lab';
+
+const avail = labAvailable();
+if (!avail.ok && process.env.CI === 'true') throw new Error(`lab unavailable in CI: ${avail.reason}`);
+
+describe.skipIf(!avail.ok)('apply.sh in a lab instance', () => {
+  let lab: LabInstance;
+  const run = (args: string[]) => createLocalRunner({ via: splitCommand(lab.via) }).run({ script: applyScript, args, timeoutMs: 20_000 });
+
+  beforeAll(async () => {
+    await cleanupStale();
+    lab = await createLab();
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it.each([
+    [['comment-line', '/etc/../root/.bashrc', '1', 'x'], /FILE: must be a plain absolute path/],
+    [['comment-line', '/root/.bashrc', '1', 'x'], /FILE: must be under \/etc/],
+    [['comment-line', '/etc/hosts.deny', '1;id', 'x'], /LINE: must be decimal digits/],
+    [['insert-line-before', '/etc/hosts.allow', '0', 'sshd: ALL\nALL: ALL'], /TEXT: must be one line/],
+    [['fail2ban-unban', 'sshd$(id)', '10.0.0.1'], /JAIL: must be letters/],
+    [['fail2ban-unban', 'sshd', '10.0.0.1 --x'], /IP: must be an IPv4 or IPv6 address/],
+    [['symlink', '/etc/ld.so.preload', 'x.so'], /LINK: must be under a library directory/],
+    [['symlink', '/usr/lib/libx.so.1', '../x'], /TARGET: must be a file name/],
+    [['firewall-delete-rule', 'ipv4', 'filter', 'INPUT', '-A OUTPUT -j DROP'], /RULE: must start with "-A INPUT "/],
+    [['service-start', 'direct', '/tmp/evil'], /SERVICE: must be an absolute path ending in \/sshd/],
+    [['rollback', 'file', '/etc/hosts.deny', '/etc/shadow'], /BACKUP: must be a sshdoctor backup of FILE/],
+    [['reboot'], /ACTION: must be/],
+  ])('refuses %j with exit 2, naming the argument and the rule', async (args, message) => {
+    const r = await run(args);
+    expect(r.exitCode).toBe(2);
+    const out = parseScriptOutput(r.stdout);
+    expect(out?.result).toBe('usage-error');
+    expect(out?.detail).toMatch(message);
+  });
+
+  it('refuses to comment out a line whose text changed since the diagnosis (exit 3, file untouched)', async () => {
+    await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.9\n');
+    const r = await run(['comment-line', '/etc/hosts.deny', '1', 'sshd: 10.9.9.8']);
+    expect(r.exitCode).toBe(3);
+    expect(parseScriptOutput(r.stdout)).toMatchObject({ result: 'precondition-failed', before: 'sshd: 10.9.9.9' });
+    expect(await lab.readFile('/etc/hosts.deny')).toBe('sshd: 10.9.9.9\n');
+    expect((await lab.exec('ls /etc/hosts.deny.sshdoctor-* 2>/dev/null')).stdout).toBe('');
+  });
+
+  it('refuses a link to a file that is not an ELF library of sshd\'s architecture', async () => {
+    await lab.writeFile('/usr/lib/x86_64-linux-gnu/libsdfake.so.1.0', 'not an ELF file\n');
+    const r = await run(['symlink', '/usr/lib/x86_64-linux-gnu/libsdfake.so.1', 'libsdfake.so.1.0']);
+    expect(r.exitCode).toBe(3);
+    expect(parseScriptOutput(r.stdout)?.detail).toMatch(/is not an ELF file/);
+    expect((await lab.exec('test -e /usr/lib/x86_64-linux-gnu/libsdfake.so.1 || test -L /usr/lib/x86_64-linux-gnu/libsdfake.so.1')).code).toBe(1);
+  });
+
+  it('undoes the earlier steps of a plan when a later step finds the host changed', async () => {
+    await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\nsshd: 10.9.9.2\n');
+    const before = await lab.readFile('/etc/hosts.deny');
+    const check: CheckResult = {
+      id: 'tcp-wrappers',
+      title: 'TCP wrappers',
+      status: 'fail',
+      summary: 'denied',
+      evidence: [],
+      fix: {
+        summary: 'comment out',
+        commands: [],
+        actions: [
+          { kind: 'comment-line', file: '/etc/hosts.deny', line: 1, text: 'sshd: 10.9.9.1' },
+          // Stale: line 2 says 10.9.9.2 by now.
+          { kind: 'comment-line', file: '/etc/hosts.deny', line: 2, text: 'sshd: 10.9.9.3' },
+        ],
+      },
+    };
+    const report = { target: { host: lab.ip, port: 22 }, clients: [], probe: null, checks: [check] } as unknown as Report;
+    let reverified = 0;
+    const outcome = await applyPlan(buildPlan(report), {
+      runner: createLocalRunner({ via: splitCommand(lab.via) }),
+      reverify: async () => {
+        reverified++;
+        return report;
+      },
+      identity: 'tester@lab',
+    });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.audit.map((a) => [a.result, a.rolledBack])).toEqual([
+      ['changed', true],
+      ['precondition-failed', false],
+    ]);
+    expect(outcome.summary).toMatch(/found the host changed.*All 1 change was rolled back/);
+    expect(reverified).toBe(0);
+    expect(await lab.readFile('/etc/hosts.deny')).toBe(before);
+  });
+});
