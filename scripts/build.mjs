@@ -1,5 +1,5 @@
-// Bundles the CLI into dist/ (shell scripts are inlined as text). Dependencies stay external:
-// the CLI runs from a checkout with node_modules installed.
+// Bundles the CLI into dist/ (shell scripts are inlined as text). The CLI runs from a checkout
+// with node_modules installed.
 import { build } from 'esbuild';
 
 await build({
@@ -10,7 +10,12 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  packages: 'external',
+  // Dynamic imports stay lazy (separate chunks): the AWS and Alibaba SDKs load only in cloud mode.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  // zod and the engine are bundled (one file loads faster than zod's module graph); the cloud
+  // SDKs stay external and are reached only from the lazy cloud chunks.
+  external: ['@aws-sdk/*', '@smithy/*', '@alicloud/*', '@darabonba/*', '@aws-lambda-powertools/*', '@middy/*'],
   loader: { '.sh': 'text' },
   sourcemap: 'linked',
   logLevel: 'warning',

@@ -10,6 +10,8 @@ commands:
   wrappers  evaluate /etc/hosts.allow and /etc/hosts.deny for client addresses
 `;
 
+const USAGE_ERRORS = new Set(['CloudValidationError', 'AddressNotAvailableError', 'AlibabaEndpointError']);
+
 const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check-command')).checkCommand,
   fix: async () => (await import('./fix-command')).fixCommand,
@@ -31,6 +33,11 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     return await (await load())(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
+      io.stderr(`sshdoctor ${name}: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    // Input or configuration the caller can correct (matched by name: main loads no cloud code).
+    if (err instanceof Error && USAGE_ERRORS.has(err.name)) {
       io.stderr(`sshdoctor ${name}: ${err.message}\n`);
       return EXIT.usage;
     }
