@@ -1,0 +1,31 @@
+/**
+ * Who may apply fixes. Running checks and applying fixes are separate permissions: the
+ * HTTP route `POST /checks/{id}/fix` has its own IAM statement (see the report), and
+ * Slack's "Apply fix" button is honoured only for user IDs on an allow-list.
+ */
+import { ConfigError, ForbiddenError, ValidationError } from './errors';
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+
+/** Parses `SLACK_FIX_ALLOWED_USERS` ("U0123ABC,W0456DEF"); empty means nobody may apply fixes from Slack. */
+export function parseSlackFixAllowList(value: string | undefined): ReadonlySet<string> {
+  const ids = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = ids.find((id) => !SLACK_USER_ID.test(id));
+  if (bad !== undefined) throw new ConfigError('SLACK_FIX_ALLOWED_USERS', 'must be comma-separated Slack user IDs (U... or W...)');
+  return new Set(ids);
+}
+
+/** Throws ForbiddenError unless the Slack user is on the allow-list; returns the audit identity. */
+export function authorizeSlackFix(userId: string | undefined, allowList: ReadonlySet<string>, teamId?: string): string {
+  if (userId === undefined || !SLACK_USER_ID.test(userId)) throw new ValidationError('user.id', 'must be a Slack user ID');
+  if (!allowList.has(userId)) throw new ForbiddenError(`Slack user ${userId} may run checks but is not allowed to apply fixes`);
+  return `slack:${teamId ? `${teamId}/` : ''}${userId}`;
+}
+
+/** The audit identity of an IAM-authorized HTTP caller (API Gateway's requestContext.identity.userArn). */
+export function httpFixIdentity(userArn: string | undefined | null): string {
+  if (!userArn || !/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/.test(userArn)) {
+    throw new ForbiddenError('applying fixes needs an IAM-signed request (AWS_IAM authorizer)');
+  }
+  return `iam:${userArn}`;
+}
