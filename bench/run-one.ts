@@ -2,3 +2,5 @@
 const file = process.argv[2]!;
 const mod = (await import(file)) as { main?: () => Promise<void> };
 if (typeof mod.main === 'function') await mod.main();
+
+export {};

@@ -31,6 +31,8 @@ export interface DiagnoseOptions {
   clientIpSource?: ClientIp['source'];
   /** Runs the collector; null skips host-side checks (they report `skip`). */
   runner: CommandRunner | null;
+  /** Why there is no runner (agent offline, instance stopped): host checks report `error` with it. */
+  hostUnavailableReason?: string;
   /** false skips the outside probe (e.g. the instance is stopped). Default true. */
   probe?: boolean;
   cloud?: CloudFacts | null;
@@ -58,7 +60,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   const probeP: Promise<ProbeResult | null> = wantProbe
     ? probeSsh({ host, port, timeoutMs: options.probeTimeoutMs ?? 8000 })
     : Promise.resolve(null);
-  const collectorP = runCollector(options.runner, clients.map((c) => c.ip), options.collectorTimeoutMs ?? 30_000);
+  const collectorP = runCollector(options.runner, clients.map((c) => c.ip), options.collectorTimeoutMs ?? 30_000, options.hostUnavailableReason);
   const [probe, collected] = await Promise.all([probeP, collectorP]);
 
   // The probe's real source address wins over the routing-table guess.
@@ -109,8 +111,13 @@ async function runCollector(
   runner: CommandRunner | null,
   clientIps: string[],
   timeoutMs: number,
+  unavailable?: string,
 ): Promise<{ facts: HostFacts | null; summary: CollectorSummary }> {
-  if (!runner) return { facts: null, summary: { status: 'skipped', runner: 'none', truncated: false, truncatedSections: [] } };
+  if (!runner) {
+    return unavailable
+      ? { facts: null, summary: { status: 'failed', runner: 'none', reason: unavailable, truncated: false, truncatedSections: [] } }
+      : { facts: null, summary: { status: 'skipped', runner: 'none', truncated: false, truncatedSections: [] } };
+  }
   let run: RunResult;
   try {
     run = await runner.run({ script: collectorScript, args: clientIps, timeoutMs });

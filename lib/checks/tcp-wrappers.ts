@@ -50,9 +50,15 @@ export const tcpWrappersCheck: Check = {
     if (ips.length === 0) return result(this, 'skip', TCP_WRAPPERS_TEXT.noClients);
 
     const readPatternFile = (path: string) => host.wrappers.patternFiles[path] ?? undefined;
+    const input = (f: typeof host.wrappers.allow) => ({
+      path: f.path,
+      // The collector always keeps an unterminated last line: mark it so the engine applies
+      // libwrap's "missing newline" stop.
+      lines: f.lines.map((l) => (f.unterminated && l.no === f.totalLines ? { ...l, unterminated: true } : l)),
+    });
     const policy = {
-      allow: parseHostsFile({ path: host.wrappers.allow.path, lines: host.wrappers.allow.lines }),
-      deny: parseHostsFile({ path: host.wrappers.deny.path, lines: host.wrappers.deny.lines }),
+      allow: parseHostsFile(input(host.wrappers.allow)),
+      deny: parseHostsFile(input(host.wrappers.deny)),
       readPatternFile,
     };
     const decisions = ips.map((ip) => decide(policy, 'sshd', { addr: ip }));

@@ -90,12 +90,14 @@ export async function diagnoseInstance(provider: CloudProvider, opts: DiagnoseIn
   if (host === null) notInspected.push({ what: 'outside probe', reason: INSTANCE_STATE_TEXT.noAddress });
 
   const agentDown = cloud.agent && (cloud.agent.status === 'offline' || cloud.agent.status === 'not-registered');
-  if (agentDown) notInspected.push({ what: 'host (collector)', reason: INSTANCE_STATE_TEXT.agentDown(AGENT_NAME[provider.name], cloud.agent!.raw) });
+  const agentReason = agentDown ? INSTANCE_STATE_TEXT.agentDown(AGENT_NAME[provider.name], cloud.agent!.raw) : undefined;
+  if (agentReason) notInspected.push({ what: 'host (collector)', reason: agentReason });
 
   return diagnose({
     ...common,
     target: { ...target, host: host ?? '' },
     runner: agentDown ? null : provider.runner(instance),
+    ...(agentReason ? { hostUnavailableReason: agentReason } : {}),
     probe: host !== null,
     cloud,
     notInspected,

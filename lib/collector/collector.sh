@@ -90,7 +90,11 @@ hosts_file() {
     echo "#missing"
     return 0
   fi
-  awk -v clients="$CLIENTS" '
+  # libwrap stops reading at a last line without a newline (and, in hosts.deny, denies
+  # everyone not matched before it): that line is always kept and flagged.
+  unterm=0
+  if [ -s "$1" ] && [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d ' \n')" != "0a" ]; then unterm=1; fi
+  awk -v clients="$CLIENTS" -v unterm="$unterm" '
     BEGIN { cnt = 0; n = split(clients, c, " "); for (i = 1; i <= n; i++) isclient[c[i]] = 1 }
     function literal_only(rule,    parts, list, toks, k, t, m, seg) {
       # Colons inside [IPv6] brackets do not separate fields (Debian libwrap split_at).
@@ -114,9 +118,9 @@ hosts_file() {
       }
       return 1
     }
-    function flush(   i) {
+    function flush(last,   i) {
       if (cnt == 0) return
-      if (n > 0 && literal_only(logical)) omitted += cnt
+      if (n > 0 && !(last && unterm) && literal_only(logical)) omitted += cnt
       else for (i = 0; i < cnt; i++) print nos[i] "\t" txt[i]
       cnt = 0; logical = ""
     }
@@ -128,7 +132,10 @@ hosts_file() {
       logical = logical line
       flush()
     }
-    END { flush(); printf "#lines=%d omitted=%d comments=%d\n", NR, omitted + 0, comments + 0 }
+    END {
+      flush(1)
+      printf "#lines=%d omitted=%d comments=%d unterminated=%d\n", NR, omitted + 0, comments + 0, unterm
+    }
   ' "$1"
 }
 

@@ -17,6 +17,8 @@ const hostsFile = z.object({
   omitted: z.number().int().nonnegative(),
   /** Lines that were cut by a size cap: the decision may be incomplete. */
   truncated: z.boolean(),
+  /** The file's last line has no newline: libwrap stops reading there. */
+  unterminated: z.boolean(),
 });
 
 const library = z.object({ name: z.string(), path: z.string().nullable(), notFound: z.boolean() });
@@ -223,6 +225,7 @@ function hostsFile_(path: string, s: RawSection): HostsFileFacts {
     }),
     totalLines: Number(st.lines) || 0,
     omitted: Number(st.omitted) || 0,
+    unterminated: st.unterminated === '1',
     // The stats line is printed last: if it is missing, the tail of the file was cut.
     truncated: s.dropped > 0 || (!stats && !s.lines.includes('#missing')),
   };

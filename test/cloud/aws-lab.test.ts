@@ -88,7 +88,8 @@ describe.skipIf(!lab.ok)('diagnosing an EC2 instance by ID (lab instance, emulat
     const report = await diagnoseInstance(aws(), { instanceId: ID, clientIps: [inst.hostIp] });
     expect(emu.count('SendCommand')).toBe(0);
     expect(report.probe?.outcome).toBe('banner');
-    expect(report.collector.status).toBe('skipped');
+    expect(report.collector).toMatchObject({ status: 'failed', reason: 'SSM Agent is not connected (ConnectionLost): no command was sent' });
+    expect(report.checks.find((c) => c.id === 'tcp-wrappers')?.status).toBe('error');
     expect(report.checks.find((c) => c.id === 'run-command-agent')?.status).toBe('fail');
     expect(report.notInspected).toContainEqual({ what: 'host (collector)', reason: 'SSM Agent is not connected (ConnectionLost): no command was sent' });
   });

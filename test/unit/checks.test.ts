@@ -92,6 +92,16 @@ describe('checks on documents captured from real failures', () => {
     expect(tw.summary).toMatch(/not linked with libwrap.*no effect/);
   });
 
+  it('applies libwrap\'s missing-newline stop: an unterminated last line of hosts.deny denies everyone', () => {
+    const { doc, client } = fixture('healthy');
+    const deny = withSection(doc, 'hosts.deny', ['18\tsshd: 192.0.2.1', '#lines=18 omitted=0 comments=17 unterminated=1']);
+    const tw = judge(deny, client)['tcp-wrappers']!;
+    expect(tw.status).toBe('fail');
+    expect(tw.summary).toContain(client);
+    const terminated = withSection(doc, 'hosts.deny', ['18\tsshd: 192.0.2.1', '#lines=18 omitted=0 comments=17 unterminated=0']);
+    expect(judge(terminated, client)['tcp-wrappers']!.status).toBe('pass');
+  });
+
   it('accepts socket activation: ssh.socket active with no sshd process is healthy (Ubuntu 22.10+)', () => {
     const { doc, client } = fixture('sshd-stopped');
     const socketDoc = withSection(doc, 'service', ['unit ssh.service active=inactive enabled=disabled SubState=dead Result=success ', 'unit ssh.socket active=active enabled=enabled SubState=listening Result=success ']);

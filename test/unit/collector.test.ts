@@ -76,6 +76,6 @@ describe('collector document', () => {
     // Run only the hosts_file function of the real script on this file.
     const fn = execFileSync('sed', ['-n', '/^hosts_file()/,/^}/p', SCRIPT], { encoding: 'utf8' });
     const out = execFileSync('dash', ['-c', `${fn}\nCLIENTS=" 203.0.113.9 2001:db8::2"\nhosts_file "$1"`, 'x', file], { encoding: 'utf8' });
-    expect(out.split('\n').filter(Boolean)).toEqual(['12346\tsshd: 203.0.113.9', '20003\tsshd: 10.1.', '20005\tsshd: [2001:db8::2] : allow', `#lines=20005 omitted=20001 comments=1`]);
+    expect(out.split('\n').filter(Boolean)).toEqual(['12346\tsshd: 203.0.113.9', '20003\tsshd: 10.1.', '20005\tsshd: [2001:db8::2] : allow', `#lines=20005 omitted=20001 comments=1 unterminated=0`]);
   });
 });

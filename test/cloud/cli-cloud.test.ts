@@ -1,0 +1,120 @@
+/**
+ * `sshdoctor check INSTANCE_ID --provider ...` as a real process: the CLI builds the real SDK
+ * clients from the standard environment (AWS_ENDPOINT_URL, ALIBABA_CLOUD_ECS_ENDPOINT and the
+ * credential chains), which point at the wire-protocol emulators; the emulated run-command
+ * APIs run the real collector inside a lab instance.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
+import { viaExecutor } from '../emulators/executors';
+import { shellExecutor, type AlibabaEmulator } from '../emulators/alibaba-emulator';
+import { INSTANCE_ID as ALI_ID, TEST_AK, TEST_SECRET, startEmulator as startAlibaba } from './alibaba-support';
+import { createLab, labAvailable, type LabInstance } from '../lab/lab';
+import { denyByIp } from '../lab/scenarios';
+import { runCli, runCheckJson } from '../support/cli';
+
+const AWS_ID = 'i-0123456789abcdef0';
+const lab = labAvailable();
+
+describe.skipIf(!lab.ok)('sshdoctor check by instance ID (CLI process, emulated clouds, lab instance)', () => {
+  let aws: AwsEmulator;
+  let ali: AlibabaEmulator;
+  let inst: LabInstance;
+  let awsEnv: NodeJS.ProcessEnv;
+  let aliEnv: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    [aws, ali, inst] = await Promise.all([startAwsEmulator(), startAlibaba(), createLab()]);
+    awsEnv = { AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: 'AKIAEMULATOR000TEST', AWS_SECRET_ACCESS_KEY: 'emulator-secret-not-real', AWS_PROFILE: '', AWS_SESSION_TOKEN: '' };
+    aliEnv = {
+      ALIBABA_CLOUD_ECS_ENDPOINT: ali.host,
+      ALIBABA_CLOUD_SAS_ENDPOINT: ali.host,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_AK,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_SECRET,
+    };
+    aws.addSecurityGroup({ groupId: 'sg-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidrs: ['10.231.0.0/16'] }] });
+    aws.addNetworkAcl({
+      aclId: 'acl-0aaa0aaa',
+      vpcId: 'vpc-0aaa0aaa',
+      subnetIds: ['subnet-0aaa0aaa'],
+      entries: [
+        { ruleNumber: 100, egress: false, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
+        { ruleNumber: 100, egress: true, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([aws?.close(), ali?.close(), inst?.destroy()]);
+  });
+
+  function addAws(over: Record<string, unknown> = {}) {
+    aws.addInstance({ instanceId: AWS_ID, privateIp: inst.ip, securityGroupIds: ['sg-0aaa0aaa'], subnetId: 'subnet-0aaa0aaa', executor: viaExecutor(inst.via), ...over });
+  }
+
+  it('AWS: diagnoses a libwrap denial through SSM and probes only the API-returned address', async () => {
+    addAws();
+    await denyByIp(inst, inst.hostIp);
+    try {
+      const { code, report } = await runCheckJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp], { env: awsEnv });
+      expect(report.target).toMatchObject({ host: inst.ip, instanceId: AWS_ID, provider: 'aws' });
+      expect(report.collector.runner).toBe('ssm');
+      expect(report.probe?.outcome).toBe('reset');
+      expect(report.checks.find((c) => c.id === 'tcp-wrappers')?.status).toBe('fail');
+      expect(report.checks.find((c) => c.id === 'security-group')?.status).toBe('pass');
+      expect(report.verdict).toMatchObject({ status: 'blocked', confirmed: true });
+      expect(code).toBe(1);
+    } finally {
+      await inst.exec(': > /etc/hosts.deny');
+    }
+  });
+
+  it('AWS: with the agent offline, still reports the probe and cloud checks and names what was not inspected', async () => {
+    aws.reset();
+    addAws({ pingStatus: 'ConnectionLost' });
+    const { report } = await runCheckJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp], { env: awsEnv });
+    expect(report.probe?.outcome).toBe('banner');
+    expect(report.checks.find((c) => c.id === 'run-command-agent')?.status).toBe('fail');
+    expect(report.notInspected.map((n) => n.what).join(' ')).toMatch(/host/);
+    expect(report.checks.find((c) => c.id === 'tcp-wrappers')?.status).toBe('error');
+    expect(aws.calls.some((c) => c.action === 'SendCommand')).toBe(false);
+  });
+
+  it('AWS: a stopped instance gets that verdict with no probe and no command', async () => {
+    aws.reset();
+    addAws({ state: 'stopped' });
+    const { code, report } = await runCheckJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1'], { env: awsEnv });
+    expect(report.probe).toBeNull();
+    expect(report.verdict.summary).toMatch(/stopped/);
+    expect(aws.calls.some((c) => c.action === 'SendCommand')).toBe(false);
+    expect(code).not.toBe(0);
+  });
+
+  it('AWS: an unknown instance is a clear one-line error, not a stack trace', async () => {
+    aws.reset();
+    const r = await runCli(['check', 'i-0fedcba9876543210', '--provider', 'aws', '--region', 'eu-west-1'], { env: awsEnv });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/i-0fedcba9876543210/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('Alibaba: diagnoses through Cloud Assistant with signed requests, credentials from the environment', async () => {
+    ali.addInstance({ instanceId: ALI_ID, privateIps: [inst.ip], executor: shellExecutor(inst.via.split(' ')) });
+    await denyByIp(inst, inst.hostIp);
+    try {
+      const { report } = await runCheckJson([ALI_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp], { env: aliEnv });
+      expect(report.collector.runner).toBe('cloud-assistant');
+      expect(report.probe?.outcome).toBe('reset');
+      expect(report.checks.find((c) => c.id === 'tcp-wrappers')?.status).toBe('fail');
+      expect(report.verdict.status).toBe('blocked');
+    } finally {
+      await inst.exec(': > /etc/hosts.deny');
+    }
+  });
+
+  it('Alibaba: a wrong secret is rejected by the signature check: one line, exit 3', async () => {
+    const r = await runCli(['check', ALI_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou'], { env: { ...aliEnv, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'wrong' } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/SignatureDoesNotMatch/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
