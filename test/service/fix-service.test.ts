@@ -1,0 +1,98 @@
+/**
+ * The service's fix path end to end: a stored report (DynamoDB on dynalite) of an ECS
+ * instance (emulated Alibaba APIs, Cloud Assistant running scripts inside a real lab
+ * instance) whose hosts.deny blocks the client; `runFix` plans, applies through the
+ * provider's runner, and writes the audit to DynamoDB.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
+import { shellExecutor } from '../emulators/alibaba-emulator';
+import { INSTANCE_ID, providerFor, startEmulator } from '../cloud/alibaba-support';
+import { createLab, labAvailable, type LabInstance } from '../lab/lab';
+import { denyByIp } from '../lab/scenarios';
+import { diagnoseInstance } from '../../lib/cloud/diagnose-instance';
+import { createDynamoReportStore } from '../../lib/service/report-store';
+import { createDynamoFixAuditStore } from '../../lib/service/fix-audit-store';
+import { runFix, type FixDeps } from '../../lib/service/fix-service';
+import { ForbiddenError, NotFoundError } from '../../lib/service/errors';
+import { startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
+
+const lab = labAvailable();
+const TAG = { key: 'sshdoctor', value: 'enabled' };
+
+describe.skipIf(!lab.ok)('POST /checks/{id}/fix core (runFix)', () => {
+  let emu: AlibabaEmulator;
+  let inst: LabInstance;
+  let dynamo: LocalDynamo;
+  let deps: FixDeps;
+
+  beforeAll(async () => {
+    [inst, emu, dynamo] = await Promise.all([createLab(), startEmulator(), startDynalite()]);
+    await dynamo.client.send(
+      new CreateTableCommand({
+        TableName: 'fix-audit',
+        AttributeDefinitions: [
+          { AttributeName: 'targetKey', AttributeType: 'S' },
+          { AttributeName: 'at', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'targetKey', KeyType: 'HASH' },
+          { AttributeName: 'at', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    emu.addInstance({ instanceId: INSTANCE_ID, publicIps: [inst.ip], tags: { [TAG.key]: TAG.value }, executor: shellExecutor(inst.via.split(' ')) });
+    const doc = DynamoDBDocumentClient.from(dynamo.client);
+    const provider = providerFor(emu, { poll: {} });
+    deps = {
+      config: { enabledProviders: ['alibaba'], optInTag: TAG },
+      store: createDynamoReportStore({ client: doc, tables: TABLES, reportTtlDays: 1, historyTtlDays: 1 }),
+      providers: async () => provider,
+      diagnoser: { instance: (p, o) => diagnoseInstance(p, o) },
+      audit: createDynamoFixAuditStore({ client: doc, table: 'fix-audit', ttlDays: 1 }),
+    };
+  });
+  afterAll(async () => {
+    await emu?.close();
+    await dynamo?.close();
+    await inst?.destroy();
+  });
+
+  it('plans without changing anything; an apply the transport refuses changes nothing and is audited', { timeout: 120_000 }, async () => {
+    await denyByIp(inst, inst.hostIp);
+    const provider = await deps.providers('alibaba', 'cn-hangzhou');
+    const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [] });
+    expect(report.checks.find((c) => c.id === 'tcp-wrappers')?.status).toBe('fail');
+    const reportId = '2b1f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
+    await deps.store.put(reportId, report);
+    const deny = await inst.readFile('/etc/hosts.deny');
+
+    const dry = await runFix({ reportId, apply: false }, 'slack:T1/U0123ABC', deps);
+    expect(dry.outcome).toBeNull();
+    expect(dry.plan.steps.map((s) => s.action.kind)).toEqual(['comment-line']);
+    expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+
+    // Cloud runners accept only IP addresses as script arguments today (RunRequest contract), so
+    // apply.sh's argv is refused before anything runs: the attempt must change nothing and be audited.
+    const applied = await runFix({ reportId, apply: true }, 'slack:T1/U0123ABC', deps);
+    expect(applied.outcome?.status).toBe('failed');
+    expect(applied.outcome?.summary).toMatch(/runner cloud-assistant: args\[0\]: must be an IPv4 or IPv6 address.*Nothing was changed/);
+    expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+    const audit = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ who: 'slack:T1/U0123ABC', runId: reportId, checkId: 'tcp-wrappers', result: 'failed', verified: null, rolledBack: false });
+  });
+
+  it('answers 404 for an unknown report and 403 once the opt-in tag is gone', async () => {
+    await expect(runFix({ reportId: '00000000-0000-4000-8000-000000000000', apply: true }, 'x', deps)).rejects.toBeInstanceOf(NotFoundError);
+    const provider = await deps.providers('alibaba', 'cn-hangzhou');
+    const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [] });
+    const reportId = '3c2f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
+    await deps.store.put(reportId, report);
+    const strict = { ...deps, config: { ...deps.config, optInTag: { key: 'sshdoctor', value: 'fix-allowed' } } };
+    await expect(runFix({ reportId, apply: true }, 'x', strict)).rejects.toBeInstanceOf(ForbiddenError);
+  });
+});
