@@ -223,7 +223,7 @@ async function runStep(step: PlanStep, plan: FixPlan, options: ApplyOptions, whe
   }
   let run;
   try {
-    run = await options.runner.run({ script: applyScript, args: step.args, timeoutMs });
+    run = await options.runner.run({ script: applyScript, args: step.args, argsKind: 'validated-text', timeoutMs });
   } catch (err) {
     record.detail = `runner ${options.runner.name}: ${(err as Error).message}`;
     return done();
@@ -255,7 +255,7 @@ async function rollBack(applied: Applied[], options: ApplyOptions, timeoutMs: nu
   for (const a of undo) {
     let run;
     try {
-      run = await options.runner.run({ script: applyScript, args: a.rollbackArgs!, timeoutMs });
+      run = await options.runner.run({ script: applyScript, args: a.rollbackArgs!, argsKind: 'validated-text', timeoutMs });
     } catch (err) {
       a.record.rollbackError = (err as Error).message;
       failures.push(a.record.description);

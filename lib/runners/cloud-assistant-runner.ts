@@ -5,11 +5,10 @@
  * translated into {@link RunStatus}; API failures become values, never exceptions.
  */
 import { randomUUID } from 'node:crypto';
-import type { CommandRunner, RunRequest, RunResult, RunStatus } from './types';
+import type { CommandRunner, RunArgsKind, RunRequest, RunResult, RunStatus } from './types';
 import type { RpcCaller } from '../cloud/alibaba-rpc';
 import { AlibabaApiError } from '../cloud/alibaba-errors';
-import { CloudValidationError } from '../cloud/errors';
-import { canonicalIp } from '../cloud/validate';
+import { quoteScriptArgs } from './script-args';
 
 /** Cloud Assistant takes at most 100 instance ids per RunCommand. */
 export const RUN_COMMAND_MAX_INSTANCES = 100;
@@ -88,14 +87,14 @@ export async function runFleetCloudAssistant(
 }
 
 /**
- * The script actually sent: the collector with its positional arguments set by a `set --`
- * line. Each argument must be an IP address already in canonical form (`canonicalIp` from
- * ../cloud/validate: `net.isIP`, then re-serialised; the argument must equal that form), so it
- * only contains `[0-9a-f.:]` and is single-quoted: no user text is ever parsed as shell code.
+ * The script actually sent: the script with its positional arguments set by a `set --`
+ * line. Each argument is validated for its kind (see {@link quoteScriptArgs}: an IP address
+ * already in canonical form, or printable one-line ASCII) and single-quoted with `'` as
+ * `'\''`: no argument is ever parsed as shell code.
  * @throws CloudValidationError naming the argument and the rule.
  */
-export function buildRunnableScript(script: string, args: readonly string[]): string {
-  const quoted = args.map((a, i) => `'${canonicalIpArg(a, i)}'`);
+export function buildRunnableScript(script: string, args: readonly string[], argsKind: RunArgsKind = 'ip'): string {
+  const quoted = quoteScriptArgs(args, argsKind);
   const setLine = `set -- ${quoted.join(' ')}\n`;
   if (args.length === 0) return script;
   // Keep an interpreter line first: Cloud Assistant honours it when it writes the script file.
@@ -107,16 +106,6 @@ export function buildRunnableScript(script: string, args: readonly string[]): st
   return setLine + script;
 }
 
-/** Returns `arg` when it is already the canonical text of an IP address; throws otherwise. */
-export function canonicalIpArg(arg: string, index: number): string {
-  const field = `args[${index}]`;
-  const canonical = canonicalIp(arg, field);
-  if (canonical !== arg) {
-    throw new CloudValidationError(field, `must be an IP address in canonical form (${canonical}), as validateClientIps returns it`);
-  }
-  return canonical;
-}
-
 async function runOnInstances(
   opts: CloudAssistantOptions,
   ids: readonly string[],
@@ -125,7 +114,7 @@ async function runOnInstances(
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
-  const content = Buffer.from(buildRunnableScript(request.script, request.args), 'utf8').toString('base64');
+  const content = Buffer.from(buildRunnableScript(request.script, request.args, request.argsKind), 'utf8').toString('base64');
   // Cloud Assistant's Timeout is execution time on the instance, in seconds (minimum 10).
   const timeoutSec = Math.max(10, Math.ceil(request.timeoutMs / 1000));
   const params: Record<string, string | number> = {
@@ -134,7 +123,7 @@ async function runOnInstances(
     CommandContent: content,
     ContentEncoding: 'Base64',
     Timeout: timeoutSec,
-    Name: 'sshdoctor-collector',
+    Name: request.argsKind === 'validated-text' ? 'sshdoctor-remediation' : 'sshdoctor-collector',
     RepeatMode: 'Once',
     KeepCommand: 'false',
     // Same token on every retry of this call: a throttled-then-retried RunCommand runs once.

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { CommandRunner, RunRequest, RunResult } from './types';
+import { validateScriptArgs } from './script-args';
 
 export interface LocalRunnerOptions {
   /** Wrapper argv, already split (see {@link splitCommand}). Empty: run here. */
@@ -52,6 +53,15 @@ export function createLocalRunner(options: LocalRunnerOptions = {}): CommandRunn
   return {
     name: via.length ? 'via' : 'local',
     run(request: RunRequest): Promise<RunResult> {
+      // argv entries are never parsed by a shell here; text still gets the cloud runners' rules,
+      // so a fix that works locally does not fail only once it goes through SSM.
+      if (request.argsKind === 'validated-text') {
+        try {
+          validateScriptArgs(request.args, 'validated-text');
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
       const argv = [...via, 'sh', '-s', '--', ...request.args];
       const started = performance.now();
       return new Promise((resolve) => {

@@ -11,9 +11,8 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { CommandRunner, RunRequest, RunResult, RunStatus } from './types';
-import { CloudValidationError } from '../cloud/errors';
-import { canonicalIp } from '../cloud/validate';
+import type { CommandRunner, RunArgsKind, RunRequest, RunResult, RunStatus } from './types';
+import { quoteScriptArgs } from './script-args';
 
 /** GetCommandInvocation returns at most this many characters of stdout inline. */
 export const SSM_INLINE_STDOUT_LIMIT = 24_000;
@@ -42,19 +41,18 @@ export interface SsmRunnerOptions {
 
 /**
  * The `commands` lines sent to SSM: `sh -s -- 'ARG'... <<'EOF'`, the script verbatim, `EOF`.
- * Each argument must already be a canonical IP address (it must equal `canonicalIp(arg)`:
- * `net.isIP`, then re-serialised), so it only contains `[0-9a-f.:]`; it is single-quoted
- * besides. The quoted heredoc delimiter means the shell expands nothing in the script body,
- * and the script runs under `/bin/sh` with exactly these positional parameters.
+ * Each argument is validated for its kind (see {@link quoteScriptArgs}: a canonical IP, or
+ * printable one-line ASCII) and single-quoted with `'` as `'\''`. The quoted heredoc
+ * delimiter means the shell expands nothing in the script body, and the script runs under
+ * `/bin/sh` with exactly these positional parameters.
+ * @throws CloudValidationError naming the argument and the rule.
  */
-export function buildShellCommands(script: string, args: readonly string[]): string[] {
-  args.forEach((a, i) => {
-    if (canonicalIp(a, `args[${i}]`) !== a) throw new CloudValidationError(`args[${i}]`, 'must be an IP address in canonical form');
-  });
+export function buildShellCommands(script: string, args: readonly string[], argsKind: RunArgsKind = 'ip'): string[] {
+  const quotedArgs = quoteScriptArgs(args, argsKind);
   const lines = script.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
   let delim = HEREDOC;
   for (let n = 1; lines.includes(delim); n++) delim = `${HEREDOC}_${n}`;
-  const quoted = args.map((a) => `'${a}'`).join(' ');
+  const quoted = quotedArgs.join(' ');
   return [`sh -s --${quoted ? ` ${quoted}` : ''} <<'${delim}'`, ...lines, delim];
 }
 
@@ -143,8 +141,8 @@ export async function sendCommand(
   const input = {
     InstanceIds: [...instanceIds],
     DocumentName: opts.documentName ?? DEFAULT_SSM_DOCUMENT,
-    Comment: 'sshdoctor collector (read-only)',
-    Parameters: { commands: buildShellCommands(request.script, request.args), executionTimeout: [String(executionTimeout)] },
+    Comment: request.argsKind === 'validated-text' ? 'sshdoctor remediation step' : 'sshdoctor collector (read-only)',
+    Parameters: { commands: buildShellCommands(request.script, request.args, request.argsKind), executionTimeout: [String(executionTimeout)] },
     TimeoutSeconds: timeoutSeconds,
     ...(opts.outputBucket ? { OutputS3BucketName: opts.outputBucket, OutputS3KeyPrefix: opts.outputPrefix ?? 'sshdoctor' } : {}),
   };

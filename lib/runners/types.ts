@@ -17,15 +17,24 @@ export const RUN_STATUSES = [
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/**
+ * What the script arguments are: `ip` (default) canonical IP addresses only; `validated-text`
+ * arguments the caller validated for their meaning (the remediation argv), which runners still
+ * limit to printable ASCII on one line, and always pass as one literal word each.
+ */
+export type RunArgsKind = 'ip' | 'validated-text';
+
 export interface RunRequest {
   /** POSIX sh script text, passed verbatim (never templated with user input). */
   script: string;
   /**
-   * Positional arguments for the script. Only values that passed strict validation
-   * (canonical IP addresses) may be placed here; runners pass them as `sh -s -- ARGS`
-   * or an equivalent that never re-parses them as shell code.
+   * Positional arguments for the script. Only values that passed strict validation may be
+   * placed here (see {@link argsKind}); runners pass them as `sh -s -- ARGS` or an
+   * equivalent that never re-parses them as shell code.
    */
   args: readonly string[];
+  /** How `args` were validated; default `ip`. */
+  argsKind?: RunArgsKind;
   /** Upper bound for the whole run, including delivery. */
   timeoutMs: number;
 }

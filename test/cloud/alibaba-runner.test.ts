@@ -4,6 +4,7 @@ import { INSTANCE_ID, providerFor, startEmulator } from './alibaba-support';
 import type { InstanceInfo } from '../../lib/inventory/types';
 import type { RunRequest } from '../../lib/runners/types';
 import { buildRunnableScript, nextPollDelay } from '../../lib/runners/cloud-assistant-runner';
+import { ECHO_ARGS_SCRIPT, REFUSED_TEXT_ARGS, hostileArgs } from '../support/hostile-args';
 
 let emu: AlibabaEmulator;
 beforeAll(async () => {
@@ -47,6 +48,23 @@ describe('Cloud Assistant runner against the emulator', () => {
   it('refuses a run argument that is not a canonical IP, naming the argument', async () => {
     await expect(run(req('echo hi', ['203.0.113.7', "1.2.3.4'; reboot; '"]))).rejects.toThrow(/args\[1\]: must be an IPv4 or IPv6/);
     await expect(run(req('echo hi', ['2001:DB8::1']))).rejects.toThrow(/args\[0\]: must be an IP address in canonical form \(2001:db8::1\)/);
+    expect(emu.callsOf('ecs:RunCommand')).toHaveLength(0);
+  });
+
+  it('passes validated text arguments as one literal word each: quotes and substitutions run nothing', async () => {
+    const h = hostileArgs();
+    const r = await run({ script: ECHO_ARGS_SCRIPT, args: h.args, argsKind: 'validated-text', timeoutMs: 15_000 });
+    expect(r.status).toBe('success');
+    expect(r.stdout).toBe(h.expectedStdout);
+    expect(h.touched()).toEqual([]);
+    h.cleanup();
+    expect(emu.callsOf('ecs:RunCommand')[0]!.params.Name).toBe('sshdoctor-remediation');
+  });
+
+  it('refuses text arguments with a newline, NUL, non-ASCII or over the length cap, before calling RunCommand', async () => {
+    for (const [arg, rule] of REFUSED_TEXT_ARGS) {
+      await expect(run({ script: 'true', args: [arg], argsKind: 'validated-text', timeoutMs: 15_000 })).rejects.toThrow(rule);
+    }
     expect(emu.callsOf('ecs:RunCommand')).toHaveLength(0);
   });
 

@@ -5,6 +5,7 @@ import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
 import { localExecutor } from '../emulators/executors';
 import { buildShellCommands, createSsmRunner } from '../../lib/runners/ssm-runner';
 import { useAwsEmulatorEnv } from '../support/aws-env';
+import { ECHO_ARGS_SCRIPT, REFUSED_TEXT_ARGS, hostileArgs } from '../support/hostile-args';
 
 const ID = 'i-0123456789abcdef0';
 const ARGS_SCRIPT = 'printf "args=%s|" "$@"\necho "n=$#"\n';
@@ -57,6 +58,24 @@ describe('SSM runner against the emulator (real SDK, real HTTP)', () => {
       'y',
       'SSHDOCTOR_COLLECTOR_EOF_1',
     ]);
+  });
+
+  it('passes validated text arguments as one literal word each: quotes and substitutions run nothing', async () => {
+    const h = hostileArgs();
+    const r = await runner().run({ script: ECHO_ARGS_SCRIPT, args: h.args, argsKind: 'validated-text', timeoutMs: 20_000 });
+    expect(r.status).toBe('success');
+    expect(r.stdout).toBe(h.expectedStdout);
+    expect(h.touched()).toEqual([]);
+    h.cleanup();
+    // Text is never accepted where the caller promised IP addresses.
+    await expect(runner().run({ script: ECHO_ARGS_SCRIPT, args: h.args, timeoutMs: 20_000 })).rejects.toThrow(/args\[0\]: must be an IPv4 or IPv6/);
+  });
+
+  it('refuses text arguments with a newline, NUL, non-ASCII or over the length cap, before calling SSM', async () => {
+    for (const [arg, rule] of REFUSED_TEXT_ARGS) {
+      await expect(runner().run({ script: 'true', args: [arg], argsKind: 'validated-text', timeoutMs: 20_000 })).rejects.toThrow(rule);
+    }
+    expect(emu.calls.some((c) => c.action === 'SendCommand')).toBe(false);
   });
 
   it('passes the script body verbatim: nothing in it is expanded by the wrapper', async () => {
