@@ -1,11 +1,13 @@
 /**
- * Cloud mode of `sshdoctor check`: validates the provider arguments, builds the provider
- * (the Alibaba SDK is loaded only here, only for Alibaba), and runs the diagnosis by ID.
+ * Cloud mode of `sshdoctor check` and `sshdoctor fix`: validates the provider arguments,
+ * builds the provider (the Alibaba SDK is loaded only here, only for Alibaba), and runs the
+ * diagnosis by ID.
  */
 import { validateInstanceId, validateRegion, type ProviderName } from '../cloud/validate';
 import { CloudValidationError } from '../cloud/errors';
 import type { CloudProvider } from '../cloud/types';
 import type { Report } from '../report/types';
+import type { DiagnoseInstanceOptions } from '../cloud/diagnose-instance';
 import { UsageError } from './errors';
 
 export interface CloudCheckArgs {
@@ -20,7 +22,18 @@ export interface CloudCheckArgs {
 
 const FLAG: Record<string, string> = { instanceId: 'INSTANCE_ID', region: '--region', provider: '--provider' };
 
-export async function runCloudCheck(args: CloudCheckArgs): Promise<Report> {
+/** A validated cloud target: the provider adapter and the options to diagnose the instance with. */
+export interface CloudTarget {
+  provider: CloudProvider;
+  options: DiagnoseInstanceOptions;
+}
+
+/**
+ * Validates the cloud target flags and builds the provider (credentials and endpoints from the
+ * standard environment). No API call is made here.
+ * @throws UsageError naming the flag and the rule.
+ */
+export async function setupCloudTarget(args: CloudCheckArgs): Promise<CloudTarget> {
   if (args.provider !== 'aws' && args.provider !== 'alibaba') throw new UsageError('--provider', "must be 'aws' or 'alibaba' with an instance ID");
   const provider: ProviderName = args.provider;
   if (args.region === undefined) throw new UsageError('--region', `is required with --provider ${provider}`);
@@ -46,12 +59,21 @@ export async function runCloudCheck(args: CloudCheckArgs): Promise<Report> {
     const { createAlibabaProvider } = await import('../cloud/alibaba-provider');
     cloud = createAlibabaProvider({ region });
   }
+  return {
+    provider: cloud,
+    options: {
+      instanceId,
+      clientIps: args.clientIps,
+      clientIpSource: 'user',
+      ...(args.address ? { address: args.address as 'public' | 'private' } : {}),
+      port: args.port,
+    },
+  };
+}
+
+/** `sshdoctor check INSTANCE_ID ...`: the diagnosis of one instance by ID. */
+export async function runCloudCheck(args: CloudCheckArgs): Promise<Report> {
+  const { provider, options } = await setupCloudTarget(args);
   const { diagnoseInstance } = await import('../cloud/diagnose-instance');
-  return diagnoseInstance(cloud, {
-    instanceId,
-    clientIps: args.clientIps,
-    clientIpSource: 'user',
-    ...(args.address ? { address: args.address as 'public' | 'private' } : {}),
-    port: args.port,
-  });
+  return diagnoseInstance(provider, options);
 }

@@ -10,6 +10,8 @@ import { buildPlan, parseOnly } from '../remediation/plan';
 import { applyPlan } from '../remediation/apply';
 import { FixSelectionError } from '../remediation/errors';
 import { renderOutcome, renderPlan } from '../remediation/render';
+import type { Report } from '../report/types';
+import type { CommandRunner } from '../runners/types';
 import { UsageError } from './errors';
 import { EXIT, type Command } from './io';
 import { parseCommandArgs, parseTargetArgs } from './check-command';
@@ -17,6 +19,8 @@ import { parseCommandArgs, parseTargetArgs } from './check-command';
 const HELP = `usage:
   sshdoctor fix [--local] [--host HOST] [--port PORT] [--client-ip IP]... [--via "CMD"]
                 [--only CHECK[,CHECK...]] [--apply] [--json]
+  sshdoctor fix INSTANCE_ID --provider aws|alibaba --region REGION [--client-ip IP]...
+                [--address public|private] [--port PORT] [--only CHECK[,CHECK...]] [--apply] [--json]
 
   Diagnoses like "sshdoctor check", then prints the fix plan for every failing check
   (dry run). With --apply: backs up, applies each step, re-runs the diagnosis and the
@@ -26,7 +30,8 @@ const HELP = `usage:
   --only IDS   fix only these checks (comma-separated ids, e.g. tcp-wrappers,fail2ban)
   --apply      apply the plan (default: print it, change nothing)
   --json       print { plan, outcome } as one JSON object
-  (target options as for sshdoctor check --help)
+  (target options as for sshdoctor check --help; by instance ID, every step runs through
+  SSM or Cloud Assistant, and verification probes the address the cloud API returns)
 exit codes: 0 fixed (or nothing to fix), 1 problems left, fix failed or rolled back,
             2 usage error, 3 could not diagnose
 `;
@@ -60,13 +65,28 @@ export const fixCommand: Command = async (argv, io) => {
       throw err;
     }
   }
-  if (target.kind === 'cloud') {
-    throw new UsageError('INSTANCE_ID', 'fix by instance ID is not available yet: run sshdoctor fix on the instance (--local) or through a wrapper (--via)');
-  }
 
-  const runner = createLocalRunner({ via: target.via });
-  const diagnoseNow = () =>
-    diagnose({ target: { host: target.host, port: target.port, provider: 'local' }, clientIps: target.clientIps, clientIpSource: 'user', runner });
+  let diagnoseNow: () => Promise<Report>;
+  let runnerNow: () => Promise<CommandRunner>;
+  if (target.kind === 'cloud') {
+    const [{ setupCloudTarget }, { diagnoseInstance }, { InstanceNotFoundError }] = await Promise.all([
+      import('./cloud-check'),
+      import('../cloud/diagnose-instance'),
+      import('../cloud/errors'),
+    ]);
+    const { provider, options } = await setupCloudTarget(target.args);
+    diagnoseNow = () => diagnoseInstance(provider, options);
+    runnerNow = async () => {
+      const instance = await provider.describeInstance(options.instanceId);
+      if (!instance) throw new InstanceNotFoundError(provider.name, provider.region, options.instanceId);
+      return provider.runner(instance);
+    };
+  } else {
+    const runner = createLocalRunner({ via: target.via });
+    diagnoseNow = () =>
+      diagnose({ target: { host: target.host, port: target.port, provider: 'local' }, clientIps: target.clientIps, clientIpSource: 'user', runner });
+    runnerNow = async () => runner;
+  }
   const report = await diagnoseNow();
   if (report.collector.status === 'failed') {
     io.stderr(`sshdoctor fix: could not inspect the host: ${report.collector.reason ?? 'collector failed'}\n`);
@@ -78,7 +98,7 @@ export const fixCommand: Command = async (argv, io) => {
     io.stdout(values.json ? `${JSON.stringify({ plan, outcome: null }, null, 2)}\n` : renderPlan(plan, { dryRun: true }));
     return plan.steps.length || plan.manual.length ? EXIT.problem : EXIT.ok;
   }
-  const outcome = await applyPlan(plan, { runner, reverify: diagnoseNow, identity: cliIdentity() });
+  const outcome = await applyPlan(plan, { runner: await runnerNow(), reverify: diagnoseNow, identity: cliIdentity() });
   io.stdout(values.json ? `${JSON.stringify({ plan, outcome }, null, 2)}\n` : renderOutcome(plan, outcome));
   if (outcome.status === 'fixed') return EXIT.ok;
   if (outcome.status === 'nothing-to-do') return plan.manual.length || report.verdict.status === 'blocked' ? EXIT.problem : EXIT.ok;

@@ -2,7 +2,8 @@
  * The service's fix path end to end: a stored report (DynamoDB on dynalite) of an ECS
  * instance (emulated Alibaba APIs, Cloud Assistant running scripts inside a real lab
  * instance) whose hosts.deny blocks the client; `runFix` plans, applies through the
- * provider's runner, and writes the audit to DynamoDB.
+ * provider's runner (apply.sh's argv as validated text), verifies with a fresh diagnosis and
+ * the outside probe, and writes the audit to DynamoDB.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
@@ -12,6 +13,7 @@ import { shellExecutor } from '../emulators/alibaba-emulator';
 import { INSTANCE_ID, providerFor, startEmulator } from '../cloud/alibaba-support';
 import { createLab, labAvailable, type LabInstance } from '../lab/lab';
 import { denyByIp } from '../lab/scenarios';
+import { rawProbe } from '../lab/raw-client';
 import { diagnoseInstance } from '../../lib/cloud/diagnose-instance';
 import { createDynamoReportStore } from '../../lib/service/report-store';
 import { createDynamoFixAuditStore } from '../../lib/service/fix-audit-store';
@@ -61,11 +63,12 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix core (runFix)', () => {
     await inst?.destroy();
   });
 
-  it('plans without changing anything; an apply the transport refuses changes nothing and is audited', { timeout: 120_000 }, async () => {
+  it('plans without changing anything, then applies through Cloud Assistant: a real SSH banner afterwards, audited; a second run changes nothing', { timeout: 180_000 }, async () => {
     await denyByIp(inst, inst.hostIp);
     const provider = await deps.providers('alibaba', 'cn-hangzhou');
     const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [] });
     expect(report.checks.find((c) => c.id === 'tcp-wrappers')?.status).toBe('fail');
+    expect(report.probe?.outcome).toBe('reset');
     const reportId = '2b1f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
     await deps.store.put(reportId, report);
     const deny = await inst.readFile('/etc/hosts.deny');
@@ -74,16 +77,56 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix core (runFix)', () => {
     expect(dry.outcome).toBeNull();
     expect(dry.plan.steps.map((s) => s.action.kind)).toEqual(['comment-line']);
     expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+    expect(emu.callsOf('ecs:RunCommand').filter((c) => c.params.Name === 'sshdoctor-remediation')).toHaveLength(0);
 
-    // Cloud runners accept only IP addresses as script arguments today (RunRequest contract), so
-    // apply.sh's argv is refused before anything runs: the attempt must change nothing and be audited.
     const applied = await runFix({ reportId, apply: true }, 'slack:T1/U0123ABC', deps);
-    expect(applied.outcome?.status).toBe('failed');
-    expect(applied.outcome?.summary).toMatch(/runner cloud-assistant: args\[0\]: must be an IPv4 or IPv6 address.*Nothing was changed/);
-    expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+    expect(applied.outcome?.summary).toMatch(/Fixed and verified/);
+    expect(applied.outcome?.status).toBe('fixed');
+    expect(emu.callsOf('ecs:RunCommand').filter((c) => c.params.Name === 'sshdoctor-remediation')).toHaveLength(1);
+    const after = await inst.readFile('/etc/hosts.deny');
+    expect(after).toBe(deny.replace(`\nsshd: ${inst.hostIp}\n`, `\n# sshdoctor: sshd: ${inst.hostIp}\n`));
+    expect(after).not.toBe(deny);
+    const banner = await rawProbe(inst.ip, 22, { localAddress: inst.hostIp });
+    expect(banner.outcome).toBe('banner');
+    expect(banner.firstLine).toMatch(/^SSH-2\.0-OpenSSH/);
     const audit = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ who: 'slack:T1/U0123ABC', runId: reportId, checkId: 'tcp-wrappers', result: 'failed', verified: null, rolledBack: false });
+    expect(audit[0]).toMatchObject({ who: 'slack:T1/U0123ABC', runId: reportId, checkId: 'tcp-wrappers', result: 'changed', verified: true, rolledBack: false });
+    expect(audit[0]!.backup).toMatch(/^\/etc\/hosts\.deny\.sshdoctor-/);
+
+    // The same stored report again: the step finds its fix in place and changes nothing.
+    const fixedText = await inst.readFile('/etc/hosts.deny');
+    const again = await runFix({ reportId, apply: true }, 'slack:T1/U0123ABC', deps);
+    expect(again.outcome?.status).toBe('nothing-to-do');
+    expect(again.outcome?.audit.map((a) => a.result)).toEqual(['unchanged']);
+    expect(await inst.readFile('/etc/hosts.deny')).toBe(fixedText);
+    await inst.exec(': > /etc/hosts.deny');
+  });
+
+  it('rolls a cloud fix back when verification fails on purpose (the re-check probe is made to fail)', { timeout: 180_000 }, async () => {
+    await denyByIp(inst, inst.hostIp);
+    const provider = await deps.providers('alibaba', 'cn-hangzhou');
+    const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [] });
+    const reportId = '4d3f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
+    await deps.store.put(reportId, report);
+    const deny = await inst.readFile('/etc/hosts.deny');
+    // Verification re-diagnoses with a probe that cannot get a banner: the fix must be undone.
+    const failing: FixDeps = {
+      ...deps,
+      diagnoser: {
+        instance: async (p, o) => {
+          const r = await diagnoseInstance(p, o);
+          return { ...r, probe: r.probe ? { ...r.probe, outcome: 'refused' } : r.probe };
+        },
+      },
+    };
+    const run = await runFix({ reportId, apply: true }, 'iam:arn:aws:iam::123456789012:user/ops', failing);
+    expect(run.outcome?.status).toBe('rolled-back');
+    expect(run.outcome?.summary).toMatch(/rolled back/);
+    expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+    const audit = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
+    expect(audit.find((a) => a.runId === reportId)).toMatchObject({ result: 'changed', verified: false, rolledBack: true });
+    await inst.exec(': > /etc/hosts.deny');
   });
 
   it('answers 404 for an unknown report and 403 once the opt-in tag is gone', async () => {
