@@ -35,6 +35,8 @@ export interface ServiceConfig {
   alerts: { topicArn?: string };
   /** Secrets Manager secret holding `{accessKeyId, accessKeySecret}` for Alibaba Cloud. */
   alibabaCredentialsRef?: string;
+  /** Applied fixes: audit table (HASH targetKey, RANGE at, TTL expiresAt) and how long records stay. */
+  fix: { auditTable?: string; auditTtlDays: number; slackAllowedUsers?: string };
 }
 
 const list = (v: string | undefined) =>
@@ -77,6 +79,10 @@ const envSchema = z.object({
   DINGTALK_TARGET: z.string().default('alibaba:cn-hangzhou'),
   ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, 'must be an SNS topic ARN').optional(),
   ALIBABA_CREDENTIALS_REF: secretRef,
+  FIX_AUDIT_TABLE: name.optional(),
+  FIX_AUDIT_TTL_DAYS: intIn(1, 3650, 365),
+  // Validated where it is used (parseSlackFixAllowList): only the Slack function needs it.
+  SLACK_FIX_ALLOWED_USERS: z.string().max(4096, 'must be at most 4096 characters').optional(),
 });
 
 /**
@@ -115,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     dingtalk: { appSecretRef: e.DINGTALK_APP_SECRET_REF, target: chatTarget(e.DINGTALK_TARGET, 'DINGTALK_TARGET') },
     alerts: { topicArn: e.ALERT_TOPIC_ARN },
     alibabaCredentialsRef: e.ALIBABA_CREDENTIALS_REF,
+    fix: { auditTable: e.FIX_AUDIT_TABLE, auditTtlDays: e.FIX_AUDIT_TTL_DAYS, slackAllowedUsers: e.SLACK_FIX_ALLOWED_USERS },
   };
 }
 

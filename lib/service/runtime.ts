@@ -10,6 +10,8 @@ import type { CloudProvider } from '../cloud/types';
 import type { Diagnoser, ProviderFactory } from './check-service';
 import { loadConfig, type ServiceConfig } from './config';
 import { createDynamoReportStore, type ReportStore } from './report-store';
+import { createDynamoFixAuditStore, type FixAuditStore } from './fix-audit-store';
+import { ConfigError } from './errors';
 import { resolveSecret } from './secrets';
 
 let config: ServiceConfig | undefined;
@@ -32,6 +34,15 @@ export function createReportStore(cfg: ServiceConfig, doc: DynamoDBDocumentClien
     reportTtlDays: cfg.reportTtlDays,
     historyTtlDays: cfg.historyTtlDays,
   });
+}
+
+/**
+ * The fix audit store; only functions that apply fixes call this.
+ * @throws ConfigError when FIX_AUDIT_TABLE is not set (no fix may run unaudited).
+ */
+export function createFixAuditStore(cfg: ServiceConfig, doc: DynamoDBDocumentClient): FixAuditStore {
+  if (!cfg.fix.auditTable) throw new ConfigError('FIX_AUDIT_TABLE', 'is required to apply fixes (every applied fix is audited)');
+  return createDynamoFixAuditStore({ client: doc, table: cfg.fix.auditTable, ttlDays: cfg.fix.auditTtlDays });
 }
 
 /** Providers by `name:region`, built once per container. */

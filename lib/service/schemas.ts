@@ -63,6 +63,22 @@ export const checkRequestSchema = z
 
 export type CheckRequest = z.infer<typeof checkRequestSchema>;
 
+const CHECK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** `POST /checks/{id}/fix` body: dry run unless `apply` is true; `only` limits the checks fixed. */
+export const fixRequestSchema = z.strictObject(
+  {
+    apply: z.boolean({ error: 'must be true or false' }).optional(),
+    only: z
+      .array(z.string({ error: 'must be a check id' }).regex(CHECK_ID, 'must be a check id (e.g. tcp-wrappers)'), { error: 'must be an array of check ids' })
+      .max(32, 'must list at most 32 check ids')
+      .optional(),
+  },
+  { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be a JSON object') },
+);
+
+export type FixRequestBody = z.infer<typeof fixRequestSchema>;
+
 /** Report ids are random UUIDs; anything else cannot name a stored report. */
 export const reportIdSchema = z.uuid({ error: 'must be a report id (UUID)' });
 
