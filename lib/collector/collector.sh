@@ -180,8 +180,8 @@ sshd_test() {
 # Effective configuration (Include and defaults resolved); only keys the checks use.
 sshd_effective() {
   [ -n "$SSHD" ] || return 127
-  run "$SSHD" -T > /dev/null 2>&1 || { run "$SSHD" -T 2>&1 | tail -n 5; return 1; }
-  run "$SSHD" -T 2>/dev/null | grep -E '^(port|listenaddress|addressfamily|maxstartups|persourcepenalties|persourcepenaltyexemptlist|persourcemaxstartups|persourcenetblocksize|logingracetime|maxauthtries|usedns|usepam|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|allowusers|denyusers|allowgroups|denygroups|hostkey|pidfile) '
+  out=$(run "$SSHD" -T 2>&1) || { printf '%s\n' "$out" | tail -n 5; return 1; }
+  printf '%s\n' "$out" | grep -E '^(port|listenaddress|addressfamily|maxstartups|persourcepenalties|persourcepenaltyexemptlist|persourcemaxstartups|persourcenetblocksize|logingracetime|maxauthtries|usedns|usepam|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|allowusers|denyusers|allowgroups|denygroups|hostkey|pidfile) '
 }
 
 # sshd_config and its Includes: non-comment lines as FILE<TAB>NO<TAB>TEXT.
@@ -283,6 +283,12 @@ nft_clients() {
 fail2ban() {
   have fail2ban-client || { echo "installed=no"; return 0; }
   echo "installed=yes"
+  # fail2ban-client is a Python start-up (~0.1 s): skip it when the server has no socket.
+  if [ ! -S /run/fail2ban/fail2ban.sock ] && [ ! -S /var/run/fail2ban/fail2ban.sock ]; then
+    echo "status-rc=255"
+    echo "ERROR fail2ban server socket not found: fail2ban is not running"
+    return 0
+  fi
   st=$(run fail2ban-client status 2>&1)
   echo "status-rc=$?"
   printf '%s\n' "$st" | head -n 5
