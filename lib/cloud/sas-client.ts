@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { SecurityCenterBlock } from '../inventory/types';
 import type { RpcCaller } from './alibaba-rpc';
+import { arr, obj, str } from './json-read';
 
 const PAGE_SIZE = 50;
 /** Upper bound on client IPs looked up one by one (each costs two calls). */
@@ -139,13 +140,4 @@ function isoFromMs(v: unknown): string | undefined {
 
 function oneLine(s: string): string {
   return s.replace(/[\r\n\t]+/g, ' ').slice(0, 120);
-}
-function obj(v: unknown): Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
 }

@@ -5,6 +5,7 @@
  */
 import type { InstanceInfo, RunCommandAgentFacts, SecurityGroupRule, RuleSource } from './types';
 import type { RpcCaller } from '../cloud/alibaba-rpc';
+import { arr, obj, str } from '../cloud/json-read';
 
 /** Looks one instance up; null when ECS does not know it. */
 export async function describeEcsInstance(call: RpcCaller, regionId: string, instanceId: string): Promise<InstanceInfo | null> {
@@ -181,13 +182,4 @@ export async function describeCloudAssistantStatus(
 function ipList(v: unknown): string[] {
   if (typeof v === 'string') return v ? [v] : [];
   return arr(v).filter((x): x is string => typeof x === 'string' && x !== '');
-}
-function obj(v: unknown): Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
 }
