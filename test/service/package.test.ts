@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-const FUNCTIONS = ['checks-create', 'checks-get', 'slack-command', 'slack-worker', 'dingtalk-command', 'fleet-sweep', 'fleet-worker'];
+const FUNCTIONS = ['checks-create', 'checks-get', 'checks-fix', 'slack-command', 'slack-worker', 'dingtalk-command', 'fleet-sweep', 'fleet-worker'];
 
 describe('osls package', () => {
   it('packages every function offline, with no credentials, and the template wires IAM auth and the tables', async () => {
@@ -31,11 +31,14 @@ describe('osls package', () => {
     expect(auth).toEqual({
       'POST /checks': 'AWS_IAM',
       'GET /checks/{id}': 'AWS_IAM',
+      'POST /checks/{id}/fix': 'AWS_IAM',
       'POST /slack/command': 'NONE',
       'POST /dingtalk/command': 'NONE',
     });
     const types = Object.values(template.Resources).map((r) => r.Type);
-    expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(4);
+    expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(5);
+    const fixEnv = (template.Resources['ChecksDashfixLambdaFunction']?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(fixEnv.FIX_AUDIT_TABLE).toBe('sshdoctor-ci-fix-audit');
     expect(types).toContain('AWS::Scheduler::Schedule');
     expect(types).toContain('AWS::SNS::Topic');
     // Secrets are references, never values.
