@@ -1,5 +1,6 @@
 // Runs one benchmark module: calls its exported main() (modules without one run on import).
-const file = process.argv[2]!;
+// The module path is taken off argv so benchmarks read their own optional arguments.
+const file = process.argv.splice(2, 1)[0]!;
 const mod = (await import(file)) as { main?: () => Promise<void> };
 if (typeof mod.main === 'function') await mod.main();
 
