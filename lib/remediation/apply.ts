@@ -9,9 +9,10 @@ import type { ProbeOutcome } from '../probe/types';
 import type { CommandRunner } from '../runners/types';
 import type { FixPlan, PlanStep } from './plan';
 import script from './apply.sh';
+import { compactShellScript } from '../runners/compact-script';
 
 /** The remediation script (POSIX sh). Arguments: one action, validated again by the script. */
-export const applyScript: string = script;
+export const applyScript: string = compactShellScript(script);
 
 export type StepResult = 'changed' | 'unchanged' | 'precondition-failed' | 'failed' | 'manual' | 'not-run';
 

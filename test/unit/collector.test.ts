@@ -1,6 +1,6 @@
 /** The collector script itself: shellcheck, shells, size, hostile arguments, and the document format. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { collectorScript } from '../../lib/collector/script';
 import { parseDocument } from '../../lib/collector/document';
 import { parseHostFacts } from '../../lib/collector/facts';
 import { CollectorDocumentError } from '../../lib/collector/errors';
+import { compactShellScript } from '../../lib/runners/compact-script';
+import { applyScript } from '../../lib/remediation/apply';
 
 const SCRIPT = path.resolve('lib/collector/collector.sh');
 
@@ -42,6 +44,29 @@ describe('collector script', () => {
     const facts = parseHostFacts(out);
     expect(facts.meta.clients).toEqual(['10.0.0.1']);
     expect(out).toContain('|badargs=3');
+  });
+});
+
+describe('transport form (comments and indentation stripped)', () => {
+  it('produces the same document as the source script, and is smaller', () => {
+    const source = readFileSync(SCRIPT, 'utf8');
+    const strip = (out: string) => out.replace(/^\|time=.*$/m, '');
+    const a = spawnSync('dash', ['-s', '--', '127.0.0.1'], { input: source, encoding: 'utf8' });
+    const b = spawnSync('dash', ['-s', '--', '127.0.0.1'], { input: collectorScript, encoding: 'utf8' });
+    expect(strip(b.stdout)).toBe(strip(a.stdout));
+    expect(collectorScript.length).toBeLessThan(source.length * 0.85);
+    // Cloud Assistant's Base64 command content limit (18 KB in its older documentation).
+    expect(Buffer.from(collectorScript).toString('base64').length).toBeLessThan(18 * 1024);
+  });
+
+  it('keeps the interpreter line and code, drops whole-line comments only', () => {
+    expect(compactShellScript('#!/bin/sh\n# note\n  echo "a # b"\n\n\tawk \'{ print }\'\n')).toBe('#!/bin/sh\necho "a # b"\nawk \'{ print }\'\n');
+  });
+
+  it('leaves the remediation script valid sh', () => {
+    const r = spawnSync('dash', ['-n'], { input: applyScript, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 
