@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createInlineDispatcher, createSqsDispatcher, fetchPoster, processChatJob } from '../lib/service/chat';
+import { createInlineDispatcher, createSqsDispatcher, fetchPoster, runChatJob } from '../lib/service/chat';
 import { handleDingtalkRequest, type DingtalkCommandDeps } from '../lib/service/dingtalk-command';
 import { ConfigError } from '../lib/service/errors';
 import { httpErrorHandler, type HttpEvent, type HttpResult } from '../lib/service/http';
@@ -29,7 +29,7 @@ export const handler = createHandler(async () => {
     ? createSqsDispatcher({ client: new SQSClient({}), queueUrl })
     : createInlineDispatcher(
         (job) =>
-          processChatJob(job, {
+          runChatJob(job, {
             config,
             store: createReportStore(config, createDocClient()),
             providers: createProviderFactory(config),

@@ -1,15 +1,14 @@
-/** Consumes chat jobs (Slack and DingTalk) from SQS: diagnose, render, post back. */
+/** Consumes chat jobs (Slack and DingTalk) from SQS: diagnose or apply a fix, render, post back. */
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { fetchPoster, parseChatJob, processChatJob, type ChatPoster } from '../lib/service/chat';
-import type { CheckDeps } from '../lib/service/check-service';
+import { fetchPoster, parseChatJob, runChatJob, type ChatWorkerDeps } from '../lib/service/chat';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
-import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
+import { createDiagnoser, createDocClient, createFixAuditStore, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
 
-export type SlackWorkerDeps = CheckDeps & { post: ChatPoster };
+export type SlackWorkerDeps = ChatWorkerDeps;
 
 const logger = new Logger({ serviceName: 'sshdoctor' });
 
@@ -28,7 +27,7 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
             } catch {
               body = undefined;
             }
-            await processChatJob(parseChatJob(body), context.deps);
+            await runChatJob(parseChatJob(body), context.deps);
           }),
         ) as unknown as SQSBatchResponse,
     );
@@ -36,11 +35,15 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
 
 export const handler = createHandler(() => {
   const config = serviceConfig();
+  const doc = createDocClient();
   return {
     config,
-    store: createReportStore(config, createDocClient()),
+    store: createReportStore(config, doc),
     providers: createProviderFactory(config),
     diagnoser: createDiagnoser(config),
     post: fetchPoster,
+    // Without an audit table, "Apply fix" jobs are answered "not enabled": no fix runs unaudited.
+    ...(config.fix.auditTable ? { audit: createFixAuditStore(config, doc) } : {}),
+    onError: (err) => logger.error('fix job failed', { error: err }),
   };
 });

@@ -1,11 +1,15 @@
 /**
- * Slack Block Kit rendering of a report, with a "Check again" button. Formats only: every
- * text comes from the report (finding texts live with their checks).
+ * Slack Block Kit rendering of a report, with "Check again" and "Apply fix" buttons, and of
+ * a fix outcome. Formats only: every text comes from the report or the outcome (finding
+ * texts live with their checks).
  */
+import type { ApplyOutcome } from '../remediation/apply';
 import type { CheckResult, Report } from './types';
 
 /** `action_id` of the "Check again" button; the interactivity handler matches it. */
 export const SLACK_CHECK_AGAIN_ACTION = 'sshdoctor_check_again';
+/** `action_id` of the "Apply fix" button (value: the report id). */
+export const SLACK_APPLY_FIX_ACTION = 'sshdoctor_apply_fix';
 
 const VERDICT_ICON = { reachable: ':large_green_circle:', blocked: ':red_circle:', unknown: ':white_circle:' } as const;
 const STATUS_ICON = { pass: ':white_check_mark:', fail: ':x:', warn: ':warning:', skip: ':fast_forward:', error: ':exclamation:' } as const;
@@ -62,15 +66,63 @@ export function renderSlack(report: Report, opts: { reportId?: string; request?:
   const context = [`${report.checks.length} checks`, `${report.timings.totalMs} ms`];
   if (opts.reportId) context.push(`report ${opts.reportId}`);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: esc(context.join(' · ')) }] });
+  const buttons: object[] = [];
   const value = opts.request === undefined ? undefined : JSON.stringify(opts.request);
   if (value !== undefined && value.length <= 2000) {
-    blocks.push({
-      type: 'actions',
-      elements: [
-        { type: 'button', action_id: SLACK_CHECK_AGAIN_ACTION, text: { type: 'plain_text', text: 'Check again' }, value },
-      ],
-    });
+    buttons.push({ type: 'button', action_id: SLACK_CHECK_AGAIN_ACTION, text: { type: 'plain_text', text: 'Check again' }, value });
   }
+  const fixable = fixableChecks(report);
+  if (opts.reportId && fixable.length) buttons.push(applyFixButton(opts.reportId, fixable));
+  if (buttons.length) blocks.push({ type: 'actions', elements: buttons });
+  return { response_type: 'in_channel', replace_original: false, text: headline, blocks };
+}
+
+/** Failing checks with machine-applicable fix actions: what `fix --apply` would change (as buildPlan selects them). */
+function fixableChecks(report: Report): CheckResult[] {
+  return report.checks.filter((c) => c.status === 'fail' && (c.fix?.actions?.length ?? 0) > 0);
+}
+
+// Confirm dialog limits: title 100, text 300, buttons 30 characters (plain_text).
+function applyFixButton(reportId: string, fixable: CheckResult[]): object {
+  const lines = fixable.map((c) => `• ${c.fix?.summary ?? c.title}`);
+  return {
+    type: 'button',
+    action_id: SLACK_APPLY_FIX_ACTION,
+    text: { type: 'plain_text', text: 'Apply fix' },
+    style: 'danger',
+    value: reportId,
+    confirm: {
+      title: { type: 'plain_text', text: 'Apply these fixes?' },
+      text: { type: 'plain_text', text: cap(`${lines.join('\n')}\nEach change is backed up, verified, and rolled back if verification fails.`, 300) },
+      confirm: { type: 'plain_text', text: 'Apply' },
+      deny: { type: 'plain_text', text: 'Cancel' },
+      style: 'danger',
+    },
+  };
+}
+
+const OUTCOME_ICON = { fixed: ':large_green_circle:', 'nothing-to-do': ':white_circle:', 'rolled-back': ':leftwards_arrow_with_hook:', failed: ':red_circle:' } as const;
+
+/**
+ * The outcome of an "Apply fix": overall status, one line per step (result, verified,
+ * rolled back) and where its audit records are (`audit`: target key and run id).
+ */
+export function renderSlackFixOutcome(opts: { instanceId: string; reportId: string; audit: string; outcome: ApplyOutcome }): object {
+  const { outcome } = opts;
+  const headline = `${OUTCOME_ICON[outcome.status]} sshdoctor fix ${opts.instanceId}: ${outcome.status}`;
+  const steps = outcome.audit.slice(0, MAX_CHECK_BLOCKS).map((r) => {
+    const verified = r.verified === null ? 'not verified' : r.verified ? 'verified' : 'verification failed';
+    const rolled = r.rolledBack ? ', rolled back' : r.rollbackError ? `, rollback failed: ${r.rollbackError}` : '';
+    return `• *${esc(r.checkId)}* ${esc(r.description)}: ${esc(r.result)}, ${verified}${esc(rolled)}${r.detail ? `\n  _${esc(r.detail)}_` : ''}`;
+  });
+  const blocks: object[] = [
+    { type: 'header', text: { type: 'plain_text', text: cap(headline, 150), emoji: true } },
+    { type: 'section', text: { type: 'mrkdwn', text: cap(esc(outcome.summary)) } },
+  ];
+  if (steps.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cap(steps.join('\n')) } });
+  const who = outcome.audit[0]?.who;
+  const context = [`report ${opts.reportId}`, `audit ${opts.audit}`, ...(who ? [`by ${who}`] : [])];
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: cap(esc(context.join(' · '))) }] });
   return { response_type: 'in_channel', replace_original: false, text: headline, blocks };
 }
 

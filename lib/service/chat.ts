@@ -9,7 +9,9 @@ import { renderDingtalk } from '../report/render-dingtalk';
 import { renderSlack, renderSlackError } from '../report/render-slack';
 import { runCheck, type CheckDeps } from './check-service';
 import { UpstreamError, ValidationError } from './errors';
+import type { FixAuditStore } from './fix-audit-store';
 import { checkRequestSchema, parseOrThrow, type CheckRequest } from './schemas';
+import { processSlackFixJob, slackFixJobSchema, type SlackFixJob } from './slack-fix';
 
 /** Provider and region a chat command targets when its text does not say. */
 export interface ChatTarget {
@@ -37,14 +39,19 @@ export function parseChatText(text: string, target: ChatTarget): CheckRequest {
   return req;
 }
 
-export type ChatJob =
+/** A diagnosis requested from a chat. */
+export type ChatCheckJob =
   | { kind: 'slack'; request: CheckRequest; responseUrl: string; user?: string }
   | { kind: 'dingtalk'; request: CheckRequest; sessionWebhook: string; user?: string };
+
+/** Every job the chat worker runs: diagnoses, and Slack "Apply fix" clicks. */
+export type ChatJob = ChatCheckJob | SlackFixJob;
 
 const httpsUrl = z.url({ protocol: /^https?$/ }).max(2048);
 const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slack'), request: checkRequestSchema, responseUrl: httpsUrl, user: z.string().max(64).optional() }),
   z.object({ kind: z.literal('dingtalk'), request: checkRequestSchema, sessionWebhook: httpsUrl, user: z.string().max(64).optional() }),
+  slackFixJobSchema,
 ]);
 
 /** Validates a job read back from the queue (queues are a trust boundary too). */
@@ -104,7 +111,7 @@ export const fetchPoster: ChatPoster = async (url, body) => {
  * Runs one chat job: diagnose, render for the chat, post back. A failed check (404, 403, ...)
  * is posted as a message; only a failed post throws, so the queue can retry it.
  */
-export async function processChatJob(job: ChatJob, deps: CheckDeps & { post: ChatPoster }): Promise<void> {
+export async function processChatJob(job: ChatCheckJob, deps: CheckDeps & { post: ChatPoster }): Promise<void> {
   const url = job.kind === 'slack' ? job.responseUrl : job.sessionWebhook;
   let message: unknown;
   try {
@@ -118,4 +125,18 @@ export async function processChatJob(job: ChatJob, deps: CheckDeps & { post: Cha
         : { msgtype: 'text', text: { content: `sshdoctor ${job.request.instanceId}: ${text}` } };
   }
   await deps.post(url, message);
+}
+
+/** What the chat worker needs: diagnosis, posting, and (for "Apply fix") the audit store. */
+export type ChatWorkerDeps = CheckDeps & {
+  post: ChatPoster;
+  /** Absent: "Apply fix" jobs are answered with "not enabled" and change nothing. */
+  audit?: FixAuditStore;
+  onError?: (err: unknown) => void;
+};
+
+/** Runs any chat job: a diagnosis ({@link processChatJob}) or a fix ({@link processSlackFixJob}). */
+export async function runChatJob(job: ChatJob, deps: ChatWorkerDeps): Promise<void> {
+  if (job.kind === 'slack-fix') return processSlackFixJob(job, deps);
+  return processChatJob(job, deps);
 }

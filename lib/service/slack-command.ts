@@ -1,14 +1,16 @@
 /**
- * Slack slash command and "Check again" button: verify, parse, dispatch, acknowledge.
- * Runs well under Slack's 3-second deadline because the diagnosis itself is a queued job.
+ * Slack slash command, "Check again" and "Apply fix" buttons: verify, parse, dispatch,
+ * acknowledge. Runs well under Slack's 3-second deadline because the diagnosis and the fix
+ * are queued jobs.
  */
 import { z } from 'zod';
-import { SLACK_CHECK_AGAIN_ACTION } from '../report/render-slack';
-import { parseChatText, type ChatTarget, type JobDispatcher } from './chat';
+import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../report/render-slack';
+import { fetchPoster, parseChatText, type ChatPoster, type ChatTarget, type JobDispatcher } from './chat';
 import { ValidationError } from './errors';
 import { header, json, rawBody, type HttpEvent, type HttpResult } from './http';
 import type { ReplayGuard } from './report-store';
 import { checkRequestSchema, parseOrThrow } from './schemas';
+import { acceptSlackFixClick } from './slack-fix';
 import { verifySlackRequest } from './slack-signature';
 
 export interface SlackCommandDeps {
@@ -17,6 +19,10 @@ export interface SlackCommandDeps {
   dispatcher: JobDispatcher;
   target: ChatTarget;
   maxBodyBytes: number;
+  /** Slack user IDs allowed to press "Apply fix" (parseSlackFixAllowList); absent or empty: nobody. */
+  fixAllowList?: ReadonlySet<string>;
+  /** Posts to `response_url` (refusals and acknowledgements of "Apply fix"). Default: fetch. */
+  post?: ChatPoster;
   now?: () => Date;
 }
 
@@ -24,6 +30,7 @@ const responseUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL
 const actionPayload = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().max(64) }).optional(),
+  team: z.object({ id: z.string().max(64) }).nullish(),
   response_url: responseUrl,
   actions: z.array(z.object({ action_id: z.string(), value: z.string().max(2000).optional() })).min(1),
 });
@@ -63,6 +70,16 @@ async function handleAction(payload: string, deps: SlackCommandDeps): Promise<Ht
     throw new ValidationError('payload', 'must be valid JSON');
   }
   const action = parseOrThrow(actionPayload, value, 'payload');
+  const fix = action.actions.find((a) => a.action_id === SLACK_APPLY_FIX_ACTION);
+  if (fix) {
+    const team = action.team?.id;
+    await acceptSlackFixClick(
+      // A team id that is not Slack's shape is left out of the identity rather than trusted.
+      { userId: action.user?.id, teamId: team && /^T[A-Z0-9]{2,20}$/.test(team) ? team : undefined, responseUrl: action.response_url, value: fix.value },
+      { allowList: deps.fixAllowList ?? new Set(), dispatcher: deps.dispatcher, post: deps.post ?? fetchPoster },
+    );
+    return { statusCode: 200, body: '' };
+  }
   const again = action.actions.find((a) => a.action_id === SLACK_CHECK_AGAIN_ACTION);
   if (!again?.value) return { statusCode: 200, body: '' };
   let requestValue: unknown;

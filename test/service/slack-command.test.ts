@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/slack-command';
-import { SLACK_CHECK_AGAIN_ACTION } from '../../lib/report/render-slack';
-import { createInlineDispatcher, processChatJob } from '../../lib/service/chat';
+import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../../lib/report/render-slack';
+import { createInlineDispatcher, runChatJob } from '../../lib/service/chat';
 import { createDynamoReplayGuard, createDynamoReportStore } from '../../lib/service/report-store';
 import { createDocClient } from '../../lib/service/runtime';
 import { slackSignature } from '../../lib/service/slack-signature';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   const handler = createHandler(() => ({
     signingSecret: SECRET,
     replayGuard: createDynamoReplayGuard({ client: doc, table: TABLES.idempotency }),
-    dispatcher: createInlineDispatcher((job) => processChatJob(job, checkDeps), (err) => jobErrors.push(err)),
+    dispatcher: createInlineDispatcher((job) => runChatJob(job, checkDeps), (err) => jobErrors.push(err)),
     target: { provider: 'aws', region: 'us-east-1' },
     maxBodyBytes: 8192,
   }));
@@ -83,7 +83,7 @@ describe('Slack slash command', () => {
     const msg = slack.received[before]!.body as { blocks: { type: string; elements?: { action_id: string; value: string }[] }[]; text: string };
     expect(msg.text).toContain(`${TAGGED}: reachable`);
     const actions = msg.blocks.find((b) => b.type === 'actions');
-    expect(actions?.elements?.[0]?.action_id).toBe(SLACK_CHECK_AGAIN_ACTION);
+    expect(actions?.elements?.map((e) => e.action_id)).toEqual([SLACK_CHECK_AGAIN_ACTION]);
     expect(JSON.parse(actions!.elements![0]!.value)).toMatchObject({ instanceId: TAGGED, clientIp: '198.51.100.4' });
 
     // Pressing "Check again" sends a signed interactivity payload carrying the button value.
@@ -98,6 +98,23 @@ describe('Slack slash command', () => {
     await slack.waitFor(before + 2);
     expect(slack.received[before + 1]!.path).toBe('/hook/2');
     expect(jobErrors).toEqual([]);
+  });
+
+  it('offers no Apply fix button for a blocked instance whose failing check has no automatic fix', async () => {
+    await sshd.stop();
+    try {
+      const before = slack.received.length;
+      const res = await send(form({ command: '/sshdoctor', text: TAGGED, response_url: `${slack.url}/hook/stopped`, user_id: 'U1' }));
+      expect(res.status).toBe(200);
+      await slack.waitFor(before + 1);
+      const msg = slack.received[before]!.body as { text: string; blocks: { type: string; elements?: { action_id: string }[] }[] };
+      expect(msg.text).toContain(`${TAGGED}: blocked`);
+      const ids = msg.blocks.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []).map((e) => e.action_id) : []));
+      expect(ids).toEqual([SLACK_CHECK_AGAIN_ACTION]);
+      expect(ids).not.toContain(SLACK_APPLY_FIX_ACTION);
+    } finally {
+      await sshd.start();
+    }
   });
 
   it('rejects a request signed more than 5 minutes ago', async () => {
