@@ -26,7 +26,7 @@ export interface SlackFixJob {
 export const slackFixJobSchema = z.object({
   kind: z.literal('slack-fix'),
   reportId: reportIdSchema,
-  responseUrl: z.url({ protocol: /^https?$/ }).max(2048),
+  responseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
   identity: z.string().regex(/^slack:(?:T[A-Z0-9]{2,20}\/)?[UW][A-Z0-9]{2,20}$/, 'must be slack:<team>/<user>'),
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/slack-command';
 import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../../lib/report/render-slack';
-import { createInlineDispatcher, runChatJob } from '../../lib/service/chat';
+import { createInlineDispatcher, parseChatJob, runChatJob, type ChatJob } from '../../lib/service/chat';
 import { createDynamoReplayGuard, createDynamoReportStore } from '../../lib/service/report-store';
 import { createDocClient } from '../../lib/service/runtime';
 import { slackSignature } from '../../lib/service/slack-signature';
@@ -18,7 +18,9 @@ let dynamo: LocalDynamo;
 let sshd: LoopbackSshd;
 let slack: CaptureServer;
 let api: { url: string; close(): Promise<void> };
+let workerDeps: Parameters<typeof runChatJob>[1];
 const jobErrors: unknown[] = [];
+const dispatched: ChatJob[] = [];
 
 beforeAll(async () => {
   dynamo = await startDynalite();
@@ -27,7 +29,7 @@ beforeAll(async () => {
   slack = await startCaptureServer();
   const doc = createDocClient(dynamo.client);
   const provider = createLabProvider('us-east-1', [{ instanceId: TAGGED, tags: { 'sshdoctor:enabled': 'true' }, port: sshd.port }]);
-  const checkDeps = {
+  const checkDeps = (workerDeps = {
     config: { enabledProviders: ['aws' as const], optInTag: { key: 'sshdoctor:enabled', value: 'true' } },
     store: createDynamoReportStore({ client: doc, tables: TABLES, reportTtlDays: 7, historyTtlDays: 30 }),
     providers: async () => provider,
@@ -36,11 +38,17 @@ beforeAll(async () => {
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (!res.ok) throw new Error(`post ${res.status}`);
     },
-  };
+  });
   const handler = createHandler(() => ({
     signingSecret: SECRET,
     replayGuard: createDynamoReplayGuard({ client: doc, table: TABLES.idempotency }),
-    dispatcher: createInlineDispatcher((job) => runChatJob(job, checkDeps), (err) => jobErrors.push(err)),
+    dispatcher: createInlineDispatcher(
+      (job) => {
+        dispatched.push(job);
+        return runChatJob(job, checkDeps);
+      },
+      (err) => jobErrors.push(err),
+    ),
     target: { provider: 'aws', region: 'us-east-1' },
     maxBodyBytes: 8192,
   }));
@@ -115,6 +123,43 @@ describe('Slack slash command', () => {
     } finally {
       await sshd.start();
     }
+  });
+
+  it('refuses Apply fix from everyone when no allow-list is configured, and queues nothing', async () => {
+    const before = slack.received.length;
+    const jobs = dispatched.length;
+    const payload = JSON.stringify({
+      type: 'block_actions',
+      user: { id: 'U1ADMIN' },
+      team: { id: 'T1' },
+      response_url: `${slack.url}/hook/fix`,
+      actions: [{ action_id: SLACK_APPLY_FIX_ACTION, value: '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d' }],
+    });
+    const res = await send(form({ payload }));
+    expect(res.status).toBe(200);
+    await slack.waitFor(before + 1);
+    expect(slack.received[before]).toMatchObject({ path: '/hook/fix', body: { response_type: 'ephemeral' } });
+    expect((slack.received[before]!.body as { text: string }).text).toContain('Slack user U1ADMIN may run checks but is not allowed to apply fixes');
+    expect(dispatched.length).toBe(jobs);
+  });
+
+  it.each([
+    ['a forged identity', { identity: 'iam:arn:aws:iam::123456789012:user/x' }, 'identity: must be slack:<team>/<user>'],
+    ['a report id that is not a UUID', { reportId: '../../etc' }, 'reportId: must be a report id'],
+    ['a response URL that is not http(s)', { responseUrl: 'file:///etc/passwd' }, 'responseUrl: must be an http(s) URL'],
+  ])('rejects a queued fix job with %s, naming the field and the rule', (_what, over, message) => {
+    const job = { kind: 'slack-fix', reportId: '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d', responseUrl: 'https://hooks.slack.com/actions/T/1/x', identity: 'slack:T1AB/U1AB', ...over };
+    expect(() => parseChatJob(job)).toThrow(message);
+  });
+
+  it('answers a fix job with "not enabled" when the worker has no audit store', async () => {
+    const before = slack.received.length;
+    await runChatJob(
+      { kind: 'slack-fix', reportId: '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d', responseUrl: `${slack.url}/hook/noaudit`, identity: 'slack:T1AB/U1AB' },
+      workerDeps,
+    );
+    await slack.waitFor(before + 1);
+    expect((slack.received[before]!.body as { text: string }).text).toMatch(/fix not applied: fix: applying fixes is not enabled/);
   });
 
   it('rejects a request signed more than 5 minutes ago', async () => {
