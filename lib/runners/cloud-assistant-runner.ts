@@ -9,6 +9,7 @@ import type { CommandRunner, RunArgsKind, RunRequest, RunResult, RunStatus } fro
 import type { RpcCaller } from '../cloud/alibaba-rpc';
 import { AlibabaApiError } from '../cloud/alibaba-errors';
 import { quoteScriptArgs } from './script-args';
+import { arr, obj, str } from '../cloud/json-read';
 
 /** Cloud Assistant takes at most 100 instance ids per RunCommand. */
 export const RUN_COMMAND_MAX_INSTANCES = 100;
@@ -324,12 +325,3 @@ function oneLine(s: string): string {
   return s.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 500);
 }
 
-function obj(v: unknown): Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
-}
