@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoFixAuditStore } from '../../lib/service/fix-audit-store';
 import { authorizeSlackFix, httpFixIdentity, parseSlackFixAllowList } from '../../lib/service/fix-authorize';
 import { ConfigError, ForbiddenError, UpstreamError, ValidationError } from '../../lib/service/errors';
 import type { AuditRecord } from '../../lib/remediation/apply';
-import { startDynalite, type LocalDynamo } from './support/dynalite';
+import { createFixAuditTable, startDynalite, type LocalDynamo } from './support/dynalite';
 
 const TABLE = 'fix-audit';
 
@@ -31,20 +30,7 @@ describe('fix audit records on DynamoDB (dynalite)', () => {
   let dynamo: LocalDynamo;
   beforeAll(async () => {
     dynamo = await startDynalite();
-    await dynamo.client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [
-          { AttributeName: 'targetKey', AttributeType: 'S' },
-          { AttributeName: 'at', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'targetKey', KeyType: 'HASH' },
-          { AttributeName: 'at', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createFixAuditTable(dynamo.client, TABLE);
   });
   afterAll(async () => {
     await dynamo?.close();

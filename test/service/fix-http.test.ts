@@ -5,7 +5,6 @@
  * API Gateway adds it after a SigV4-signed request passed the route's IAM check.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { shellExecutor, type AlibabaEmulator } from '../emulators/alibaba-emulator';
 import { INSTANCE_ID, providerFor, startEmulator } from '../cloud/alibaba-support';
@@ -17,7 +16,7 @@ import { diagnoseInstance } from '../../lib/cloud/diagnose-instance';
 import { createDocClient } from '../../lib/service/runtime';
 import { createDynamoReportStore, type ReportStore } from '../../lib/service/report-store';
 import { createDynamoFixAuditStore, type FixAuditStore } from '../../lib/service/fix-audit-store';
-import { startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
+import { createFixAuditTable, startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 import { serveLambdas, type HttpHandler } from './support/lambda-http';
 
 const lab = labAvailable();
@@ -35,20 +34,7 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP', () => {
 
   beforeAll(async () => {
     [inst, emu, dynamo] = await Promise.all([createLab(), startEmulator(), startDynalite()]);
-    await dynamo.client.send(
-      new CreateTableCommand({
-        TableName: 'fix-audit',
-        AttributeDefinitions: [
-          { AttributeName: 'targetKey', AttributeType: 'S' },
-          { AttributeName: 'at', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'targetKey', KeyType: 'HASH' },
-          { AttributeName: 'at', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createFixAuditTable(dynamo.client, 'fix-audit');
     const executor = shellExecutor(inst.via.split(' '));
     emu.addInstance({ instanceId: INSTANCE_ID, publicIps: [inst.ip], tags: { [TAG.key]: TAG.value }, executor });
     emu.addInstance({ instanceId: UNTAGGED_ID, publicIps: [inst.ip], tags: { Name: 'db' }, executor });

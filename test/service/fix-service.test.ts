@@ -6,7 +6,6 @@
  * the outside probe, and writes the audit to DynamoDB.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
 import { shellExecutor } from '../emulators/alibaba-emulator';
@@ -19,7 +18,7 @@ import { createDynamoReportStore } from '../../lib/service/report-store';
 import { createDynamoFixAuditStore } from '../../lib/service/fix-audit-store';
 import { runFix, type FixDeps } from '../../lib/service/fix-service';
 import { ForbiddenError, NotFoundError } from '../../lib/service/errors';
-import { startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
+import { createFixAuditTable, startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 
 const lab = labAvailable();
 const TAG = { key: 'sshdoctor', value: 'enabled' };
@@ -32,20 +31,7 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix core (runFix)', () => {
 
   beforeAll(async () => {
     [inst, emu, dynamo] = await Promise.all([createLab(), startEmulator(), startDynalite()]);
-    await dynamo.client.send(
-      new CreateTableCommand({
-        TableName: 'fix-audit',
-        AttributeDefinitions: [
-          { AttributeName: 'targetKey', AttributeType: 'S' },
-          { AttributeName: 'at', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'targetKey', KeyType: 'HASH' },
-          { AttributeName: 'at', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createFixAuditTable(dynamo.client, 'fix-audit');
     emu.addInstance({ instanceId: INSTANCE_ID, publicIps: [inst.ip], tags: { [TAG.key]: TAG.value }, executor: shellExecutor(inst.via.split(' ')) });
     const doc = DynamoDBDocumentClient.from(dynamo.client);
     const provider = providerFor(emu, { poll: {} });

@@ -5,7 +5,6 @@
  * Cloud Assistant -> outcome posted to response_url; and a real SSH banner afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { shellExecutor, type AlibabaEmulator } from '../emulators/alibaba-emulator';
@@ -24,7 +23,7 @@ import { createDynamoReplayGuard, createDynamoReportStore } from '../../lib/serv
 import { createDocClient } from '../../lib/service/runtime';
 import { slackSignature } from '../../lib/service/slack-signature';
 import { startCaptureServer, type CaptureServer } from './support/capture-server';
-import { DUMMY_CREDENTIALS, startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
+import { DUMMY_CREDENTIALS, createFixAuditTable, startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 import { lambdaContext, serveLambdas, type HttpHandler } from './support/lambda-http';
 import { startMessagingEmulator, type EmulatedMessage, type MessagingEmulator } from './support/messaging-emulator';
 
@@ -61,20 +60,7 @@ describe.skipIf(!lab.ok)('Slack Apply fix', () => {
   beforeAll(async () => {
     process.env.AWS_LAMBDA_FUNCTION_NAME ??= 'sshdoctor-test-slack';
     [inst, emu, dynamo, aws, slack] = await Promise.all([createLab(), startEmulator(), startDynalite(), startMessagingEmulator(), startCaptureServer()]);
-    await dynamo.client.send(
-      new CreateTableCommand({
-        TableName: 'fix-audit',
-        AttributeDefinitions: [
-          { AttributeName: 'targetKey', AttributeType: 'S' },
-          { AttributeName: 'at', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'targetKey', KeyType: 'HASH' },
-          { AttributeName: 'at', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createFixAuditTable(dynamo.client, 'fix-audit');
     emu.addInstance({ instanceId: INSTANCE_ID, publicIps: [inst.ip], tags: { [TAG.key]: TAG.value }, executor: shellExecutor(inst.via.split(' ')) });
     const doc = createDocClient(dynamo.client);
     const store = createDynamoReportStore({ client: doc, tables: TABLES, reportTtlDays: 1, historyTtlDays: 1 });

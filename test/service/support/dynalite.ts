@@ -30,20 +30,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   await hash(TABLES.reports, 'id');
   await hash(TABLES.latest, 'instanceKey');
   await hash(TABLES.idempotency, 'id');
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLES.history,
-      AttributeDefinitions: [
-        { AttributeName: 'instanceKey', AttributeType: 'S' },
-        { AttributeName: 'at', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'instanceKey', KeyType: 'HASH' },
-        { AttributeName: 'at', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createHashRangeTable(client, TABLES.history, 'instanceKey', 'at');
   return {
     url,
     client,
@@ -52,4 +39,27 @@ export async function startDynalite(): Promise<LocalDynamo> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A table keyed by a string hash key and a string range key. */
+export async function createHashRangeTable(client: DynamoDBClient, name: string, hash: string, range: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: hash, AttributeType: 'S' },
+        { AttributeName: range, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: hash, KeyType: 'HASH' },
+        { AttributeName: range, KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+/** The FixAudit table as serverless.yml declares it (targetKey, at). */
+export function createFixAuditTable(client: DynamoDBClient, name = 'fix-audit'): Promise<void> {
+  return createHashRangeTable(client, name, 'targetKey', 'at');
 }
