@@ -1,6 +1,10 @@
 // Bundles the CLI into dist/ (shell scripts are inlined as text). The CLI runs from a checkout
 // with node_modules installed.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: start clean so stale chunks do not pile up.
+rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: { cli: 'lib/cli/main.ts' },
