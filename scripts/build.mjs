@@ -21,6 +21,7 @@ await build({
   // SDKs stay external and are reached only from the lazy cloud chunks.
   external: ['@aws-sdk/*', '@smithy/*', '@alicloud/*', '@darabonba/*', '@aws-lambda-powertools/*', '@middy/*'],
   loader: { '.sh': 'text' },
+  minify: true,
   sourcemap: 'linked',
   logLevel: 'warning',
 });
