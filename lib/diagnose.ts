@@ -45,7 +45,6 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   const started = performance.now();
   const { host, port } = options.target;
   const wantProbe = options.probe !== false;
-  const engine = import('./judge');
 
   let clients: ClientIp[] = options.clientIps.map((ip) => ({ ip, source: options.clientIpSource ?? 'user' }));
   if (!clients.length && wantProbe) {
@@ -59,6 +58,8 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
     ? probeSsh({ host, port, timeoutMs: options.probeTimeoutMs ?? 8000 })
     : Promise.resolve(null);
   const runP = runCollector(options.runner, clients.map((c) => c.ip), options.collectorTimeoutMs ?? 30_000);
+  // Loaded after the probe and the collector have started, while they run.
+  const engine = import('./judge');
   const [probe, run, { judge }] = await Promise.all([probeP, runP, engine]);
 
   // The probe's real source address wins over the routing-table guess.

@@ -100,7 +100,8 @@ export type HostsFileFacts = z.infer<typeof hostsFile>;
 
 /** Parses collector output into validated host facts. Throws CollectorDocumentError. */
 export function parseHostFacts(text: string): HostFacts {
-  return hostFactsSchema.parse(buildFacts(parseDocument(text)));
+  // One document per diagnosis: compiling zod's eval fast path would cost more than it saves.
+  return hostFactsSchema.parse(buildFacts(parseDocument(text)), { jitless: true });
 }
 
 function kv(lines: string[]): Record<string, string> {
