@@ -7,7 +7,7 @@ import os from 'node:os';
 import { diagnose } from '../diagnose';
 import { createLocalRunner } from '../runners/local-runner';
 import { buildPlan, parseOnly } from '../remediation/plan';
-import { applyPlan } from '../remediation/apply';
+import { applyPlan, type SecurityCenterUnblocker } from '../remediation/apply';
 import { FixSelectionError } from '../remediation/errors';
 import { renderOutcome, renderPlan } from '../remediation/render';
 import type { Report } from '../report/types';
@@ -68,6 +68,7 @@ export const fixCommand: Command = async (argv, io) => {
 
   let diagnoseNow: () => Promise<Report>;
   let runnerNow: () => Promise<CommandRunner>;
+  let securityCenter: SecurityCenterUnblocker | undefined;
   if (target.kind === 'cloud') {
     const [{ setupCloudTarget }, { diagnoseInstance }, { InstanceNotFoundError }] = await Promise.all([
       import('./cloud-check'),
@@ -76,6 +77,7 @@ export const fixCommand: Command = async (argv, io) => {
     ]);
     const { provider, options } = await setupCloudTarget(target.args);
     diagnoseNow = () => diagnoseInstance(provider, options);
+    securityCenter = provider.securityCenter;
     runnerNow = async () => {
       const instance = await provider.describeInstance(options.instanceId);
       if (!instance) throw new InstanceNotFoundError(provider.name, provider.region, options.instanceId);
@@ -98,7 +100,12 @@ export const fixCommand: Command = async (argv, io) => {
     io.stdout(values.json ? `${JSON.stringify({ plan, outcome: null }, null, 2)}\n` : renderPlan(plan, { dryRun: true }));
     return plan.steps.length || plan.manual.length ? EXIT.problem : EXIT.ok;
   }
-  const outcome = await applyPlan(plan, { runner: await runnerNow(), reverify: diagnoseNow, identity: cliIdentity() });
+  const outcome = await applyPlan(plan, {
+    runner: await runnerNow(),
+    reverify: diagnoseNow,
+    identity: cliIdentity(),
+    ...(securityCenter ? { securityCenter } : {}),
+  });
   io.stdout(values.json ? `${JSON.stringify({ plan, outcome }, null, 2)}\n` : renderOutcome(plan, outcome));
   if (outcome.status === 'fixed') return EXIT.ok;
   if (outcome.status === 'nothing-to-do') return plan.manual.length || report.verdict.status === 'blocked' ? EXIT.problem : EXIT.ok;

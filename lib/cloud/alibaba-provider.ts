@@ -17,7 +17,7 @@ import {
   type RpcCaller,
   type RpcProduct,
 } from './alibaba-rpc';
-import { AlibabaApiError } from './alibaba-errors';
+import { AlibabaApiError, SecurityCenterPreconditionError } from './alibaba-errors';
 import { CloudApiError } from './errors';
 import {
   describeCloudAssistantStatus,
@@ -25,7 +25,7 @@ import {
   describeEcsSecurityGroupRules,
   listEcsInstancesByTag,
 } from '../inventory/ecs-inventory';
-import { describeSecurityCenterBlocks } from './sas-client';
+import { deleteCustomBlockRecord, describeSecurityCenterBlocks } from './sas-client';
 import { createCloudAssistantRunner, runFleetCloudAssistant, type PollOptions } from '../runners/cloud-assistant-runner';
 
 export interface AlibabaCredentials {
@@ -116,6 +116,17 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
       } catch (err) {
         throw toCloudApiError(err);
       }
+    },
+    securityCenter: {
+      async unblock(recordId, ip) {
+        try {
+          return await deleteCustomBlockRecord(sas, recordId, ip);
+        } catch (err) {
+          if (err instanceof SecurityCenterPreconditionError) return { result: 'precondition-failed', detail: err.message };
+          // The audit keeps this message: say which grant is missing, not just "Forbidden".
+          throw new Error(reasonOf(err), { cause: err });
+        }
+      },
     },
   };
 }

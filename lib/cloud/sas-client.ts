@@ -1,13 +1,15 @@
 /**
  * Security Center (SAS, API 2018-12-03) lookups: which client IPs are blocked for an instance by
  * brute-force defence (DescribeBruteForceRecords) or by a custom block rule
- * (DescribeCustomBlockRecords). There is no SAS SDK package on the registry, so the calls go
+ * (DescribeCustomBlockRecords); and the one write: lifting a custom block
+ * (DeleteCustomBlockRecord). There is no SAS SDK package on the registry, so the calls go
  * through `@alicloud/openapi-core`'s generic `callApi` (see ./alibaba-rpc).
  */
 import net from 'node:net';
 import type { SecurityCenterBlock } from '../inventory/types';
 import type { RpcCaller } from './alibaba-rpc';
 import { arr, obj, str } from './json-read';
+import { SecurityCenterPreconditionError } from './alibaba-errors';
 
 const PAGE_SIZE = 50;
 /** Upper bound on client IPs looked up one by one (each costs two calls). */
@@ -47,6 +49,34 @@ export async function describeSecurityCenterBlocks(call: RpcCaller, q: SecurityC
     seen.add(k);
     return true;
   });
+}
+
+/** What {@link deleteCustomBlockRecord} found: the record deleted, or already gone. */
+export type UnblockResult = { result: 'changed' | 'unchanged'; detail: string };
+
+/**
+ * Lifts a custom block: deletes custom block record `recordId` after checking, with a fresh
+ * DescribeCustomBlockRecords for `ip`, that the record still exists and still blocks `ip` (a
+ * stored report may be old; an id must never delete a record the operator did not see).
+ * Retries (throttling, 5xx, network) are the caller's, as for every other call.
+ * @returns `unchanged` when no active record with that id blocks `ip` any more.
+ * @throws SecurityCenterPreconditionError when the record now blocks another address.
+ * @throws AlibabaApiError when an API call fails (e.g. `Forbidden.RAM` without
+ *   `yundun-sas:DeleteCustomBlockRecord`).
+ */
+export async function deleteCustomBlockRecord(call: RpcCaller, recordId: string, ip: string): Promise<UnblockResult> {
+  if (!/^\d{1,20}$/.test(recordId)) throw new SecurityCenterPreconditionError(`recordId: must be decimal digits, got "${recordId.slice(0, 40)}"`);
+  if (net.isIP(ip) === 0) throw new SecurityCenterPreconditionError('ip: must be an IPv4 or IPv6 address');
+  const records = await pages(call, 'DescribeCustomBlockRecords', ip, 'RecordList');
+  const record = records.find((r) => str(r.Id) === recordId);
+  if (!record || Number(record.Status) !== 1) {
+    return { result: 'unchanged', detail: `custom block record ${recordId} for ${ip} is no longer active` };
+  }
+  if (!sameIp(str(record.BlockIp), ip)) {
+    throw new SecurityCenterPreconditionError(`custom block record ${recordId} blocks ${str(record.BlockIp)}, not ${ip}`);
+  }
+  await call('DeleteCustomBlockRecord', { Id: recordId });
+  return { result: 'changed', detail: `custom block record ${recordId} for ${ip} deleted` };
 }
 
 /** The Security Center UUID of the instance's agent, or undefined when SAS does not know it. */

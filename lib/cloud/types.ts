@@ -1,5 +1,6 @@
 import type { InstanceInfo } from '../inventory/types';
 import type { CommandRunner, RunRequest, RunResult } from '../runners/types';
+import type { SecurityCenterUnblocker } from '../remediation/apply';
 
 /** Something the report could not inspect, and why (agent offline, access denied, ...). */
 export interface NotInspected {
@@ -30,4 +31,6 @@ export interface CloudProvider {
   runFleet?(instanceIds: readonly string[], request: RunRequest): Promise<Map<string, RunResult>>;
   /** Instances carrying tag key=value, for scheduled fleet checks. */
   listInstancesByTag?(key: string, value: string): Promise<InstanceInfo[]>;
+  /** Lifts Security Center custom blocks through the API (Alibaba only); fix paths pass it to `applyPlan`. */
+  readonly securityCenter?: SecurityCenterUnblocker;
 }

@@ -54,9 +54,18 @@ export interface ApplyOutcome {
   probeAfter: ProbeOutcome | null;
 }
 
-/** Lifts a Security Center block through the cloud API (only where such an API exists). */
+/** What lifting one Security Center block did; `detail` is recorded in the audit. */
+export interface UnblockOutcome {
+  result: 'changed' | 'unchanged' | 'precondition-failed';
+  detail?: string;
+}
+
+/**
+ * Lifts a Security Center block through the cloud API (only where such an API exists).
+ * Throws for API failures (access denied, ...): the step is then recorded as failed.
+ */
 export interface SecurityCenterUnblocker {
-  unblock(recordId: string, ip: string): Promise<void>;
+  unblock(recordId: string, ip: string): Promise<UnblockOutcome>;
 }
 
 export interface ApplyOptions {
@@ -213,12 +222,13 @@ async function runStep(step: PlanStep, plan: FixPlan, options: ApplyOptions, whe
       return done();
     }
     try {
-      await options.securityCenter.unblock(step.action.recordId, step.action.ip);
-      record.result = 'changed';
+      const out = await options.securityCenter.unblock(step.action.recordId, step.action.ip);
+      record.result = out.result;
       record.before = `block record ${step.action.recordId} for ${step.action.ip}`;
-      record.after = 'record deleted';
+      record.after = out.result === 'changed' ? 'record deleted' : out.result === 'unchanged' ? 'no active record' : record.before;
+      if (out.detail !== undefined) record.detail = out.detail;
     } catch (err) {
-      record.detail = (err as Error).message;
+      record.detail = err instanceof Error ? err.message : String(err);
     }
     return done();
   }

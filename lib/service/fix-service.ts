@@ -66,7 +66,12 @@ export async function runFix(req: FixRequest, identity: string, deps: FixDeps): 
       ...(named[0] ? { clientIpSource: named[0].source as ClientIp['source'] } : {}),
       port: report.target.port,
     });
-  const outcome = await applyPlan(plan, { runner: provider.runner(instance), reverify, identity });
+  const outcome = await applyPlan(plan, {
+    runner: provider.runner(instance),
+    reverify,
+    identity,
+    ...(provider.securityCenter ? { securityCenter: provider.securityCenter } : {}),
+  });
   await deps.audit.record(instanceKey(name, region, instanceId), req.reportId, outcome.audit);
   return { reportId: req.reportId, plan, outcome };
 }

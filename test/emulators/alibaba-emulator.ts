@@ -364,6 +364,14 @@ export class AlibabaEmulator {
     },
     'yundun-sas:DescribeBruteForceRecords': (p) => ({ ok: sasPage(this.bruteForceRecords, p, 'MachineList') }),
     'yundun-sas:DescribeCustomBlockRecords': (p) => ({ ok: sasPage(this.customBlockRecords, p, 'RecordList') }),
+    'yundun-sas:DeleteCustomBlockRecord': (p) => {
+      if (!p.Id) return { error: [400, 'MissingParameter', 'Id is mandatory for this action.'] };
+      if (!/^\d+$/.test(p.Id)) return { error: [400, 'InvalidParameter', `Id is not valid: ${p.Id}`] };
+      const i = this.customBlockRecords.findIndex((r) => String(r.Id) === p.Id);
+      // The docs list no not-found error for this action: an unknown id is emulated as success.
+      if (i >= 0) this.customBlockRecords.splice(i, 1);
+      return { ok: {} };
+    },
   };
 
   private runCommand(p: Record<string, string>): { ok: Record<string, unknown> } | { error: [number, string, string] } {

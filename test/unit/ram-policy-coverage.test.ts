@@ -70,11 +70,14 @@ describe('infra/ram-policy.json', () => {
     const run = await p.runner(inst).run({ script: 'echo ok', args: ['203.0.113.7'], timeoutMs: 15_000 });
     const fleet = await p.runFleet!([INSTANCE_ID], { script: 'echo ok', args: [], timeoutMs: 15_000 });
     const tagged = await p.listInstancesByTag!('sshdoctor', 'on');
+    emu.customBlockRecords.push({ Id: 912, BlockIp: '203.0.113.7', Bound: 'in', Status: 1, TargetList: [] });
+    const unblocked = await p.securityCenter!.unblock('912', '203.0.113.7');
 
     expect(gathered.notInspected).toEqual([]);
     expect(run.status).toBe('success');
     expect(fleet.get(INSTANCE_ID)?.status).toBe('success');
     expect(tagged).toHaveLength(1);
+    expect(unblocked.result).toBe('changed');
     const denied = emu.calls.filter((c) => c.code === 'Forbidden.RAM').map((c) => c.action);
     expect(denied).toEqual([]);
     const called = new Set(emu.calls.map((c) => c.action));
