@@ -187,8 +187,9 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
     ...(bannerMissing ? [`the probe of ${after.target.host}:${after.target.port} saw "${probeAfter ?? 'nothing'}" instead of an SSH banner`] : []),
   ].join(' and ');
   const rb = await rollBack(applied, options, timeoutMs);
+  const undoable = applied.some((a) => a.rollbackArgs?.length);
   return {
-    status: changed ? 'rolled-back' : 'failed',
+    status: changed && undoable ? 'rolled-back' : 'failed',
     summary: `Verification failed (${why}).${rb}`,
     audit,
     after,
@@ -261,7 +262,10 @@ async function runStep(step: PlanStep, plan: FixPlan, options: ApplyOptions, whe
 
 async function rollBack(applied: Applied[], options: ApplyOptions, timeoutMs: number): Promise<string> {
   const undo = applied.filter((a) => a.rollbackArgs?.length).reverse();
-  if (!undo.length) return ' Nothing was changed.';
+  // API changes (Security Center deletions) have no inverse: say they stay, never "nothing changed".
+  const kept = applied.filter((a) => a.record.result === 'changed' && a.record.action.kind === 'security-center-unblock');
+  const keptNote = kept.length ? ` Kept (the API has no undo): ${kept.map((a) => a.record.description).join(' | ')}` : '';
+  if (!undo.length) return keptNote || ' Nothing was changed.';
   const failures: string[] = [];
   for (const a of undo) {
     let run;
@@ -279,7 +283,9 @@ async function rollBack(applied: Applied[], options: ApplyOptions, timeoutMs: nu
       failures.push(a.record.description);
     }
   }
-  return failures.length
-    ? ` Rollback FAILED for: ${failures.join(' | ')}; the backups named in the audit hold the previous state.`
-    : ` All ${undo.length} change${undo.length > 1 ? 's were' : ' was'} rolled back.`;
+  return (
+    (failures.length
+      ? ` Rollback FAILED for: ${failures.join(' | ')}; the backups named in the audit hold the previous state.`
+      : ` All ${undo.length} change${undo.length > 1 ? 's were' : ' was'} rolled back.`) + keptNote
+  );
 }

@@ -226,6 +226,12 @@ export function buildPlan(report: Report, options: PlanOptions = {}): FixPlan {
       });
       continue;
     }
+    // Comment lines are instructions no action covers (e.g. a brute-force block, which only the
+    // console lifts): keep them in the plan as a manual item rather than dropping them.
+    const notes = (c.fix?.commands ?? []).filter((l) => l.startsWith('# '));
+    if (notes.length) {
+      manual.push({ checkId: c.id, reason: 'no API for this part: do it by hand', ...(c.fix ? { summary: c.fix.summary } : {}), commands: notes });
+    }
     for (const action of actions) {
       const key = JSON.stringify(action);
       if (seen.has(key)) continue;
