@@ -21,6 +21,7 @@ beforeEach(() => {
   emu.bruteForceRecords.length = 0;
   emu.customBlockRecords.length = 0;
   emu.faults.forbidden.clear();
+  emu.faults.throttle.clear();
   emu.addInstance({ instanceId: INSTANCE_ID, publicIps: ['47.96.1.10'], sasUuid: UUID });
 });
 
@@ -101,6 +102,36 @@ describe('security-center over the emulated SAS API', () => {
     expect(notInspected).toEqual([{ what: 'Security Center', reason: expect.stringMatching(/yundun-sas:DescribeBruteForceRecords failed: Forbidden\.RAM/) }]);
     const r = securityCenterCheck.run(facts);
     expect(r.status).toBe('skip');
+  });
+
+  it('lifts a custom block through DeleteCustomBlockRecord once the record is seen to block that IP; a second lift changes nothing', async () => {
+    emu.customBlockRecords.push({ Id: 381, BlockIp: CLIENT, Bound: 'in', Status: 1, TargetList: [] });
+    emu.faults.throttle.set('yundun-sas:DeleteCustomBlockRecord', 1);
+    const p = providerFor(emu);
+    expect(await p.securityCenter!.unblock('381', CLIENT)).toEqual({ result: 'changed', detail: `custom block record 381 for ${CLIENT} deleted` });
+    expect(emu.customBlockRecords).toEqual([]);
+    expect(emu.callsOf('yundun-sas:DeleteCustomBlockRecord').map((c) => c.code ?? c.params.Id)).toEqual(['Throttling.User', '381']);
+    expect((await p.securityCenter!.unblock('381', CLIENT)).result).toBe('unchanged');
+    expect(emu.callsOf('yundun-sas:DeleteCustomBlockRecord')).toHaveLength(2);
+  });
+
+  it('does not delete a record that no longer blocks that IP (it names another address now): unchanged, nothing deleted', async () => {
+    emu.customBlockRecords.push({ Id: 390, BlockIp: CLIENT, Bound: 'in', Status: 1, TargetList: [] });
+    const p = providerFor(emu);
+    // A stale report: record 390 was edited since and now blocks another address.
+    emu.customBlockRecords[0]!.BlockIp = '198.51.100.9';
+    expect((await p.securityCenter!.unblock('390', CLIENT)).result).toBe('unchanged');
+    expect(emu.customBlockRecords).toHaveLength(1);
+    expect(emu.callsOf('yundun-sas:DeleteCustomBlockRecord')).toHaveLength(0);
+  });
+
+  it('rejects, with Forbidden.RAM and the policy to fix, when RAM does not grant the delete', async () => {
+    emu.customBlockRecords.push({ Id: 381, BlockIp: CLIENT, Bound: 'in', Status: 1, TargetList: [] });
+    emu.faults.forbidden.add('yundun-sas:DeleteCustomBlockRecord');
+    await expect(providerFor(emu).securityCenter!.unblock('381', CLIENT)).rejects.toThrow(
+      /yundun-sas:DeleteCustomBlockRecord failed: Forbidden\.RAM.*infra\/ram-policy\.json/,
+    );
+    expect(emu.customBlockRecords).toHaveLength(1);
   });
 
   it('skips on AWS instances', () => {
