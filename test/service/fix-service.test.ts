@@ -115,6 +115,33 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix core (runFix)', () => {
     await inst.exec(': > /etc/hosts.deny');
   });
 
+  it('lifts a Security Center custom block through the SAS API for an ECS instance, verified and audited in DynamoDB', { timeout: 180_000 }, async () => {
+    emu.instances.get(INSTANCE_ID)!.sasUuid = 'uuid-fix-service';
+    emu.customBlockRecords.push({ Id: 5150, BlockIp: inst.hostIp, Bound: 'in', Status: 1, TargetList: [{ Target: 'uuid-fix-service', TargetType: 'uuid' }] });
+    try {
+      const provider = await deps.providers('alibaba', 'cn-hangzhou');
+      const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [inst.hostIp] });
+      expect(report.checks.find((c) => c.id === 'security-center')?.status).toBe('fail');
+      const reportId = '5e3f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
+      await deps.store.put(reportId, report);
+      const run = await runFix({ reportId, apply: true }, 'slack:T1/U0SAS', deps);
+      expect(run.outcome?.status).toBe('fixed');
+      expect(emu.customBlockRecords).toEqual([]);
+      expect(emu.callsOf('yundun-sas:DeleteCustomBlockRecord').map((c) => c.params.Id)).toEqual(['5150']);
+      const audit = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
+      expect(audit.find((a) => a.runId === reportId)).toMatchObject({
+        who: 'slack:T1/U0SAS',
+        checkId: 'security-center',
+        result: 'changed',
+        after: 'record deleted',
+        verified: true,
+      });
+    } finally {
+      emu.customBlockRecords.length = 0;
+      delete emu.instances.get(INSTANCE_ID)!.sasUuid;
+    }
+  });
+
   it('answers 404 for an unknown report and 403 once the opt-in tag is gone', async () => {
     await expect(runFix({ reportId: '00000000-0000-4000-8000-000000000000', apply: true }, 'x', deps)).rejects.toBeInstanceOf(NotFoundError);
     const provider = await deps.providers('alibaba', 'cn-hangzhou');
