@@ -1,9 +1,10 @@
 /**
  * AWS provider: EC2 (instance, security groups, network ACL), SSM (agent status, commands),
  * S3 (full command output). Default clients use the SDK's own configuration chain, which
- * already honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2 / _SSM / _S3.
+ * already honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2 / _SSM / _S3; EC2 goes through
+ * our small Query client (same credential chain and endpoint rules, a fraction of the code).
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { createEc2QueryClient, type Ec2QueryClient } from './ec2-query-client';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { CloudProvider, NotInspected } from './types';
@@ -29,7 +30,7 @@ export interface AwsProviderOptions {
   /** SSM document; default AWS-RunShellScript. */
   documentName?: string;
   /** Injected clients; each missing one is built with the SDK defaults for `region`. */
-  clients?: { ec2?: EC2Client; ssm?: SSMClient; s3?: S3Client };
+  clients?: { ec2?: Ec2QueryClient; ssm?: SSMClient; s3?: S3Client };
   /** SDK attempts per call for default clients (throttling and 5xx are retried with backoff). Default 5. */
   maxAttempts?: number;
   poll?: SsmPollOptions;
@@ -47,7 +48,7 @@ function reasonOf(action: string, err: unknown): string {
 export function createAwsProvider(opts: AwsProviderOptions): CloudProvider {
   const { region } = opts;
   const maxAttempts = opts.maxAttempts ?? 5;
-  const ec2 = opts.clients?.ec2 ?? new EC2Client({ region, maxAttempts });
+  const ec2 = opts.clients?.ec2 ?? createEc2QueryClient({ region, maxAttempts });
   const ssm = opts.clients?.ssm ?? new SSMClient({ region, maxAttempts });
   const s3 = opts.outputBucket ? (opts.clients?.s3 ?? new S3Client({ region, maxAttempts })) : undefined;
   const runnerOpts: SsmRunnerOptions = {

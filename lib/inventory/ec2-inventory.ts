@@ -1,19 +1,125 @@
 /**
  * EC2 / SSM inventory: normalises DescribeInstances, DescribeSecurityGroups,
- * DescribeNetworkAcls and DescribeInstanceInformation into the shared cloud facts. SDK
- * failures propagate (wrapped by the provider); "does not exist" answers become values.
+ * DescribeNetworkAcls (EC2 Query API, XML) and DescribeInstanceInformation (SSM SDK) into
+ * the shared cloud facts. API failures propagate (wrapped by the provider); "does not exist"
+ * answers become values.
  */
-import {
-  DescribeInstancesCommand,
-  DescribeNetworkAclsCommand,
-  DescribeSecurityGroupsCommand,
-  type EC2Client,
-  type Instance,
-  type IpPermission,
-  type NetworkAclEntry as Ec2AclEntry,
-} from '@aws-sdk/client-ec2';
+import type { Ec2QueryClient, Ec2QueryParams, XmlNode } from '../cloud/ec2-query-client';
+import { xmlChild, xmlItems, xmlText } from '../cloud/ec2-query-client';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { InstanceInfo, NetworkAclEntry, RunCommandAgentFacts, SecurityGroupRule } from './types';
+
+/** The fields of an EC2 instance the inventory reads, named as in the EC2 API reference. */
+export interface Instance {
+  InstanceId?: string;
+  State?: { Name?: string };
+  Platform?: string;
+  PlatformDetails?: string;
+  PublicIpAddress?: string;
+  PrivateIpAddress?: string;
+  NetworkInterfaces?: {
+    PrivateIpAddresses?: { PrivateIpAddress?: string; Association?: { PublicIp?: string } }[];
+    Ipv6Addresses?: { Ipv6Address?: string }[];
+  }[];
+  SecurityGroups?: { GroupId?: string }[];
+  SubnetId?: string;
+  VpcId?: string;
+  Tags?: { Key?: string; Value?: string }[];
+}
+
+/** One inbound permission of a security group. */
+export interface IpPermission {
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  IpRanges?: { CidrIp?: string; Description?: string }[];
+  Ipv6Ranges?: { CidrIpv6?: string; Description?: string }[];
+  PrefixListIds?: { PrefixListId?: string; Description?: string }[];
+  UserIdGroupPairs?: { GroupId?: string; Description?: string }[];
+}
+
+interface Ec2AclEntry {
+  RuleNumber?: number;
+  Protocol?: string;
+  RuleAction?: string;
+  Egress?: boolean;
+  CidrBlock?: string;
+  Ipv6CidrBlock?: string;
+  PortRange?: { From?: number; To?: number };
+}
+
+function num(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Drops undefined fields, so parsed shapes compare like the SDK's. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** An `<item>` of a `reservationSet/instancesSet` in the EC2 wire names. */
+export function instanceFromXml(x: XmlNode): Instance {
+  return defined({
+    InstanceId: xmlText(x, 'instanceId'),
+    State: defined({ Name: xmlText(xmlChild(x, 'instanceState'), 'name') }),
+    Platform: xmlText(x, 'platform'),
+    PlatformDetails: xmlText(x, 'platformDetails'),
+    PublicIpAddress: xmlText(x, 'ipAddress'),
+    PrivateIpAddress: xmlText(x, 'privateIpAddress'),
+    NetworkInterfaces: xmlItems(x, 'networkInterfaceSet').map((n) => ({
+      PrivateIpAddresses: xmlItems(n, 'privateIpAddressesSet').map((p) =>
+        defined({ PrivateIpAddress: xmlText(p, 'privateIpAddress'), Association: defined({ PublicIp: xmlText(xmlChild(p, 'association'), 'publicIp') }) }),
+      ),
+      Ipv6Addresses: xmlItems(n, 'ipv6AddressesSet').map((a) => defined({ Ipv6Address: xmlText(a, 'ipv6Address') })),
+    })),
+    SecurityGroups: xmlItems(x, 'groupSet').map((g) => defined({ GroupId: xmlText(g, 'groupId') })),
+    SubnetId: xmlText(x, 'subnetId'),
+    VpcId: xmlText(x, 'vpcId'),
+    Tags: xmlItems(x, 'tagSet').map((t) => defined({ Key: xmlText(t, 'key'), Value: xmlText(t, 'value') })),
+  });
+}
+
+/** An `<item>` of `ipPermissions` in the EC2 wire names. */
+export function permissionFromXml(x: XmlNode): IpPermission {
+  return defined({
+    IpProtocol: xmlText(x, 'ipProtocol'),
+    FromPort: num(xmlText(x, 'fromPort')),
+    ToPort: num(xmlText(x, 'toPort')),
+    IpRanges: xmlItems(x, 'ipRanges').map((r) => defined({ CidrIp: xmlText(r, 'cidrIp'), Description: xmlText(r, 'description') })),
+    Ipv6Ranges: xmlItems(x, 'ipv6Ranges').map((r) => defined({ CidrIpv6: xmlText(r, 'cidrIpv6'), Description: xmlText(r, 'description') })),
+    PrefixListIds: xmlItems(x, 'prefixListIds').map((r) => defined({ PrefixListId: xmlText(r, 'prefixListId'), Description: xmlText(r, 'description') })),
+    UserIdGroupPairs: xmlItems(x, 'groups').map((r) => defined({ GroupId: xmlText(r, 'groupId'), Description: xmlText(r, 'description') })),
+  });
+}
+
+function aclEntryFromXml(x: XmlNode): Ec2AclEntry {
+  const range = xmlChild(x, 'portRange');
+  const egress = xmlText(x, 'egress');
+  return defined({
+    RuleNumber: num(xmlText(x, 'ruleNumber')),
+    Protocol: xmlText(x, 'protocol'),
+    RuleAction: xmlText(x, 'ruleAction'),
+    Egress: egress === undefined ? undefined : egress === 'true',
+    CidrBlock: xmlText(x, 'cidrBlock'),
+    Ipv6CidrBlock: xmlText(x, 'ipv6CidrBlock'),
+    PortRange: range ? defined({ From: num(xmlText(range, 'from')), To: num(xmlText(range, 'to')) }) : undefined,
+  });
+}
+
+function instancesOf(page: XmlNode): XmlNode[] {
+  return xmlItems(page, 'reservationSet').flatMap((r) => xmlItems(r, 'instancesSet'));
+}
+
+/** EC2's flattened list and filter parameters (`Prefix.1`, `Filter.1.Name`, `Filter.1.Value.1`). */
+function listParams(prefix: string, values: readonly string[]): Ec2QueryParams {
+  return Object.fromEntries(values.map((v, n) => [`${prefix}.${n + 1}`, v]));
+}
+
+function filterParams(filters: readonly { name: string; values: readonly string[] }[]): Ec2QueryParams {
+  return Object.assign({}, ...filters.map((f, n) => ({ [`Filter.${n + 1}.Name`]: f.name, ...listParams(`Filter.${n + 1}.Value`, f.values) })));
+}
 
 const STATES: Record<string, InstanceInfo['state']> = {
   pending: 'pending',
@@ -56,10 +162,10 @@ export function toInstanceInfo(i: Instance, region: string): InstanceInfo {
 }
 
 /** One instance, or null when EC2 says it does not exist. */
-export async function describeEc2Instance(ec2: EC2Client, region: string, instanceId: string): Promise<InstanceInfo | null> {
+export async function describeEc2Instance(ec2: Ec2QueryClient, region: string, instanceId: string): Promise<InstanceInfo | null> {
   try {
-    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-    const inst = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+    const out = await ec2.request('DescribeInstances', listParams('InstanceId', [instanceId]));
+    const inst = instancesOf(out).map(instanceFromXml).find((i) => i.InstanceId === instanceId);
     return inst ? toInstanceInfo(inst, region) : null;
   } catch (err) {
     if ((err as { name?: string }).name === 'InvalidInstanceID.NotFound') return null;
@@ -68,22 +174,25 @@ export async function describeEc2Instance(ec2: EC2Client, region: string, instan
 }
 
 /** Every instance tagged key=value (all pages), terminated ones excluded. */
-export async function listEc2InstancesByTag(ec2: EC2Client, region: string, key: string, value: string): Promise<InstanceInfo[]> {
+export async function listEc2InstancesByTag(ec2: Ec2QueryClient, region: string, key: string, value: string): Promise<InstanceInfo[]> {
   const out: InstanceInfo[] = [];
+  const seen = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await ec2.send(
-      new DescribeInstancesCommand({
-        Filters: [
-          { Name: `tag:${key}`, Values: [value] },
-          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-        ],
-        MaxResults: 1000,
-        ...(token ? { NextToken: token } : {}),
-      }),
-    );
-    for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(toInstanceInfo(i, region));
-    token = page.NextToken || undefined;
+    const page = await ec2.request('DescribeInstances', {
+      ...filterParams([
+        { name: `tag:${key}`, values: [value] },
+        { name: 'instance-state-name', values: ['pending', 'running', 'stopping', 'stopped'] },
+      ]),
+      MaxResults: '1000',
+      ...(token ? { NextToken: token } : {}),
+    });
+    for (const i of instancesOf(page)) out.push(toInstanceInfo(instanceFromXml(i), region));
+    const next = xmlText(page, 'nextToken') || undefined;
+    // A token seen before would page forever; the SDK paginator stops there too.
+    if (next && seen.has(next)) throw new Error(`DescribeInstances returned the same NextToken twice (${next})`);
+    if (next) seen.add(next);
+    token = next;
   } while (token);
   return out;
 }
@@ -122,10 +231,12 @@ export function permissionRules(groupId: string, p: IpPermission): SecurityGroup
 }
 
 /** Inbound rules of the given groups, normalised. */
-export async function describeSecurityGroupRules(ec2: EC2Client, groupIds: readonly string[]): Promise<SecurityGroupRule[]> {
+export async function describeSecurityGroupRules(ec2: Ec2QueryClient, groupIds: readonly string[]): Promise<SecurityGroupRule[]> {
   if (!groupIds.length) return [];
-  const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [...groupIds] }));
-  return (out.SecurityGroups ?? []).flatMap((g) => (g.IpPermissions ?? []).flatMap((p) => permissionRules(g.GroupId ?? '', p)));
+  const out = await ec2.request('DescribeSecurityGroups', listParams('GroupId', groupIds));
+  return xmlItems(out, 'securityGroupInfo').flatMap((g) =>
+    xmlItems(g, 'ipPermissions').flatMap((p) => permissionRules(xmlText(g, 'groupId') ?? '', permissionFromXml(p))),
+  );
 }
 
 function aclEntry(aclId: string, e: Ec2AclEntry): NetworkAclEntry {
@@ -151,11 +262,12 @@ function aclEntry(aclId: string, e: Ec2AclEntry): NetworkAclEntry {
  * Entries of the network ACL associated with the subnet.
  * @throws Error when no ACL is associated (never an empty list, which would read as "deny all").
  */
-export async function describeSubnetNetworkAcl(ec2: EC2Client, subnetId: string): Promise<NetworkAclEntry[]> {
-  const out = await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'association.subnet-id', Values: [subnetId] }] }));
-  const acl = out.NetworkAcls?.[0];
-  if (!acl?.NetworkAclId) throw new Error(`no network ACL is associated with ${subnetId}`);
-  return (acl.Entries ?? []).map((e) => aclEntry(acl.NetworkAclId!, e));
+export async function describeSubnetNetworkAcl(ec2: Ec2QueryClient, subnetId: string): Promise<NetworkAclEntry[]> {
+  const out = await ec2.request('DescribeNetworkAcls', filterParams([{ name: 'association.subnet-id', values: [subnetId] }]));
+  const acl = xmlItems(out, 'networkAclSet')[0];
+  const aclId = xmlText(acl, 'networkAclId');
+  if (!aclId) throw new Error(`no network ACL is associated with ${subnetId}`);
+  return xmlItems(acl, 'entrySet').map((e) => aclEntry(aclId, aclEntryFromXml(e)));
 }
 
 /** SSM's view of the agent on the instance. */

@@ -1,13 +1,20 @@
 /**
  * Finds the cloud API actions the sources call, for the policy-coverage tests. AWS: every
  * `new XxxCommand(` whose class is imported from `@aws-sdk/client-<service>` (and every
- * `paginateXxx(` from it) is the IAM action `<service>:Xxx`.
+ * `paginateXxx(` from it) is the IAM action `<service>:Xxx`; in a file that imports one of
+ * our own Query clients (`lib/cloud/<service>-query-client`), every `.request('Xxx'` is
+ * `<service>:Xxx`.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** IAM service prefix of each SDK client package, where it differs from the package suffix. */
 const IAM_PREFIX: Record<string, string> = { 'secrets-manager': 'secretsmanager', 'cloudwatch-logs': 'logs' };
+
+/** Services whose own Query client (`./<service>-query-client`, any relative path) the file imports. */
+function queryClientServices(text: string): string[] {
+  return [...text.matchAll(/from\s*'(?:\.{1,2}\/)+(?:[\w-]+\/)*([a-z0-9]+)-query-client'/g)].map((m) => m[1]!);
+}
 
 export function listSources(root: string, dirs: readonly string[]): string[] {
   const out: string[] = [];
@@ -44,6 +51,14 @@ export function awsActionsInSources(root: string, dirs: readonly string[], servi
         if (!new RegExp(`(?:new ${name}\\(|${name}\\()`).test(text.replace(m[0], ''))) continue;
         const key = `${service}:${action}`;
         found.set(key, [...(found.get(key) ?? []), relative(root, file)]);
+      }
+    }
+    for (const service of queryClientServices(text)) {
+      if (!services.includes(service)) continue;
+      for (const m of text.matchAll(/\.request\(\s*'([A-Z][A-Za-z0-9]+)'/g)) {
+        const key = `${service}:${m[1]}`;
+        const files = found.get(key) ?? [];
+        if (!files.includes(relative(root, file))) found.set(key, [...files, relative(root, file)]);
       }
     }
   }

@@ -3,7 +3,8 @@
  * statically (every SDK Command the sources use), and at run time (every provider entry point
  * runs against the emulator with the policy enforced; anything else would be AccessDenied).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsActionsInSources, iamAllowedActions } from '../support/policy-scan';
@@ -34,6 +35,26 @@ describe('infra/iam-policy.json', () => {
     const missing = [...called.keys()].filter((a) => !granted.has(a)).map((a) => `${a} (${called.get(a)!.join(', ')})`);
     expect(missing).toEqual([]);
     expect([...granted].filter((a) => !called.has(a)).sort()).toEqual([]);
+  });
+
+  it('finds the EC2 actions called through the Query client, in the inventory', () => {
+    const called = awsActionsInSources(ROOT, ['lib'], ['ec2']);
+    expect([...called.keys()].sort()).toEqual(['ec2:DescribeInstances', 'ec2:DescribeNetworkAcls', 'ec2:DescribeSecurityGroups']);
+    expect(called.get('ec2:DescribeNetworkAcls')).toEqual(['lib/inventory/ec2-inventory.ts']);
+  });
+
+  it('counts .request() actions only in files that import a Query client, and only for the scanned services', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-scan-'));
+    try {
+      mkdirSync(join(dir, 'lib/a'), { recursive: true });
+      writeFileSync(join(dir, 'lib/a/uses.ts'), "import { x } from '../cloud/ec2-query-client';\nawait ec2.request('DescribeVpcs', {});\n");
+      writeFileSync(join(dir, 'lib/a/other.ts'), "import { x } from './http';\nawait api.request('DescribeImages', {});\n");
+      writeFileSync(join(dir, 'lib/a/ssm.ts'), "import { x } from './ssm-query-client';\nawait c.request('GetParameter', {});\n");
+      const found = awsActionsInSources(dir, ['lib'], ['ec2']);
+      expect([...found.entries()]).toEqual([['ec2:DescribeVpcs', ['lib/a/uses.ts']]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('restricts SendCommand to the shell document and instances', () => {
