@@ -1,12 +1,12 @@
 /**
  * AWS provider: EC2 (instance, security groups, network ACL), SSM (agent status, commands),
  * S3 (full command output). Default clients use the SDK's own configuration chain, which
- * already honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2 / _SSM / _S3; EC2 goes through
- * our small Query client (same credential chain and endpoint rules, a fraction of the code).
+ * already honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2 / _SSM / _S3; EC2 and S3 go through
+ * our small signed-HTTP clients (same credential chain and endpoint rules, a fraction of the code).
  */
 import { createEc2QueryClient, type Ec2QueryClient } from './ec2-query-client';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { S3Client } from '@aws-sdk/client-s3';
+import { createS3OutputStore } from './s3-output-store';
 import type { CloudProvider, NotInspected } from './types';
 import type { CloudFacts, InstanceInfo } from '../inventory/types';
 import type { RunRequest, RunResult } from '../runners/types';
@@ -18,7 +18,7 @@ import {
   describeSubnetNetworkAcl,
   listEc2InstancesByTag,
 } from '../inventory/ec2-inventory';
-import { classifyAwsError, createSsmRunner, type SsmPollOptions, type SsmRunnerOptions } from '../runners/ssm-runner';
+import { classifyAwsError, createSsmRunner, type OutputStore, type SsmPollOptions, type SsmRunnerOptions } from '../runners/ssm-runner';
 import { runSsmFleet } from '../runners/ssm-fleet';
 
 export interface AwsProviderOptions {
@@ -30,7 +30,7 @@ export interface AwsProviderOptions {
   /** SSM document; default AWS-RunShellScript. */
   documentName?: string;
   /** Injected clients; each missing one is built with the SDK defaults for `region`. */
-  clients?: { ec2?: Ec2QueryClient; ssm?: SSMClient; s3?: S3Client };
+  clients?: { ec2?: Ec2QueryClient; ssm?: SSMClient; outputStore?: OutputStore };
   /** SDK attempts per call for default clients (throttling and 5xx are retried with backoff). Default 5. */
   maxAttempts?: number;
   poll?: SsmPollOptions;
@@ -50,10 +50,10 @@ export function createAwsProvider(opts: AwsProviderOptions): CloudProvider {
   const maxAttempts = opts.maxAttempts ?? 5;
   const ec2 = opts.clients?.ec2 ?? createEc2QueryClient({ region, maxAttempts });
   const ssm = opts.clients?.ssm ?? new SSMClient({ region, maxAttempts });
-  const s3 = opts.outputBucket ? (opts.clients?.s3 ?? new S3Client({ region, maxAttempts })) : undefined;
+  const outputStore = opts.outputBucket ? (opts.clients?.outputStore ?? createS3OutputStore({ region, maxAttempts })) : undefined;
   const runnerOpts: SsmRunnerOptions = {
     ssm,
-    ...(s3 ? { s3 } : {}),
+    ...(outputStore ? { outputStore } : {}),
     ...(opts.outputBucket ? { outputBucket: opts.outputBucket } : {}),
     ...(opts.outputPrefix ? { outputPrefix: opts.outputPrefix } : {}),
     ...(opts.documentName ? { documentName: opts.documentName } : {}),

@@ -10,7 +10,6 @@ import {
   type GetCommandInvocationCommandOutput,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CommandRunner, RunArgsKind, RunRequest, RunResult, RunStatus } from './types';
 import { quoteScriptArgs } from './script-args';
 
@@ -28,10 +27,16 @@ export interface SsmPollOptions {
   fraction?: number;
 }
 
+/** Where SSM wrote the full output (S3): one object read back as UTF-8 text. */
+export interface OutputStore {
+  /** The object's body; rejects with an error named by the service's code (`NoSuchKey`, `AccessDenied`). */
+  getObject(bucket: string, key: string): Promise<string>;
+}
+
 export interface SsmRunnerOptions {
   ssm: SSMClient;
   /** Needed only with `outputBucket`, to read stdout beyond the inline limit. */
-  s3?: S3Client;
+  outputStore?: OutputStore;
   outputBucket?: string;
   outputPrefix?: string;
   /** `AWS-RunShellScript` (default) or a document with the same `commands`/`executionTimeout` parameters. */
@@ -165,10 +170,10 @@ export async function sendCommand(
 export async function fullStdout(opts: SsmRunnerOptions, inv: GetCommandInvocationCommandOutput): Promise<{ stdout: string; truncated: boolean; note?: string }> {
   const inline = inv.StandardOutputContent ?? '';
   if (inline.length < SSM_INLINE_STDOUT_LIMIT) return { stdout: inline, truncated: false };
-  if (!opts.outputBucket || !opts.s3) return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters by SSM (use an output bucket for the full output)` };
+  if (!opts.outputBucket || !opts.outputStore) return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters by SSM (use an output bucket for the full output)` };
   try {
-    const obj = await opts.s3.send(new GetObjectCommand({ Bucket: opts.outputBucket, Key: stdoutKey(inv, opts.outputBucket, opts.outputPrefix ?? 'sshdoctor') }));
-    return { stdout: (await obj.Body?.transformToString('utf-8')) ?? inline, truncated: false };
+    const stdout = await opts.outputStore.getObject(opts.outputBucket, stdoutKey(inv, opts.outputBucket, opts.outputPrefix ?? 'sshdoctor'));
+    return { stdout, truncated: false };
   } catch (err) {
     const c = classifyAwsError(err);
     return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters; reading the full output from s3://${opts.outputBucket} failed: ${c.code}` };

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { S3Client } from '@aws-sdk/client-s3';
 import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
 import { localExecutor } from '../emulators/executors';
-import { buildShellCommands, createSsmRunner } from '../../lib/runners/ssm-runner';
+import { buildShellCommands, createSsmRunner, type OutputStore } from '../../lib/runners/ssm-runner';
+import { createS3OutputStore } from '../../lib/cloud/s3-output-store';
 import { useAwsEmulatorEnv } from '../support/aws-env';
 import { ECHO_ARGS_SCRIPT, REFUSED_TEXT_ARGS, hostileArgs } from '../support/hostile-args';
 
@@ -13,18 +13,17 @@ const ARGS_SCRIPT = 'printf "args=%s|" "$@"\necho "n=$#"\n';
 let emu: AwsEmulator;
 let restoreEnv: () => void;
 let ssm: SSMClient;
-let s3: S3Client;
+let outputStore: OutputStore;
 
 beforeAll(async () => {
   emu = await startAwsEmulator();
   restoreEnv = useAwsEmulatorEnv(emu.url);
   // Default SDK config: the endpoint comes from AWS_ENDPOINT_URL, credentials from the env chain.
   ssm = new SSMClient({ region: 'eu-west-1', maxAttempts: 4 });
-  s3 = new S3Client({ region: 'eu-west-1' });
+  outputStore = createS3OutputStore({ region: 'eu-west-1' });
 });
 afterAll(async () => {
   ssm?.destroy();
-  s3?.destroy();
   restoreEnv?.();
   await emu?.close();
 });
@@ -33,7 +32,7 @@ beforeEach(() => {
   emu.addInstance({ instanceId: ID, executor: localExecutor(), pingStatus: 'Online' });
 });
 
-const runner = (extra: Partial<Parameters<typeof createSsmRunner>[0]> = {}) => createSsmRunner({ ssm, s3, instanceId: ID, ...extra });
+const runner = (extra: Partial<Parameters<typeof createSsmRunner>[0]> = {}) => createSsmRunner({ ssm, outputStore, instanceId: ID, ...extra });
 const req = (script: string, args: string[] = [], timeoutMs = 20_000) => ({ script, args, timeoutMs });
 
 describe('SSM runner against the emulator (real SDK, real HTTP)', () => {

@@ -3,7 +3,8 @@
  * `new XxxCommand(` whose class is imported from `@aws-sdk/client-<service>` (and every
  * `paginateXxx(` from it) is the IAM action `<service>:Xxx`; in a file that imports one of
  * our own Query clients (`lib/cloud/<service>-query-client`), every `.request('Xxx'` is
- * `<service>:Xxx`.
+ * `<service>:Xxx`; in a file that imports the shared signed-HTTP client
+ * (`lib/cloud/aws-signed-http`), every literal `action: '<service>:Xxx'` is that action.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +15,11 @@ const IAM_PREFIX: Record<string, string> = { 'secrets-manager': 'secretsmanager'
 /** Services whose own Query client (`./<service>-query-client`, any relative path) the file imports. */
 function queryClientServices(text: string): string[] {
   return [...text.matchAll(/from\s*'(?:\.{1,2}\/)+(?:[\w-]+\/)*([a-z0-9]+)-query-client'/g)].map((m) => m[1]!);
+}
+
+/** Whether the file imports the shared signed-HTTP client (any relative path). */
+function importsSignedHttp(text: string): boolean {
+  return /from\s*'(?:\.{1,2}\/)+(?:[\w-]+\/)*aws-signed-http'/.test(text);
 }
 
 export function listSources(root: string, dirs: readonly string[]): string[] {
@@ -57,6 +63,14 @@ export function awsActionsInSources(root: string, dirs: readonly string[], servi
       if (!services.includes(service)) continue;
       for (const m of text.matchAll(/\.request\(\s*'([A-Z][A-Za-z0-9]+)'/g)) {
         const key = `${service}:${m[1]}`;
+        const files = found.get(key) ?? [];
+        if (!files.includes(relative(root, file))) found.set(key, [...files, relative(root, file)]);
+      }
+    }
+    if (importsSignedHttp(text)) {
+      for (const m of text.matchAll(/\baction:\s*'([a-z0-9]+):([A-Z][A-Za-z0-9]+)'/g)) {
+        if (!services.includes(m[1]!)) continue;
+        const key = `${m[1]}:${m[2]}`;
         const files = found.get(key) ?? [];
         if (!files.includes(relative(root, file))) found.set(key, [...files, relative(root, file)]);
       }

@@ -57,6 +57,25 @@ describe('infra/iam-policy.json', () => {
     }
   });
 
+  it('finds s3:GetObject in the S3 output reader, called through the signed-HTTP client', () => {
+    const called = awsActionsInSources(ROOT, ['lib'], ['s3']);
+    expect([...called.entries()]).toEqual([['s3:GetObject', ['lib/cloud/s3-output-store.ts']]]);
+  });
+
+  it('counts action literals only in files that import the signed-HTTP client', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-scan-'));
+    try {
+      mkdirSync(join(dir, 'lib/cloud'), { recursive: true });
+      writeFileSync(join(dir, 'lib/cloud/s3-x.ts'), "import { createAwsSignedHttp } from './aws-signed-http';\nhttp.send({ action: 's3:PutObject', method: 'PUT' });\n");
+      writeFileSync(join(dir, 'lib/cloud/other.ts'), "import { x } from './http';\nsend({ action: 's3:DeleteObject' });\n");
+      writeFileSync(join(dir, 'lib/cloud/ec2.ts'), "import { x } from '../cloud/aws-signed-http';\nsend({ action: `ec2:${a}` }); send({ action: 'sns:Publish' });\n");
+      const found = awsActionsInSources(dir, ['lib'], ['s3', 'ec2']);
+      expect([...found.entries()]).toEqual([['s3:PutObject', ['lib/cloud/s3-x.ts']]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('restricts SendCommand to the shell document and instances', () => {
     const send = policy.Statement.find((s) => s.Action.includes('ssm:SendCommand'))!;
     expect(send.Action).toEqual(['ssm:SendCommand']);
