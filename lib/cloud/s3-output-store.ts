@@ -34,6 +34,19 @@ function parseError(body: string): { code?: string; message?: string; requestId?
 }
 
 /**
+ * Where an object is read from: path style (`<endpoint>/<bucket>/<key>`) when the endpoint is
+ * configured or the bucket is not virtual-hostable, else virtual-hosted
+ * (`<bucket>.<endpoint host>/<key>`). Key segments are RFC 3986-encoded, `/` kept.
+ */
+export function s3ObjectAddress(endpoint: URL, configured: boolean, bucket: string, key: string): { url: URL; path: string } {
+  const objectPath = `/${key.split('/').map(rfc3986).join('/')}`;
+  if (configured || !VIRTUAL_HOSTABLE.test(bucket)) return { url: endpoint, path: `/${rfc3986(bucket)}${objectPath}` };
+  const url = new URL(endpoint);
+  url.hostname = `${bucket}.${endpoint.hostname}`;
+  return { url, path: objectPath };
+}
+
+/**
  * Builds an {@link OutputStore} over S3 for `region`. Path-style addressing when an endpoint is
  * configured (emulators, VPC endpoints) or the bucket name is not virtual-hostable;
  * virtual-hosted (`<bucket>.s3.<region>.amazonaws.com`) otherwise.
@@ -52,13 +65,8 @@ export function createS3OutputStore(opts: S3OutputStoreOptions): OutputStore {
   return {
     async getObject(bucket, key) {
       const { url, configured } = await http.endpoint();
-      const objectPath = `/${key.split('/').map(rfc3986).join('/')}`;
-      if (configured || !VIRTUAL_HOSTABLE.test(bucket)) {
-        return (await http.send({ action: 's3:GetObject', method: 'GET', path: `/${rfc3986(bucket)}${objectPath}` }, url)).body;
-      }
-      const host = new URL(url);
-      host.hostname = `${bucket}.${url.hostname}`;
-      return (await http.send({ action: 's3:GetObject', method: 'GET', path: objectPath }, host)).body;
+      const at = s3ObjectAddress(url, configured, bucket, key);
+      return (await http.send({ action: 's3:GetObject', method: 'GET', path: at.path }, at.url)).body;
     },
   };
 }
