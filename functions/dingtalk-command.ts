@@ -2,7 +2,6 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { createInlineDispatcher, createSqsDispatcher, fetchPoster, runChatJob } from '../lib/service/chat';
 import { handleDingtalkRequest, type DingtalkCommandDeps } from '../lib/service/dingtalk-command';
 import { ConfigError } from '../lib/service/errors';
@@ -26,7 +25,7 @@ export const handler = createHandler(async () => {
   if (!config.dingtalk.appSecretRef) throw new ConfigError('DINGTALK_APP_SECRET_REF', 'is required');
   const queueUrl = config.slack.jobsQueueUrl;
   const dispatcher = queueUrl
-    ? createSqsDispatcher({ client: new SQSClient({}), queueUrl })
+    ? createSqsDispatcher({ client: new (await import('@aws-sdk/client-sqs')).SQSClient({}), queueUrl })
     : createInlineDispatcher(
         (job) =>
           runChatJob(job, {

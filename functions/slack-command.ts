@@ -2,7 +2,6 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { createInlineDispatcher, createSqsDispatcher, fetchPoster, runChatJob } from '../lib/service/chat';
 import { httpErrorHandler, type HttpEvent, type HttpResult } from '../lib/service/http';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
@@ -38,7 +37,7 @@ export const handler = createHandler(async () => {
   const queueUrl = config.slack.jobsQueueUrl;
   // Without a queue (npm start under serverless-offline) the job runs in this process.
   const dispatcher = queueUrl
-    ? createSqsDispatcher({ client: new SQSClient({}), queueUrl })
+    ? createSqsDispatcher({ client: new (await import('@aws-sdk/client-sqs')).SQSClient({}), queueUrl })
     : createInlineDispatcher(
         (job) =>
           runChatJob(job, {

@@ -3,7 +3,7 @@
  * a check request, hand the slow diagnosis to a job queue, and post the rendered report back.
  */
 import { isIP } from 'node:net';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { renderDingtalk } from '../report/render-dingtalk';
 import { renderSlack, renderSlackError } from '../report/render-slack';
@@ -72,6 +72,8 @@ export function createSqsDispatcher(opts: {
   return {
     async dispatch(job) {
       try {
+        // Loaded on first send: the chat command handlers must answer Slack within 3 s of a cold start.
+        const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
         await opts.client.send(new SendMessageCommand({ QueueUrl: opts.queueUrl, MessageBody: JSON.stringify(job) }));
       } catch (err) {
         throw new UpstreamError('SQS SendMessage', { cause: err });
