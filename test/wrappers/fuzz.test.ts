@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { decide, linesFromText, parseHostsFile, LIBWRAP_LINE_LIMIT, type WrappersPolicy } from '../../lib/wrappers/index';
 import { hostsFileText, patternFileText, pick, rng, type Rng, V4_CLIENTS, V6_CLIENTS } from './rule-generator';
 
-const SEED = Number(process.env.WRAPPERS_SEED ?? Date.now() % 2 ** 31);
+// A fixed seed keeps CI deterministic; set WRAPPERS_SEED to explore other inputs.
+const SEED = Number(process.env.WRAPPERS_SEED ?? 20261121);
 const FILES = 100_000;
 
 const ALPHABET = ' \t\r\n\\:,#@/[]*?.EXCEPTALLKNOWN0123456789abcdef%=\0\v\f\u00e9\u{1f600}';
