@@ -7,6 +7,7 @@ import { diagnose } from '../diagnose';
 import { createLocalRunner, splitCommand } from '../runners/local-runner';
 import { renderTerminal } from '../report/render-terminal';
 import type { Report } from '../report/types';
+import { inspectedNothing } from '../report/verdict';
 import { UsageError } from './errors';
 import { EXIT, type Command } from './io';
 import { parseClientIps, parseHost, parsePort } from './validate';
@@ -29,9 +30,7 @@ exit codes: 0 reachable, 1 blocked or problem found, 2 usage error, 3 could not 
 
 /** 0 reachable and clean; 1 blocked or any failing check; 3 nothing could be judged. */
 export function exitCodeFor(report: Report): number {
-  const collectorRan = report.collector.status === 'ok' || report.collector.status === 'partial';
-  const judged = report.checks.some((c) => c.status === 'pass' || c.status === 'fail' || c.status === 'warn');
-  if (report.probe === null && !collectorRan && !judged && report.verdict.status === 'unknown') return EXIT.couldNotDiagnose;
+  if (inspectedNothing(report)) return EXIT.couldNotDiagnose;
   const anyFail = report.checks.some((c) => c.status === 'fail');
   if (report.verdict.status === 'blocked' || anyFail) return EXIT.problem;
   if (report.verdict.status === 'reachable') return EXIT.ok;

@@ -132,13 +132,4 @@ async function notRunningReport(
   return report;
 }
 
-/**
- * True when the report holds no finding at all: no probe result, no host facts, and no check
- * that passed, failed or warned. Entry points answer such a report with "could not diagnose"
- * (CLI exit code 3).
- */
-export function inspectedNothing(report: Report): boolean {
-  const collectorRan = report.collector.status === 'ok' || report.collector.status === 'partial';
-  const judged = report.checks.some((c) => c.status === 'pass' || c.status === 'fail' || c.status === 'warn');
-  return report.probe === null && !collectorRan && !judged && report.verdict.status === 'unknown';
-}
+export { inspectedNothing } from '../report/verdict';

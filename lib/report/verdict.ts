@@ -3,7 +3,7 @@
  * saw, and whether the two agree (a confirmed cause).
  */
 import type { ProbeOutcome, ProbeResult } from '../probe/types';
-import type { CheckResult, Verdict } from './types';
+import type { CheckResult, Report, Verdict } from './types';
 
 /** Checks whose failure keeps a client out (the rest are context). */
 export const BLOCKING_CHECKS = new Set([
@@ -74,4 +74,15 @@ export function verdictFor(probe: ProbeResult | null, checks: readonly CheckResu
     return { status: 'reachable', summary: `Reachable: ${where} ${OUTCOME_TEXT.banner} (${probe.banner?.software ?? 'SSH'}).`, causes: [], confirmed: true };
   }
   return { status: 'unknown', summary: 'Unknown: the port was not probed and no blocking cause was found.', causes: [], confirmed: false };
+}
+
+/**
+ * True when the report holds no finding at all: no probe result, no host facts, and no check
+ * that passed, failed or warned. Entry points answer such a report with "could not diagnose"
+ * (CLI exit code 3).
+ */
+export function inspectedNothing(report: Report): boolean {
+  const collectorRan = report.collector.status === 'ok' || report.collector.status === 'partial';
+  const judged = report.checks.some((c) => c.status === 'pass' || c.status === 'fail' || c.status === 'warn');
+  return report.probe === null && !collectorRan && !judged && report.verdict.status === 'unknown';
 }
