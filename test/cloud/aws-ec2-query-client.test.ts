@@ -3,62 +3,15 @@
  * (plain node:crypto SigV4), the SDK's endpoint variables, retries on throttling, 5xx, reset
  * connections and clock skew, and EC2 error codes as error names.
  */
-import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeServers, expectedSignature, serve, type Seen } from '../support/sigv4-server';
 import { createEc2QueryClient, Ec2ApiError, parseXml, xmlItems, xmlText } from '../../lib/cloud/ec2-query-client';
 import { ec2Error, ec2Response, el, set } from '../emulators/aws-ec2-xml';
 
 const CREDS = { accessKeyId: 'AKIDQUERYCLIENTTEST', secretAccessKey: 'query-client-secret' };
 
-interface Seen {
-  headers: IncomingMessage['headers'];
-  body: string;
-  url: string;
-}
-
-type Reply = (req: Seen, res: ServerResponse, n: number) => void;
-
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function serve(reply: Reply): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const s = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), url: req.url ?? '/' };
-    seen.push(s);
-    reply(s, res, seen.length);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push({
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
-}
-
-/** SigV4 recomputed from the request as received, without the signing library. */
-function expectedSignature(s: Seen, secret: string): string {
-  const auth = String(s.headers.authorization);
-  const [, scope, signedHeaders] = /Credential=[^/]+\/([^,]+), ?SignedHeaders=([^,]+), ?Signature=/.exec(auth)!;
-  const [date, region, service] = scope!.split('/');
-  const names = signedHeaders!.split(';');
-  const canonicalHeaders = names.map((n) => `${n}:${String(s.headers[n]).trim().replace(/\s+/g, ' ')}\n`).join('');
-  const hash = (d: string) => createHash('sha256').update(d).digest('hex');
-  const canonical = ['POST', s.url, '', canonicalHeaders, signedHeaders, hash(s.body)].join('\n');
-  const amzDate = String(s.headers['x-amz-date']);
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, hash(canonical)].join('\n');
-  const hmac = (k: string | Buffer, d: string) => createHmac('sha256', k).update(d).digest();
-  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date!), region!), service!), 'aws4_request');
-  return createHmac('sha256', key).update(toSign).digest('hex');
-}
+afterEach(closeServers);
 
 const ok = (action: string, body: string) => (_s: Seen, res: ServerResponse) =>
   void res.writeHead(200, { 'content-type': 'text/xml' }).end(ec2Response(action, 'req-1', body));

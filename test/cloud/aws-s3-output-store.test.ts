@@ -4,61 +4,17 @@
  * path-style addressing under AWS_ENDPOINT_URL_S3, S3 error codes as error names (and so as the
  * runner's statuses), retries on SlowDown, 5xx and reset connections.
  */
-import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeServers, expectedSignature, serve, type Seen } from '../support/sigv4-server';
 import { createS3OutputStore, s3ObjectAddress } from '../../lib/cloud/s3-output-store';
 import { AwsApiError } from '../../lib/cloud/aws-signed-http';
 import { classifyAwsError } from '../../lib/runners/ssm-runner';
 
 const CREDS = { accessKeyId: 'AKIDS3STORETEST', secretAccessKey: 's3-store-secret' };
 
-interface Seen {
-  method: string;
-  headers: IncomingMessage['headers'];
-  url: string;
-}
-
-type Reply = (req: Seen, res: ServerResponse, n: number) => void;
-
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function serve(reply: Reply): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer(async (req, res) => {
-    for await (const _ of req) void _;
-    const s = { method: req.method ?? '', headers: req.headers, url: req.url ?? '/' };
-    seen.push(s);
-    reply(s, res, seen.length);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push({
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
-}
-
-/** S3 SigV4 recomputed from the request as received: canonical URI exactly as sent, no query. */
-function expectedSignature(s: Seen, secret: string): string {
-  const auth = String(s.headers.authorization);
-  const [, scope, signedHeaders] = /Credential=[^/]+\/([^,]+), ?SignedHeaders=([^,]+), ?Signature=/.exec(auth)!;
-  const [date, region, service] = scope!.split('/');
-  const names = signedHeaders!.split(';');
-  const canonicalHeaders = names.map((n) => `${n}:${String(s.headers[n]).trim().replace(/\s+/g, ' ')}\n`).join('');
-  const hash = (d: string) => createHash('sha256').update(d).digest('hex');
-  const canonical = [s.method, s.url, '', canonicalHeaders, signedHeaders, hash('')].join('\n');
-  const toSign = ['AWS4-HMAC-SHA256', String(s.headers['x-amz-date']), scope, hash(canonical)].join('\n');
-  const hmac = (k: string | Buffer, d: string) => createHmac('sha256', k).update(d).digest();
-  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date!), region!), service!), 'aws4_request');
-  return createHmac('sha256', key).update(toSign).digest('hex');
-}
+afterEach(closeServers);
 
 const s3Error = (status: number, code: string) => (_s: Seen, res: ServerResponse) =>
   void res
