@@ -4,9 +4,10 @@ import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { fetchPoster, parseChatJob, runChatJob, type ChatWorkerDeps } from '../lib/service/chat';
+import { parseChatJob, runChatJob, type ChatWorkerDeps } from '../lib/service/chat';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
-import { createDiagnoser, createDocClient, createFixAuditStore, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
+import { createChatWorkerDeps } from '../lib/service/chat-runtime';
+import { createDocClient, serviceConfig } from '../lib/service/runtime';
 
 export type SlackWorkerDeps = ChatWorkerDeps;
 
@@ -33,17 +34,6 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
     );
 }
 
-export const handler = createHandler(() => {
-  const config = serviceConfig();
-  const doc = createDocClient();
-  return {
-    config,
-    store: createReportStore(config, doc),
-    providers: createProviderFactory(config),
-    diagnoser: createDiagnoser(config),
-    post: fetchPoster,
-    // Without an audit table, "Apply fix" jobs are answered "not enabled": no fix runs unaudited.
-    ...(config.fix.auditTable ? { audit: createFixAuditStore(config, doc) } : {}),
-    onError: (err) => logger.error('fix job failed', { error: err }),
-  };
-});
+export const handler = createHandler(() =>
+  createChatWorkerDeps(serviceConfig(), createDocClient(), (message, error) => logger.error(message, { error })),
+);

@@ -1,0 +1,48 @@
+/**
+ * Production wiring of the chat jobs (Slack and DingTalk commands, the Slack worker). Kept
+ * apart from runtime.ts so the HTTP check handlers do not load the chat and fix code.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createInlineDispatcher, createSqsDispatcher, fetchPoster, runChatJob, type ChatWorkerDeps, type JobDispatcher } from './chat';
+import type { ServiceConfig } from './config';
+import { createDiagnoser, createFixAuditStore, createProviderFactory, createReportStore } from './runtime';
+
+/**
+ * Where the Slack and DingTalk commands send their jobs: the SQS jobs queue when one is
+ * configured, else (npm start under serverless-offline) this process, running the job inline.
+ */
+export async function createChatDispatcher(
+  cfg: ServiceConfig,
+  doc: DynamoDBDocumentClient,
+  logError: (message: string, err: unknown) => void,
+): Promise<JobDispatcher> {
+  const queueUrl = cfg.slack.jobsQueueUrl;
+  if (queueUrl) {
+    // Loaded here, not at import: the command handlers must answer within 3 s of a cold start.
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    return createSqsDispatcher({ client: new SQSClient({}), queueUrl });
+  }
+  const deps = createChatWorkerDeps(cfg, doc, logError);
+  return createInlineDispatcher(
+    (job) => runChatJob(job, deps),
+    (err) => logError('chat job failed', err),
+  );
+}
+
+/** What a chat job (diagnosis or Slack "Apply fix") needs, in the worker or inline. */
+export function createChatWorkerDeps(
+  cfg: ServiceConfig,
+  doc: DynamoDBDocumentClient,
+  logError: (message: string, err: unknown) => void,
+): ChatWorkerDeps {
+  return {
+    config: cfg,
+    store: createReportStore(cfg, doc),
+    providers: createProviderFactory(cfg),
+    diagnoser: createDiagnoser(cfg),
+    post: fetchPoster,
+    // Without an audit table, "Apply fix" jobs are answered "not enabled": no fix runs unaudited.
+    ...(cfg.fix.auditTable ? { audit: createFixAuditStore(cfg, doc) } : {}),
+    onError: (err) => logError('fix job failed', err),
+  };
+}
