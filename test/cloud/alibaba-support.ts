@@ -21,3 +21,13 @@ export function providerFor(emu: AlibabaEmulator, over: Partial<AlibabaProviderO
     ...over,
   });
 }
+
+/** The environment a child process (the CLI) needs to reach the emulator: endpoints and the credential chain's variables. */
+export function alibabaEmulatorEnv(emu: AlibabaEmulator): NodeJS.ProcessEnv {
+  return {
+    ALIBABA_CLOUD_ECS_ENDPOINT: emu.host,
+    ALIBABA_CLOUD_SAS_ENDPOINT: emu.host,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_AK,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_SECRET,
+  };
+}

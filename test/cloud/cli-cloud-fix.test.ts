@@ -9,9 +9,8 @@ import { viaExecutor } from '../emulators/executors';
 import { createLab, labAvailable, type LabInstance } from '../lab/lab';
 import { denyByIp } from '../lab/scenarios';
 import { rawProbe } from '../lab/raw-client';
-import { runCli } from '../support/cli';
-import type { FixPlan } from '../../lib/remediation/plan';
-import type { ApplyOutcome } from '../../lib/remediation/apply';
+import { runCli, runFixJson } from '../support/cli';
+import { awsEmulatorEnv } from '../support/aws-env';
 
 const AWS_ID = 'i-0123456789abcdef0';
 const lab = labAvailable();
@@ -23,7 +22,7 @@ describe.skipIf(!lab.ok)('sshdoctor fix by instance ID (CLI process, emulated SS
 
   beforeAll(async () => {
     [aws, inst] = await Promise.all([startAwsEmulator(), createLab()]);
-    env = { AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: 'AKIAEMULATOR000TEST', AWS_SECRET_ACCESS_KEY: 'emulator-secret-not-real', AWS_PROFILE: '', AWS_SESSION_TOKEN: '' };
+    env = awsEmulatorEnv(aws.url);
     aws.addSecurityGroup({ groupId: 'sg-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidrs: ['10.231.0.0/16'] }] });
     aws.addInstance({ instanceId: AWS_ID, privateIp: inst.ip, securityGroupIds: ['sg-0aaa0aaa'], executor: viaExecutor(inst.via) });
   });
@@ -31,16 +30,7 @@ describe.skipIf(!lab.ok)('sshdoctor fix by instance ID (CLI process, emulated SS
     await Promise.all([aws?.close(), inst?.destroy()]);
   });
 
-  const fix = async (extra: string[]) => {
-    const r = await runCli(['fix', AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, '--json', ...extra], { env, timeoutMs: 120_000 });
-    let parsed: { plan: FixPlan; outcome: ApplyOutcome | null };
-    try {
-      parsed = JSON.parse(r.stdout) as typeof parsed;
-    } catch {
-      throw new Error(`fix did not print JSON (exit ${r.code}): ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 500)}`);
-    }
-    return { ...r, ...parsed };
-  };
+  const fix = (extra: string[]) => runFixJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, ...extra], { env, timeoutMs: 120_000 });
   const remediationSends = () => aws.calls.filter((c) => c.action === 'SendCommand' && (c.params as { Comment?: string }).Comment === 'sshdoctor remediation step');
 
   it('dry run prints the plan and changes nothing; --apply fixes a hosts.deny denial through SSM, verified by a real banner; a second run changes nothing', { timeout: 240_000 }, async () => {

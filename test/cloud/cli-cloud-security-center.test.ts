@@ -7,12 +7,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { shellExecutor, type AlibabaEmulator } from '../emulators/alibaba-emulator';
-import { INSTANCE_ID, TEST_AK, TEST_SECRET, startEmulator } from './alibaba-support';
+import { INSTANCE_ID, alibabaEmulatorEnv, startEmulator } from './alibaba-support';
 import { createLab, labAvailable, type LabInstance } from '../lab/lab';
 import { denyByIp } from '../lab/scenarios';
-import { runCli } from '../support/cli';
-import type { FixPlan } from '../../lib/remediation/plan';
-import type { ApplyOutcome } from '../../lib/remediation/apply';
+import { runFixJson } from '../support/cli';
 
 const UUID = 'uuid-lab-sas';
 const lab = labAvailable();
@@ -24,12 +22,7 @@ describe.skipIf(!lab.ok)('sshdoctor fix lifts Security Center blocks (CLI proces
 
   beforeAll(async () => {
     [emu, inst] = await Promise.all([startEmulator(), createLab()]);
-    env = {
-      ALIBABA_CLOUD_ECS_ENDPOINT: emu.host,
-      ALIBABA_CLOUD_SAS_ENDPOINT: emu.host,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_AK,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_SECRET,
-    };
+    env = alibabaEmulatorEnv(emu);
   });
   afterAll(async () => {
     await Promise.all([emu?.close(), inst?.destroy()]);
@@ -46,19 +39,7 @@ describe.skipIf(!lab.ok)('sshdoctor fix lifts Security Center blocks (CLI proces
   const blockClient = (id: number) =>
     emu.customBlockRecords.push({ Id: id, BlockIp: inst.hostIp, Bound: 'in', Status: 1, TargetList: [{ Target: UUID, TargetType: 'uuid' }] });
 
-  const fix = async (extra: string[]) => {
-    const r = await runCli(['fix', INSTANCE_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp, '--json', ...extra], {
-      env,
-      timeoutMs: 120_000,
-    });
-    let parsed: { plan: FixPlan; outcome: ApplyOutcome | null };
-    try {
-      parsed = JSON.parse(r.stdout) as typeof parsed;
-    } catch {
-      throw new Error(`fix did not print JSON (exit ${r.code}): ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 500)}`);
-    }
-    return { ...r, ...parsed };
-  };
+  const fix = (extra: string[]) => runFixJson([INSTANCE_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp, ...extra], { env, timeoutMs: 120_000 });
   const deletes = () => emu.callsOf('yundun-sas:DeleteCustomBlockRecord');
 
   it('dry run plans the API step and deletes nothing; --apply deletes the custom block record, the re-check passes, the audit records it', { timeout: 240_000 }, async () => {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
 import { viaExecutor } from '../emulators/executors';
 import { shellExecutor, type AlibabaEmulator } from '../emulators/alibaba-emulator';
-import { INSTANCE_ID as ALI_ID, TEST_AK, TEST_SECRET, startEmulator as startAlibaba } from './alibaba-support';
+import { INSTANCE_ID as ALI_ID, alibabaEmulatorEnv, startEmulator as startAlibaba } from './alibaba-support';
+import { awsEmulatorEnv } from '../support/aws-env';
 import { createLab, labAvailable, type LabInstance } from '../lab/lab';
 import { denyByIp } from '../lab/scenarios';
 import { runCli, runCheckJson } from '../support/cli';
@@ -25,13 +26,8 @@ describe.skipIf(!lab.ok)('sshdoctor check by instance ID (CLI process, emulated 
 
   beforeAll(async () => {
     [aws, ali, inst] = await Promise.all([startAwsEmulator(), startAlibaba(), createLab()]);
-    awsEnv = { AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: 'AKIAEMULATOR000TEST', AWS_SECRET_ACCESS_KEY: 'emulator-secret-not-real', AWS_PROFILE: '', AWS_SESSION_TOKEN: '' };
-    aliEnv = {
-      ALIBABA_CLOUD_ECS_ENDPOINT: ali.host,
-      ALIBABA_CLOUD_SAS_ENDPOINT: ali.host,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_AK,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_SECRET,
-    };
+    awsEnv = awsEmulatorEnv(aws.url);
+    aliEnv = alibabaEmulatorEnv(ali);
     aws.addSecurityGroup({ groupId: 'sg-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidrs: ['10.231.0.0/16'] }] });
     aws.addNetworkAcl({
       aclId: 'acl-0aaa0aaa',

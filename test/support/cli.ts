@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Report } from '../../lib/report/types';
+import type { FixPlan } from '../../lib/remediation/plan';
+import type { ApplyOutcome } from '../../lib/remediation/apply';
 
 export const CLI = fileURLToPath(new URL('../../bin/sshdoctor.js', import.meta.url));
 
@@ -39,4 +41,19 @@ export async function runCheckJson(args: string[], opts?: { timeoutMs?: number; 
     throw new Error(`check did not print JSON (exit ${r.code}): ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 500)}`);
   }
   return { ...r, report };
+}
+
+/** Runs `fix ... --json` and parses its plan and outcome. */
+export async function runFixJson(
+  args: string[],
+  opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): Promise<CliRun & { plan: FixPlan; outcome: ApplyOutcome | null }> {
+  const r = await runCli(['fix', ...args, '--json'], opts);
+  let parsed: { plan: FixPlan; outcome: ApplyOutcome | null };
+  try {
+    parsed = JSON.parse(r.stdout) as typeof parsed;
+  } catch {
+    throw new Error(`fix did not print JSON (exit ${r.code}): ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 500)}`);
+  }
+  return { ...r, ...parsed };
 }
