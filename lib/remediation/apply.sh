@@ -153,14 +153,41 @@ is_sshd_config() {
   return 1
 }
 
+# file_line_args USAGE FILE LINE TEXT: validates the arguments of the line edits and sets
+# file, n and text.
+file_line_args() {
+  [ "$#" -eq 4 ] || usage "$1"
+  etc_path "$2" FILE
+  digits "$3" LINE
+  line_text "$4" TEXT
+  file=$2 n=$3 text=$4
+  regular_file "$file" || precondition "$file is not a regular file"
+}
+
+# backup_file FILE: a timestamped copy beside FILE, in $backup, reported as `backup`.
+backup_file() {
+  backup_name "$1"
+  backup=$BACKUP
+  cp -p "$1" "$backup" || failed "could not back up $1"
+  out backup "$backup"
+}
+
+# rollback_args ARG...: the arguments that undo this step (`apply.sh rollback ARG...`).
+rollback_args() {
+  out rollback-arg rollback
+  for a in "$@"; do out rollback-arg "$a"; done
+}
+
+# After a line edit: sshd's verdict on an edited sshd config, the rollback, the result.
+finish_line_edit() {
+  if is_sshd_config "$file"; then out sshd-t "$(clean "$(sshd_test || true)")"; fi
+  rollback_args file "$file" "$backup"
+  finish changed
+}
+
 # ---- actions ---------------------------------------------------------------------------
 comment_line() {
-  [ "$#" -eq 3 ] || usage "comment-line FILE LINE TEXT"
-  etc_path "$1" FILE
-  digits "$2" LINE
-  line_text "$3" TEXT
-  file=$1 n=$2 text=$3
-  regular_file "$file" || precondition "$file is not a regular file"
+  file_line_args "comment-line FILE LINE TEXT" "$@"
   cur=$(nth_line "$file" "$n") || precondition "$file has no line $n"
   out before "$(clean "$cur")"
   if [ "$cur" = "# sshdoctor: $text" ]; then
@@ -168,28 +195,15 @@ comment_line() {
     finish unchanged "line $n is already commented out"
   fi
   [ "$cur" = "$text" ] || precondition "line $n of $file is no longer \"$text\""
-  backup_name "$file"
-  backup=$BACKUP
-  cp -p "$file" "$backup" || failed "could not back up $file"
-  out backup "$backup"
+  backup_file "$file"
   # shellcheck disable=SC2016 # $0 is awk's, not the shell's
   rewrite "$file" -v n="$n" 'NR == n { print "# sshdoctor: " $0; next } { print }'
   out after "$(clean "$(nth_line "$file" "$n")")"
-  if is_sshd_config "$file"; then out sshd-t "$(clean "$(sshd_test || true)")"; fi
-  out rollback-arg rollback
-  out rollback-arg file
-  out rollback-arg "$file"
-  out rollback-arg "$backup"
-  finish changed
+  finish_line_edit
 }
 
 insert_line_before() {
-  [ "$#" -eq 3 ] || usage "insert-line-before FILE LINE TEXT"
-  etc_path "$1" FILE
-  digits "$2" LINE
-  line_text "$3" TEXT
-  file=$1 n=$2 text=$3
-  regular_file "$file" || precondition "$file is not a regular file"
+  file_line_args "insert-line-before FILE LINE TEXT" "$@"
   total=$(line_count "$file")
   if [ "$n" -eq 0 ]; then at=$total; else at=$n; fi
   if [ "$at" -gt 0 ] && [ "$(nth_line "$file" "$at")" = "$text" ]; then
@@ -202,10 +216,7 @@ insert_line_before() {
   else
     out before "(end of file)"
   fi
-  backup_name "$file"
-  backup=$BACKUP
-  cp -p "$file" "$backup" || failed "could not back up $file"
-  out backup "$backup"
+  backup_file "$file"
   SSHDOCTOR_TEXT=$text
   export SSHDOCTOR_TEXT
   if [ "$n" -gt 0 ]; then
@@ -214,12 +225,7 @@ insert_line_before() {
     rewrite "$file" '{ print } END { print ENVIRON["SSHDOCTOR_TEXT"] }'
   fi
   out after "$(clean "$text")"
-  if is_sshd_config "$file"; then out sshd-t "$(clean "$(sshd_test || true)")"; fi
-  out rollback-arg rollback
-  out rollback-arg file
-  out rollback-arg "$file"
-  out rollback-arg "$backup"
-  finish changed
+  finish_line_edit
 }
 
 f2b_banned() {
@@ -243,10 +249,7 @@ fail2ban_unban() {
   fail2ban-client set "$jail" unbanip "$ip" >/dev/null 2>&1 || failed "fail2ban-client set $jail unbanip $ip failed"
   if f2b_banned "$jail" "$ip"; then failed "$ip is still banned in $jail after unbanip"; fi
   out after "$ip not banned in $jail"
-  out rollback-arg rollback
-  out rollback-arg fail2ban
-  out rollback-arg "$jail"
-  out rollback-arg "$ip"
+  rollback_args fail2ban "$jail" "$ip"
   finish changed
 }
 
@@ -279,11 +282,7 @@ firewall_delete_rule() {
   fw_backup "$table"
   "$FW" -w -t "$table" -D "$chain" "$pos" 2>/dev/null || failed "$FW -t $table -D $chain $pos failed"
   out after "(rule deleted)"
-  out rollback-arg rollback
-  out rollback-arg firewall
-  out rollback-arg "$1"
-  out rollback-arg "$table"
-  out rollback-arg "$backup"
+  rollback_args firewall "$1" "$table" "$backup"
   finish changed
 }
 
@@ -305,11 +304,7 @@ firewall_insert_accept() {
   fw_backup "$table"
   "$FW" -w -t "$table" -I "$chain" 1 -s "$ip" -p tcp --dport "$port" -j ACCEPT 2>/dev/null || failed "$FW -t $table -I $chain 1 failed"
   out after "-I $chain 1 -s $ip -p tcp --dport $port -j ACCEPT"
-  out rollback-arg rollback
-  out rollback-arg firewall
-  out rollback-arg "$1"
-  out rollback-arg "$table"
-  out rollback-arg "$backup"
+  rollback_args firewall "$1" "$table" "$backup"
   finish changed
 }
 
@@ -335,10 +330,7 @@ symlink() {
   ln -s "$target" "$link" || failed "ln -s $target $link failed"
   out after "$link -> $target"
   out detail "ELF $got, same as sshd"
-  out rollback-arg rollback
-  out rollback-arg symlink
-  out rollback-arg "$link"
-  out rollback-arg "$target"
+  rollback_args symlink "$link" "$target"
   finish changed
 }
 
@@ -362,11 +354,7 @@ service_start() {
       systemctl start "$service" >/dev/null 2>&1 || failed "systemctl start $service failed: $(systemctl status "$service" --no-pager 2>&1 | tail -n 1)"
       [ "$enabled" = enabled ] || systemctl enable "$service" >/dev/null 2>&1 || true
       out after "$service $(systemctl is-active "$service" 2>/dev/null || true)"
-      out rollback-arg rollback
-      out rollback-arg service
-      out rollback-arg systemd
-      out rollback-arg "$service"
-      out rollback-arg "${enabled:-unknown}"
+      rollback_args service systemd "$service" "${enabled:-unknown}"
       finish changed
       ;;
     sysv)
@@ -381,11 +369,7 @@ service_start() {
       t=$(sshd_test) || precondition "sshd -t fails: $t"
       "/etc/init.d/$service" start >/dev/null 2>&1 || failed "/etc/init.d/$service start failed"
       out after "$service running"
-      out rollback-arg rollback
-      out rollback-arg service
-      out rollback-arg sysv
-      out rollback-arg "$service"
-      out rollback-arg -
+      rollback_args service sysv "$service" -
       finish changed
       ;;
     direct)
@@ -425,11 +409,7 @@ service_start() {
       done
       pid_alive "$pid" || failed "$service started but wrote no live pid to $pidfile"
       out after "sshd running (pid $pid)"
-      out rollback-arg rollback
-      out rollback-arg service
-      out rollback-arg direct
-      out rollback-arg "$service"
-      out rollback-arg "$pid"
+      rollback_args service direct "$service" "$pid"
       finish changed
       ;;
     *) usage "MANAGER: must be systemd, sysv or direct" ;;
