@@ -5,7 +5,7 @@
  */
 import type { Evidence, Fix } from '../report/types';
 import type { Check } from './types';
-import { clientIps, hostOr, isResult, result, shq } from './support/result';
+import { clientIps, hostOr, isResult, mergeFixes, result, shq } from './support/result';
 
 export const FAIL2BAN_TEXT = {
   banned: (pairs: { jail: string; ip: string }[]) =>
@@ -66,12 +66,7 @@ export const fail2banCheck: Check = {
         summaries.push(FAIL2BAN_TEXT.listed(tool === 'denyhosts' ? 'DenyHosts' : 'sshguard', hits));
         fixes.push(tool === 'denyhosts' ? FAIL2BAN_FIX.denyhosts(hits) : FAIL2BAN_FIX.sshguard(hits));
       }
-      const fix: Fix = {
-        summary: fixes.map((f) => f.summary).join(' '),
-        commands: fixes.flatMap((f) => f.commands),
-        actions: fixes.flatMap((f) => f.actions ?? []),
-      };
-      return result(this, 'fail', summaries.join(' '), evidence, fix);
+      return result(this, 'fail', summaries.join(' '), evidence, mergeFixes(fixes));
     }
     if (f2b.installed && !f2b.running && host.blockers.running.some((r) => r.includes('fail2ban-server'))) {
       return result(this, 'warn', FAIL2BAN_TEXT.notRunning(f2b.error), [{ source: 'fail2ban-client status', text: f2b.error ?? 'no answer' }]);

@@ -5,9 +5,9 @@
  */
 import net from 'node:net';
 import { evaluateInput, parseIptablesSave, type IptVerdict } from '../firewall/iptables';
-import type { Evidence, Fix, FixAction } from '../report/types';
+import type { Evidence, Fix } from '../report/types';
 import type { Check } from './types';
-import { clientIps, hostOr, isResult, result } from './support/result';
+import { clientIps, hostOr, isResult, mergeFixes, result } from './support/result';
 
 export const FIREWALL_TEXT = {
   blocked: (ip: string, port: number, v: IptVerdict) =>
@@ -84,10 +84,7 @@ export const firewallCheck: Check = {
     }
     const setHits = fw.nftClientHits.filter((h) => ips.includes(h.ip) && !/\b(drop|reject)\b/.test(h.text));
     if (summaries.length) {
-      const fix: Fix | null = fixes.length
-        ? { summary: fixes.map((f) => f.summary).join(' '), commands: [...new Set(fixes.flatMap((f) => f.commands))], actions: fixes.flatMap((f): FixAction[] => f.actions ?? []) }
-        : null;
-      return result(this, 'fail', summaries.join(' '), evidence, fix);
+      return result(this, 'fail', summaries.join(' '), evidence, mergeFixes(fixes));
     }
     if (setHits.length) {
       return result(

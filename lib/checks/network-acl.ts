@@ -8,6 +8,7 @@ import type { Check, Facts } from './types';
 import type { CheckResult, Evidence, Fix } from '../report/types';
 import type { NetworkAclEntry } from '../inventory/types';
 import { cidrContains, hostCidr } from '../cloud/cidr';
+import { mergeFixes } from './support/result';
 
 const ID = 'network-acl';
 const TITLE = "The subnet's network ACL admits SSH and its return traffic";
@@ -161,10 +162,7 @@ export const networkAclCheck: Check = {
       if (inDenied.length) parts.push(NETWORK_ACL_TEXT.inboundDenied(facts.port, inDenied));
       if (outDenied.length) parts.push(NETWORK_ACL_TEXT.outboundDenied(outDenied));
       const fixes = [inFix, outFix].filter((f): f is Fix => f !== null);
-      const fix: Fix | null = fixes.length
-        ? { summary: fixes.map((f) => f.summary).join(' '), commands: fixes.flatMap((f) => f.commands) }
-        : null;
-      return result('fail', parts.join(' '), evidence, fix);
+      return result('fail', parts.join(' '), evidence, mergeFixes(fixes));
     }
     if (outPartial.length) {
       return result('warn', NETWORK_ACL_TEXT.outboundPartial(outPartial, `${COMMON_EPHEMERAL[0]}-${COMMON_EPHEMERAL[1]}`), evidence, null);

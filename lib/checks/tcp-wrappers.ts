@@ -5,9 +5,9 @@
  * Linux 3 ignore them, so a deny rule there is reported but never blamed.
  */
 import { decide, parseHostsFile, type WrappersDecision } from '../wrappers';
-import type { Evidence, Fix, FixAction } from '../report/types';
+import type { Evidence, Fix } from '../report/types';
 import type { Check } from './types';
-import { backupCommand, clientIps, hostOr, isResult, result, shq } from './support/result';
+import { backupCommand, clientIps, hostOr, isResult, mergeFixes, result, shq } from './support/result';
 
 export const TCP_WRAPPERS_TEXT = {
   notLinked: 'sshd is not linked with libwrap: /etc/hosts.allow and /etc/hosts.deny do not affect SSH.',
@@ -80,13 +80,7 @@ export const tcpWrappersCheck: Check = {
     if (denied.length) {
       const first = denied[0]!;
       const fixes = denied.map((d) => fixFor(d)).filter((f): f is Fix => f !== null);
-      const fix: Fix | null = fixes.length
-        ? {
-            summary: fixes.map((f) => f.summary).join(' '),
-            commands: dedupe(fixes.flatMap((f) => f.commands)),
-            actions: dedupeActions(fixes.flatMap((f) => f.actions ?? [])),
-          }
-        : null;
+      const fix = mergeFixes(fixes);
       const more = denied.length > 1 ? ` (and ${denied.length - 1} more client${denied.length > 2 ? 's' : ''})` : '';
       return result(this, 'fail', TCP_WRAPPERS_TEXT.denied(first) + more, evidence, fix);
     }
@@ -102,18 +96,4 @@ function fixFor(d: WrappersDecision): Fix | null {
   return d.fix.kind === 'comment-out'
     ? TCP_WRAPPERS_FIX.commentOut(d.fix.file, d.fix.line, d.fix.text)
     : TCP_WRAPPERS_FIX.insertAllow(d.fix.file, d.fix.beforeLine, d.fix.text);
-}
-
-function dedupe(xs: string[]): string[] {
-  return [...new Set(xs)];
-}
-
-function dedupeActions(xs: FixAction[]): FixAction[] {
-  const seen = new Set<string>();
-  return xs.filter((a) => {
-    const k = JSON.stringify(a);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

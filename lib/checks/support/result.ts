@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus, Evidence, Fix } from '../../report/types';
+import type { CheckResult, CheckStatus, Evidence, Fix, FixAction } from '../../report/types';
 import type { Check, Facts } from '../types';
 import type { HostFacts } from '../../collector/facts';
 
@@ -40,4 +40,26 @@ export function clientIps(facts: Facts): string[] {
 /** Shell snippet that backs a file up with a timestamp before editing it. */
 export function backupCommand(file: string): string {
   return `cp -p ${shq(file)} ${shq(file)}.sshdoctor-$(date +%Y%m%d%H%M%S)`;
+}
+
+/**
+ * One fix out of several (one per client, jail or rule): summaries joined, commands and
+ * actions in order without repeats. `actions` is present when any part had actions.
+ * Null when there is nothing to merge.
+ */
+export function mergeFixes(fixes: readonly Fix[]): Fix | null {
+  if (!fixes.length) return null;
+  const merged: Fix = { summary: fixes.map((f) => f.summary).join(' '), commands: [...new Set(fixes.flatMap((f) => f.commands))] };
+  if (fixes.some((f) => f.actions)) {
+    const seen = new Set<string>();
+    merged.actions = fixes
+      .flatMap((f): FixAction[] => f.actions ?? [])
+      .filter((a) => {
+        const key = JSON.stringify(a);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+  }
+  return merged;
 }
