@@ -120,6 +120,7 @@ function buildFacts(doc: RawDocument): HostFacts {
   const truncatedSections = [...doc.sections.values()].filter((s) => s.dropped > 0).map((s) => s.name);
 
   const meta = kv(sec('meta').lines);
+  const binary = kv(sec('sshd-binary').lines);
   const osKv = kv(sec('os').lines);
   const unquote = (v: string | undefined) => (v ?? '').replace(/^"(.*)"$/, '$1');
 
@@ -164,8 +165,8 @@ function buildFacts(doc: RawDocument): HostFacts {
       patternFiles: patternFiles(sec('wrapper-files').lines),
     },
     sshd: {
-      path: kv(sec('sshd-binary').lines).path || null,
-      ...(kv(sec('sshd-binary').lines)['elf-machine'] ? { elfMachine: kv(sec('sshd-binary').lines)['elf-machine']! } : {}),
+      path: binary.path || null,
+      ...(binary['elf-machine'] ? { elfMachine: binary['elf-machine'] } : {}),
       test: { rc: sec('sshd-test').rc, output: sec('sshd-test').lines.filter(Boolean) },
       effective: { ok: effective.rc === 0 && Object.keys(options).length > 0, options, error: effective.rc === 0 ? [] : effective.lines.filter(Boolean) },
       configLines: sec('sshd-config').lines.flatMap((l) => {
