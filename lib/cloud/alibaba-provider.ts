@@ -1,7 +1,7 @@
 /**
  * Alibaba Cloud provider: ECS (instance lookup, security groups, Cloud Assistant) and Security
- * Center, all through `@alicloud/openapi-core`'s generic RPC call. The SDK is imported lazily,
- * on the first API call, so AWS-only bundles never load it.
+ * Center, all through `@alicloud/openapi-core`'s generic RPC call. The SDK (alibaba-sdk.ts) is
+ * imported lazily, on the first API call, so AWS-only runs never load it.
  */
 import type { CloudProvider, NotInspected } from './types';
 import type { CloudFacts, InstanceInfo } from '../inventory/types';
@@ -154,33 +154,15 @@ function lazyCaller(
 }
 
 async function buildClient(endpoint: AlibabaEndpoint, opts: AlibabaProviderOptions): Promise<OpenApiClientLike> {
-  const core = (await import('@alicloud/openapi-core')) as unknown as Record<string, unknown>;
-  const Client = cjsDefault(core) as new (config: Record<string, unknown>) => OpenApiClientLike;
-  const config: Record<string, unknown> = {
+  const { createOpenApiClient } = await import('./alibaba-sdk');
+  return createOpenApiClient({
     endpoint: endpoint.host,
     protocol: endpoint.protocol,
     regionId: opts.region,
     readTimeout: 15_000,
     connectTimeout: 5_000,
-  };
-  if (opts.credentials) {
-    config.accessKeyId = opts.credentials.accessKeyId;
-    config.accessKeySecret = opts.credentials.accessKeySecret;
-    if (opts.credentials.securityToken) config.securityToken = opts.credentials.securityToken;
-  } else {
-    const credMod = (await import('@alicloud/credentials')) as unknown as Record<string, unknown>;
-    const Credential = cjsDefault(credMod) as new () => unknown;
-    config.credential = new Credential();
-  }
-  return new Client(config);
-}
-
-/** The class behind a CommonJS `exports.default`, whichever interop layer (Node, esbuild, vitest) loaded it. */
-function cjsDefault(mod: Record<string, unknown>): unknown {
-  const d = mod.default as Record<string, unknown> | ((...a: unknown[]) => unknown) | undefined;
-  if (typeof d === 'function') return d;
-  if (d && typeof d.default === 'function') return d.default;
-  throw new Error('the Alibaba Cloud SDK did not export a client class');
+    ...opts.credentials,
+  });
 }
 
 function reasonOf(err: unknown): string {

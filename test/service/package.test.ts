@@ -1,23 +1,47 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OpenApiClientConfig } from '../../lib/cloud/alibaba-sdk';
+import type { OpenApiClientLike } from '../../lib/cloud/alibaba-rpc';
+import { INSTANCE_ID, providerFor, startEmulator, TEST_AK, TEST_SECRET } from '../cloud/alibaba-support';
 
 const FUNCTIONS = ['checks-create', 'checks-get', 'checks-fix', 'slack-command', 'slack-worker', 'dingtalk-command', 'fleet-sweep', 'fleet-worker'];
 
+/** Relative specifiers a bundle imports at run time (`import("./x.mjs")`, `from "./x.mjs"`). */
+function relativeImports(code: string): string[] {
+  return [...code.matchAll(/(?:import\(|from)\s*["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+}
+
 describe('osls package', () => {
-  it('packages every function offline, with no credentials, and the template wires IAM auth and the tables', async () => {
+  let out: string;
+  const unzipped = (fn: string) => join(out, 'unzipped', fn);
+  const handlerFile = (fn: string) => join(unzipped(fn), 'functions', `${fn}.mjs`);
+
+  beforeAll(async () => {
     // No real credentials and no network: the template must not need account lookups.
     const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDPACKAGE', AWS_SECRET_ACCESS_KEY: 'package', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1' };
-    const out = mkdtempSync(join(tmpdir(), 'sshdoctor-package-'));
+    out = mkdtempSync(join(tmpdir(), 'sshdoctor-package-'));
     await promisify(execFile)('npx', ['osls', 'package', '--stage', 'ci', '--package', out], {
       cwd: process.cwd(),
       env,
       timeout: 240_000,
       maxBuffer: 16 * 1024 * 1024,
     });
+    for (const fn of FUNCTIONS) {
+      mkdirSync(unzipped(fn), { recursive: true });
+      execFileSync('unzip', ['-q', '-o', join(out, `${fn}.zip`), '-d', unzipped(fn)]);
+    }
+  }, 300_000);
+
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it('packages every function offline, with no credentials, and the template wires IAM auth and the tables', () => {
     for (const fn of FUNCTIONS) {
       const zip = join(out, `${fn}.zip`);
       expect(existsSync(zip), zip).toBe(true);
@@ -50,6 +74,57 @@ describe('osls package', () => {
     const env0 = (template.Resources['SlackDashcommandLambdaFunction']?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env0.SLACK_SIGNING_SECRET_REF).toMatch(/^ssm:\//);
     expect(env0).toHaveProperty('SLACK_FIX_ALLOWED_USERS');
-    rmSync(out, { recursive: true, force: true });
-  }, 300_000);
+  });
+
+  it('ships the Alibaba SDK as a file of its own beside the handlers that use it, and only there', () => {
+    for (const fn of FUNCTIONS) {
+      const handler = handlerFile(fn);
+      const imports = relativeImports(readFileSync(handler, 'utf8'));
+      // Every file a bundle imports at run time is in its zip.
+      for (const spec of imports) expect(existsSync(resolve(dirname(handler), spec)), `${fn}: ${spec}`).toBe(true);
+      const files = readdirSync(join(unzipped(fn), 'functions'));
+      expect(files.includes('alibaba-sdk.mjs'), fn).toBe(imports.includes('./alibaba-sdk.mjs'));
+      // The SDK's own code is not in the handler bundle.
+      expect(readFileSync(handler, 'utf8'), fn).not.toContain('x-acs-signature-nonce');
+    }
+    expect(relativeImports(readFileSync(handlerFile('checks-create'), 'utf8'))).toContain('./alibaba-sdk.mjs');
+    expect(readdirSync(join(unzipped('checks-get'), 'functions'))).toEqual(['checks-get.mjs']);
+  });
+
+  it('loads the HTTP and Slack handlers without the Alibaba SDK file: it is not read at cold start', () => {
+    for (const fn of ['checks-create', 'checks-fix', 'slack-command']) {
+      rmSync(join(unzipped(fn), 'functions', 'alibaba-sdk.mjs'), { force: true });
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(handlerFile(fn)).href)}); process.stdout.write(typeof m.handler);`;
+      const got = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_LAMBDA_FUNCTION_NAME: fn },
+        encoding: 'utf8',
+      });
+      expect(got, fn).toBe('function');
+    }
+  });
+
+  it("the packaged Alibaba SDK file makes signed calls that the Alibaba emulator accepts", async () => {
+    const sdk = (await import(pathToFileURL(join(unzipped('fleet-worker'), 'functions', 'alibaba-sdk.mjs')).href)) as {
+      createOpenApiClient(config: OpenApiClientConfig): OpenApiClientLike;
+    };
+    const emu = await startEmulator();
+    try {
+      emu.addInstance({ instanceId: INSTANCE_ID, publicIps: ['203.0.113.7'] });
+      const [host, port] = emu.host.split(':');
+      const client = sdk.createOpenApiClient({
+        endpoint: `${host}:${port}`,
+        protocol: 'http',
+        regionId: 'cn-hangzhou',
+        readTimeout: 5000,
+        connectTimeout: 5000,
+        accessKeyId: TEST_AK,
+        accessKeySecret: TEST_SECRET,
+      });
+      const instance = await providerFor(emu, { clients: { ecs: client } }).describeInstance(INSTANCE_ID);
+      expect(instance?.publicIps).toEqual(['203.0.113.7']);
+      expect(emu.callsOf('ecs:DescribeInstances').map((c) => c.status)).toEqual([200]);
+    } finally {
+      await emu.close();
+    }
+  });
 });
