@@ -1,29 +1,32 @@
 /** `POST /checks`: validate, authorise by opt-in tag, diagnose, store, return the report. */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runCheck, type CheckDeps } from '../lib/service/check-service';
 import { httpErrorHandler, json, type HttpResult } from '../lib/service/http';
 import { coldStart, validateJsonBody, type DepsContext, type ParsedEvent } from '../lib/service/middleware';
 import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { checkRequestSchema, type CheckRequest } from '../lib/service/schemas';
+import { observability } from '../lib/service/observability';
 
 export interface ChecksCreateDeps extends CheckDeps {
   maxBodyBytes: number;
 }
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, tracer, middlewares, instrument } = observability();
 
 /** Builds the handler around `load` (tests pass dependencies on dynalite and lab providers). */
 export function createHandler(load: () => ChecksCreateDeps | Promise<ChecksCreateDeps>) {
   return middy<ParsedEvent<CheckRequest>, HttpResult, Error, DepsContext<ChecksCreateDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(httpErrorHandler(logger))
     .use(coldStart(load))
     .use(validateJsonBody(checkRequestSchema))
     .handler(async (event, context) => {
       const { id, report } = await runCheck(event.parsed, event.requestContext.http.sourceIp, context.deps);
       logger.info('check done', { id, provider: event.parsed.provider, verdict: report.verdict.status });
+      // Searchable in X-Ray: which checks found instances blocked, per provider.
+      tracer.putAnnotation('provider', event.parsed.provider);
+      tracer.putAnnotation('verdict', report.verdict.status);
       return json(201, { id, report }, { location: `/checks/${id}` });
     });
 }
@@ -33,8 +36,8 @@ export const handler = createHandler(() => {
   return {
     config,
     maxBodyBytes: config.maxBodyBytes,
-    store: createReportStore(config, createDocClient()),
-    providers: createProviderFactory(config),
+    store: createReportStore(config, createDocClient(instrument(new DynamoDBClient({})))),
+    providers: createProviderFactory(config, instrument),
     diagnoser: createDiagnoser(config),
   };
 });

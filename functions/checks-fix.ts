@@ -5,8 +5,7 @@
  * unless they are also granted `execute-api:Invoke` on this route (see infra/fix-caller-policy.json).
  */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runFix, type FixDeps } from '../lib/service/fix-service';
 import { httpFixIdentity } from '../lib/service/fix-authorize';
 import { ValidationError } from '../lib/service/errors';
@@ -15,6 +14,7 @@ import { coldStart, validateJsonBody, type DepsContext, type ParsedEvent } from 
 import { createDiagnoser, createDocClient, createFixAuditStore, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { fixRequestSchema, parseOrThrow, reportIdSchema, type FixRequestBody } from '../lib/service/schemas';
 import { KNOWN_CHECK_IDS } from '../lib/remediation/plan';
+import { observability } from '../lib/service/observability';
 
 export interface ChecksFixDeps extends FixDeps {
   maxBodyBytes: number;
@@ -26,12 +26,12 @@ type FixEvent = ParsedEvent<FixRequestBody> & {
   requestContext: { authorizer?: { iam?: { userArn?: string | null } } };
 };
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, middlewares, instrument } = observability();
 
 /** Builds the handler around `load` (tests pass dependencies on dynalite and emulated clouds). */
 export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>) {
   return middy<FixEvent, HttpResult, Error, DepsContext<ChecksFixDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(httpErrorHandler(logger))
     .use(coldStart(load))
     .before(async (request) => {
@@ -53,12 +53,12 @@ export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>
 
 export const handler = createHandler(() => {
   const config = serviceConfig();
-  const doc = createDocClient();
+  const doc = createDocClient(instrument(new DynamoDBClient({})));
   return {
     config,
     maxBodyBytes: config.maxBodyBytes,
     store: createReportStore(config, doc),
-    providers: createProviderFactory(config),
+    providers: createProviderFactory(config, instrument),
     diagnoser: createDiagnoser(config),
     audit: createFixAuditStore(config, doc),
   };

@@ -1,23 +1,23 @@
 /** `GET /checks/{id}`: a stored report, or 404. */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NotFoundError } from '../lib/service/errors';
 import { httpErrorHandler, json, type HttpEvent, type HttpResult } from '../lib/service/http';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
 import type { ReportStore } from '../lib/service/report-store';
 import { createDocClient, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { parseOrThrow, reportIdSchema } from '../lib/service/schemas';
+import { observability } from '../lib/service/observability';
 
 export interface ChecksGetDeps {
   store: ReportStore;
 }
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => ChecksGetDeps | Promise<ChecksGetDeps>) {
   return middy<HttpEvent & { reportId?: string }, HttpResult, Error, DepsContext<ChecksGetDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(httpErrorHandler(logger))
     .use(coldStart(load))
     .before(async (request) => {
@@ -31,4 +31,4 @@ export function createHandler(load: () => ChecksGetDeps | Promise<ChecksGetDeps>
     });
 }
 
-export const handler = createHandler(() => ({ store: createReportStore(serviceConfig(), createDocClient()) }));
+export const handler = createHandler(() => ({ store: createReportStore(serviceConfig(), createDocClient(instrument(new DynamoDBClient({})))) }));

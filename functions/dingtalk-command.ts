@@ -1,7 +1,6 @@
 /** DingTalk outgoing robot endpoint: verify, acknowledge, queue the diagnosis. */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handleDingtalkRequest, type DingtalkCommandDeps } from '../lib/service/dingtalk-command';
 import { ConfigError } from '../lib/service/errors';
 import { httpErrorHandler, type HttpEvent, type HttpResult } from '../lib/service/http';
@@ -9,12 +8,13 @@ import { coldStart, type DepsContext } from '../lib/service/middleware';
 import { createChatDispatcher } from '../lib/service/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
+import { observability } from '../lib/service/observability';
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => DingtalkCommandDeps | Promise<DingtalkCommandDeps>) {
   return middy<HttpEvent, HttpResult, Error, DepsContext<DingtalkCommandDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(httpErrorHandler(logger))
     .use(coldStart(load))
     .handler((event, context) => handleDingtalkRequest(event, context.deps));
@@ -23,7 +23,7 @@ export function createHandler(load: () => DingtalkCommandDeps | Promise<Dingtalk
 export const handler = createHandler(async () => {
   const config = serviceConfig();
   if (!config.dingtalk.appSecretRef) throw new ConfigError('DINGTALK_APP_SECRET_REF', 'is required');
-  const dispatcher = await createChatDispatcher(config, createDocClient(), (message, error) => logger.error(message, { error }));
+  const dispatcher = await createChatDispatcher(config, createDocClient(instrument(new DynamoDBClient({}))), (message, error) => logger.error(message, { error }), instrument);
   return {
     appSecret: await resolveSecret(config.dingtalk.appSecretRef, 'DINGTALK_APP_SECRET_REF'),
     dispatcher,

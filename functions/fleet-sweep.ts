@@ -1,21 +1,20 @@
 /** EventBridge Scheduler target: list opted-in instances per provider/region, queue batches. */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../lib/service/errors';
 import { sweep, type SweepResult } from '../lib/service/fleet';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
 import { createProviderFactory, serviceConfig } from '../lib/service/runtime';
 import { createSqsFleetQueue } from '../lib/service/sqs-fleet-queue';
+import { observability } from '../lib/service/observability';
 
 export type FleetSweepDeps = Parameters<typeof sweep>[0];
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => FleetSweepDeps | Promise<FleetSweepDeps>) {
   return middy<unknown, SweepResult, Error, DepsContext<FleetSweepDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(coldStart(load))
     .handler(async (_event, context) => {
       const result = await sweep(context.deps);
@@ -32,7 +31,7 @@ export const handler = createHandler(() => {
     targets: config.fleet.targets,
     optInTag: config.optInTag,
     batchSize: config.fleet.batchSize,
-    providers: createProviderFactory(config),
-    queue: createSqsFleetQueue({ client: new SQSClient({}), queueUrl: config.fleet.queueUrl }),
+    providers: createProviderFactory(config, instrument),
+    queue: createSqsFleetQueue({ client: instrument(new SQSClient({})), queueUrl: config.fleet.queueUrl }),
   };
 });

@@ -1,8 +1,6 @@
 /** SQS consumer: diagnose each queued batch once (idempotent), record state, alert on flips. */
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,17 +13,18 @@ import { createIdempotentFleetProcessor, type IdempotentFleetProcessor } from '.
 import { coldStart, type DepsContext } from '../lib/service/middleware';
 import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
+import { observability } from '../lib/service/observability';
 
 export interface FleetWorkerDeps {
   processRecord: IdempotentFleetProcessor;
 }
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, middlewares, instrument } = observability();
 const metrics = new Metrics({ namespace: 'sshdoctor', serviceName: 'sshdoctor' });
 
 export function createHandler(load: () => FleetWorkerDeps | Promise<FleetWorkerDeps>) {
   return middy<SQSEvent, SQSBatchResponse, Error, DepsContext<FleetWorkerDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(logMetrics(metrics))
     .use(coldStart(load))
     .use(sqsPartialBatchFailure({ logger: (reason) => logger.error('fleet batch failed', { reason }) }))
@@ -45,15 +44,15 @@ export function createHandler(load: () => FleetWorkerDeps | Promise<FleetWorkerD
 
 export const handler = createHandler(async () => {
   const config = serviceConfig();
-  const dynamo = new DynamoDBClient({});
+  const dynamo = instrument(new DynamoDBClient({}));
   const alerts: AlertSink[] = [];
-  if (config.alerts.topicArn) alerts.push(createSnsAlertSink({ client: new SNSClient({}), topicArn: config.alerts.topicArn }));
+  if (config.alerts.topicArn) alerts.push(createSnsAlertSink({ client: instrument(new SNSClient({})), topicArn: config.alerts.topicArn }));
   if (config.slack.webhookUrlRef) {
     const webhookUrl = await resolveSecret(config.slack.webhookUrlRef, 'SLACK_WEBHOOK_URL_REF');
     alerts.push(createSlackWebhookAlertSink({ webhookUrl, post: fetchPoster }));
   }
   const deps = {
-    providers: createProviderFactory(config),
+    providers: createProviderFactory(config, instrument),
     diagnoser: createDiagnoser(config),
     store: createReportStore(config, createDocClient(dynamo)),
     alerts,

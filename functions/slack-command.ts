@@ -1,7 +1,6 @@
 /** Slack slash command / interactivity endpoint: verify, acknowledge, queue the diagnosis or the fix. */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { httpErrorHandler, type HttpEvent, type HttpResult } from '../lib/service/http';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
 import { fetchPoster } from '../lib/service/chat';
@@ -12,12 +11,13 @@ import { resolveSecret } from '../lib/service/secrets';
 import { handleSlackRequest, type SlackCommandDeps } from '../lib/service/slack-command';
 import { ConfigError } from '../lib/service/errors';
 import { parseSlackFixAllowList } from '../lib/service/fix-authorize';
+import { observability } from '../lib/service/observability';
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => SlackCommandDeps | Promise<SlackCommandDeps>) {
   return middy<HttpEvent, HttpResult, Error, DepsContext<SlackCommandDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(httpErrorHandler(logger))
     .use(coldStart(load))
     .handler((event, context) => handleSlackRequest(event, context.deps));
@@ -27,8 +27,8 @@ export const handler = createHandler(async () => {
   const config = serviceConfig();
   if (!config.slack.signingSecretRef) throw new ConfigError('SLACK_SIGNING_SECRET_REF', 'is required');
   const fixAllowList = parseSlackFixAllowList(config.fix.slackAllowedUsers);
-  const doc = createDocClient();
-  const dispatcher = await createChatDispatcher(config, doc, (message, error) => logger.error(message, { error }));
+  const doc = createDocClient(instrument(new DynamoDBClient({})));
+  const dispatcher = await createChatDispatcher(config, doc, (message, error) => logger.error(message, { error }), instrument);
   return {
     signingSecret: await resolveSecret(config.slack.signingSecretRef, 'SLACK_SIGNING_SECRET_REF'),
     replayGuard: createDynamoReplayGuard({ client: doc, table: config.tables.idempotency }),

@@ -1,21 +1,21 @@
 /** Consumes chat jobs (Slack and DingTalk) from SQS: diagnose or apply a fix, render, post back. */
 import middy from '@middy/core';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseChatJob, runChatJob, type ChatWorkerDeps } from '../lib/service/chat';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
 import { createChatWorkerDeps } from '../lib/service/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
+import { observability } from '../lib/service/observability';
 
 export type SlackWorkerDeps = ChatWorkerDeps;
 
-const logger = new Logger({ serviceName: 'sshdoctor' });
+const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerDeps>) {
   return middy<SQSEvent, SQSBatchResponse, Error, DepsContext<SlackWorkerDeps>>()
-    .use(injectLambdaContext(logger))
+    .use(middlewares)
     .use(coldStart(load))
     .use(sqsPartialBatchFailure({ logger: (reason) => logger.error('chat job failed', { reason }) }))
     .handler(
@@ -35,5 +35,5 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
 }
 
 export const handler = createHandler(() =>
-  createChatWorkerDeps(serviceConfig(), createDocClient(), (message, error) => logger.error(message, { error })),
+  createChatWorkerDeps(serviceConfig(), createDocClient(instrument(new DynamoDBClient({}))), (message, error) => logger.error(message, { error }), instrument),
 );

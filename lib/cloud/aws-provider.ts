@@ -34,6 +34,8 @@ export interface AwsProviderOptions {
   /** SDK attempts per call for default clients (throttling and 5xx are retried with backoff). Default 5. */
   maxAttempts?: number;
   poll?: SsmPollOptions;
+  /** Wraps each SDK client this builds (the Lambda functions pass X-Ray's capture). Default: none. */
+  instrument?: <T extends object>(client: T) => T;
 }
 
 /** `service:Action` wording for reasons. */
@@ -49,7 +51,7 @@ export function createAwsProvider(opts: AwsProviderOptions): CloudProvider {
   const { region } = opts;
   const maxAttempts = opts.maxAttempts ?? 5;
   const ec2 = opts.clients?.ec2 ?? createEc2QueryClient({ region, maxAttempts });
-  const ssm = opts.clients?.ssm ?? new SSMClient({ region, maxAttempts });
+  const ssm = opts.clients?.ssm ?? (opts.instrument ?? ((c) => c))(new SSMClient({ region, maxAttempts }));
   const outputStore = opts.outputBucket ? (opts.clients?.outputStore ?? createS3OutputStore({ region, maxAttempts })) : undefined;
   const runnerOpts: SsmRunnerOptions = {
     ssm,

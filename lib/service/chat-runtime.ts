@@ -5,7 +5,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createInlineDispatcher, createSqsDispatcher, fetchPoster, runChatJob, type ChatWorkerDeps, type JobDispatcher } from './chat';
 import type { ServiceConfig } from './config';
-import { createDiagnoser, createFixAuditStore, createProviderFactory, createReportStore } from './runtime';
+import { createDiagnoser, createFixAuditStore, createProviderFactory, createReportStore, type ClientInstrument } from './runtime';
 
 /**
  * Where the Slack and DingTalk commands send their jobs: the SQS jobs queue when one is
@@ -15,14 +15,15 @@ export async function createChatDispatcher(
   cfg: ServiceConfig,
   doc: DynamoDBDocumentClient,
   logError: (message: string, err: unknown) => void,
+  instrument: ClientInstrument = (client) => client,
 ): Promise<JobDispatcher> {
   const queueUrl = cfg.slack.jobsQueueUrl;
   if (queueUrl) {
     // Loaded here, not at import: the command handlers must answer within 3 s of a cold start.
     const { SQSClient } = await import('@aws-sdk/client-sqs');
-    return createSqsDispatcher({ client: new SQSClient({}), queueUrl });
+    return createSqsDispatcher({ client: instrument(new SQSClient({})), queueUrl });
   }
-  const deps = createChatWorkerDeps(cfg, doc, logError);
+  const deps = createChatWorkerDeps(cfg, doc, logError, instrument);
   return createInlineDispatcher(
     (job) => runChatJob(job, deps),
     (err) => logError('chat job failed', err),
@@ -34,11 +35,12 @@ export function createChatWorkerDeps(
   cfg: ServiceConfig,
   doc: DynamoDBDocumentClient,
   logError: (message: string, err: unknown) => void,
+  instrument: ClientInstrument = (client) => client,
 ): ChatWorkerDeps {
   return {
     config: cfg,
     store: createReportStore(cfg, doc),
-    providers: createProviderFactory(cfg),
+    providers: createProviderFactory(cfg, instrument),
     diagnoser: createDiagnoser(cfg),
     post: fetchPoster,
     // Without an audit table, "Apply fix" jobs are answered "not enabled": no fix runs unaudited.

@@ -14,6 +14,10 @@ import { createDynamoFixAuditStore, type FixAuditStore } from './fix-audit-store
 import { ConfigError } from './errors';
 import { resolveSecret } from './secrets';
 
+/** Wraps an AWS SDK client, e.g. with X-Ray capture (see observability.ts). */
+export type ClientInstrument = <T extends object>(client: T) => T;
+const asIs: ClientInstrument = (client) => client;
+
 let config: ServiceConfig | undefined;
 
 /** The validated configuration, read once per cold start. */
@@ -45,14 +49,14 @@ export function createFixAuditStore(cfg: ServiceConfig, doc: DynamoDBDocumentCli
   return createDynamoFixAuditStore({ client: doc, table: cfg.fix.auditTable, ttlDays: cfg.fix.auditTtlDays });
 }
 
-/** Providers by `name:region`, built once per container. */
-export function createProviderFactory(cfg: ServiceConfig): ProviderFactory {
+/** Providers by `name:region`, built once per container; `instrument` wraps the AWS SDK clients they build. */
+export function createProviderFactory(cfg: ServiceConfig, instrument: ClientInstrument = asIs): ProviderFactory {
   const cache = new Map<string, Promise<CloudProvider>>();
   return (name, region) => {
     const key = `${name}:${region}`;
     let p = cache.get(key);
     if (!p) {
-      p = name === 'aws' ? awsProvider(region) : alibabaProvider(cfg, region);
+      p = name === 'aws' ? awsProvider(region, instrument) : alibabaProvider(cfg, region);
       // A failed build (bad secret, network) must not be cached for the container's life.
       p.catch(() => cache.delete(key));
       cache.set(key, p);
@@ -61,9 +65,9 @@ export function createProviderFactory(cfg: ServiceConfig): ProviderFactory {
   };
 }
 
-async function awsProvider(region: string): Promise<CloudProvider> {
+async function awsProvider(region: string, instrument: ClientInstrument): Promise<CloudProvider> {
   const { createAwsProvider } = await import('../cloud/aws-provider');
-  return createAwsProvider({ region });
+  return createAwsProvider({ region, instrument });
 }
 
 async function alibabaProvider(cfg: ServiceConfig, region: string): Promise<CloudProvider> {
