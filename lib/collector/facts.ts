@@ -2,34 +2,35 @@
  * Typed host facts, built from the collector document's raw sections and validated with
  * zod. Checks read only these; they never see raw collector text.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale';
 import { parseDocument, type RawDocument, type RawSection } from './document';
 
-const numberedLine = z.object({ no: z.number().int().positive(), text: z.string() });
+const numberedLine = z.object({ no: z.number().check(z.int(), z.positive()), text: z.string() });
 
 const hostsFile = z.object({
   path: z.string(),
   present: z.boolean(),
   /** Lines that can matter, with their original numbers (sparse: see `omitted`). */
   lines: z.array(numberedLine),
-  totalLines: z.number().int().nonnegative(),
+  totalLines: z.number().check(z.int(), z.nonnegative()),
   /** Literal-address rules for other addresses, left out by the collector. */
-  omitted: z.number().int().nonnegative(),
+  omitted: z.number().check(z.int(), z.nonnegative()),
   /** Lines that were cut by a size cap: the decision may be incomplete. */
   truncated: z.boolean(),
   /** The file's last line has no newline: libwrap stops reading there. */
   unterminated: z.boolean(),
 });
 
-const library = z.object({ name: z.string(), path: z.string().nullable(), notFound: z.boolean() });
+const library = z.object({ name: z.string(), path: z.nullable(z.string()), notFound: z.boolean() });
 
 const libraryCandidate = z.object({
   path: z.string(),
   kind: z.enum(['link', 'file']),
-  target: z.string().optional(),
+  target: z.optional(z.string()),
   /** For links: the target exists. */
-  resolves: z.boolean().optional(),
-  elfMachine: z.string().optional(),
+  resolves: z.optional(z.boolean()),
+  elfMachine: z.optional(z.string()),
 });
 
 const iptables = z.object({ present: z.boolean(), lines: z.array(z.string()), omitted: z.number(), truncated: z.boolean() });
@@ -38,7 +39,7 @@ export const hostFactsSchema = z.object({
   complete: z.boolean(),
   truncatedSections: z.array(z.string()),
   meta: z.object({
-    uid: z.number().nullable(),
+    uid: z.nullable(z.number()),
     hostname: z.string(),
     kernel: z.string(),
     arch: z.string(),
@@ -50,24 +51,24 @@ export const hostFactsSchema = z.object({
     allow: hostsFile,
     deny: hostsFile,
     /** `/path` pattern files: text, or null when unreadable. */
-    patternFiles: z.record(z.string(), z.string().nullable()),
+    patternFiles: z.record(z.string(), z.nullable(z.string())),
   }),
   sshd: z.object({
-    path: z.string().nullable(),
-    elfMachine: z.string().optional(),
-    test: z.object({ rc: z.number().nullable(), output: z.array(z.string()) }),
+    path: z.nullable(z.string()),
+    elfMachine: z.optional(z.string()),
+    test: z.object({ rc: z.nullable(z.number()), output: z.array(z.string()) }),
     effective: z.object({ ok: z.boolean(), options: z.record(z.string(), z.array(z.string())), error: z.array(z.string()) }),
     configLines: z.array(z.object({ file: z.string(), line: z.number(), text: z.string() })),
     libraries: z.array(library),
     /** null when ldd was not available. */
-    linksLibwrap: z.boolean().nullable(),
+    linksLibwrap: z.nullable(z.boolean()),
     missing: z.array(z.object({ lib: z.string(), candidates: z.array(libraryCandidate) })),
   }),
   service: z.object({
     units: z.array(z.object({ name: z.string(), active: z.string(), enabled: z.string(), subState: z.string(), result: z.string() })),
     processes: z.array(z.object({ pid: z.number(), args: z.string() })),
   }),
-  listening: z.array(z.object({ family: z.enum(['ipv4', 'ipv6']), address: z.string(), port: z.number(), process: z.string().optional() })),
+  listening: z.array(z.object({ family: z.enum(['ipv4', 'ipv6']), address: z.string(), port: z.number(), process: z.optional(z.string()) })),
   firewall: z.object({
     iptables,
     ip6tables: iptables,
@@ -77,8 +78,8 @@ export const hostFactsSchema = z.object({
   fail2ban: z.object({
     installed: z.boolean(),
     running: z.boolean(),
-    error: z.string().optional(),
-    jails: z.array(z.object({ name: z.string(), currentlyBanned: z.number().nullable(), totalBanned: z.number().nullable(), currentlyFailed: z.number().nullable() })),
+    error: z.optional(z.string()),
+    jails: z.array(z.object({ name: z.string(), currentlyBanned: z.nullable(z.number()), totalBanned: z.nullable(z.number()), currentlyFailed: z.nullable(z.number()) })),
     banned: z.array(z.object({ jail: z.string(), ip: z.string() })),
   }),
   blockers: z.object({
@@ -87,7 +88,7 @@ export const hostFactsSchema = z.object({
     running: z.array(z.string()),
     listed: z.array(z.object({ tool: z.enum(['denyhosts', 'sshguard']), ip: z.string(), file: z.string() })),
   }),
-  authLog: z.object({ source: z.string().nullable(), lines: z.array(z.string()), clientLines: z.array(z.string()) }),
+  authLog: z.object({ source: z.nullable(z.string()), lines: z.array(z.string()), clientLines: z.array(z.string()) }),
   disk: z.object({
     space: z.array(z.object({ mount: z.string(), usePercent: z.number(), availableKb: z.number() })),
     inodes: z.array(z.object({ mount: z.string(), usePercent: z.number() })),

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { renderDingtalk } from '../report/render-dingtalk';
 import { renderSlack, renderSlackError } from '../report/render-slack';
 import { runCheck, type CheckDeps } from './check-service';
@@ -47,10 +47,10 @@ export type ChatCheckJob =
 /** Every job the chat worker runs: diagnoses, and Slack "Apply fix" clicks. */
 export type ChatJob = ChatCheckJob | SlackFixJob;
 
-const httpsUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const httpsUrl = z.url({ protocol: /^https?$/ }).check(z.maxLength(2048));
 const jobSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('slack'), request: checkRequestSchema, responseUrl: httpsUrl, user: z.string().max(64).optional() }),
-  z.object({ kind: z.literal('dingtalk'), request: checkRequestSchema, sessionWebhook: httpsUrl, user: z.string().max(64).optional() }),
+  z.object({ kind: z.literal('slack'), request: checkRequestSchema, responseUrl: httpsUrl, user: z.optional(z.string().check(z.maxLength(64))) }),
+  z.object({ kind: z.literal('dingtalk'), request: checkRequestSchema, sessionWebhook: httpsUrl, user: z.optional(z.string().check(z.maxLength(64))) }),
   slackFixJobSchema,
 ]);
 

@@ -3,7 +3,8 @@
  * Secrets are never here: only the *names* of SSM parameters / Secrets Manager secrets
  * that hold them (see secrets.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale';
 import { ConfigError } from './errors';
 import { ALIBABA_REGION, AWS_REGION } from './schemas';
 
@@ -45,22 +46,23 @@ const list = (v: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const name = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
+const name = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'));
 const intIn = (min: number, max: number, dflt: number) =>
-  z.coerce.number().int('must be an integer').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`).default(dflt);
+  z._default(z.coerce.number().check(z.int('must be an integer'), z.gte(min, `must be >= ${min}`), z.lte(max, `must be <= ${max}`)), dflt);
 /** `ssm:/path`, `secretsmanager:name-or-arn`, or (local runs only) `env:NAME`. */
-const secretRef = z
-  .string()
-  .regex(
-    /^(?:ssm:\/[A-Za-z0-9_.\/-]+|secretsmanager:[A-Za-z0-9_.:\/+=@-]+|env:[A-Z][A-Z0-9_]{0,63})$/,
-    'must be ssm:/name, secretsmanager:id or env:NAME',
-  )
-  .optional();
+const secretRef = z.optional(
+  z.string().check(
+    z.regex(
+      /^(?:ssm:\/[A-Za-z0-9_.\/-]+|secretsmanager:[A-Za-z0-9_.:\/+=@-]+|env:[A-Z][A-Z0-9_]{0,63})$/,
+      'must be ssm:/name, secretsmanager:id or env:NAME',
+    ),
+  ),
+);
 
 const envSchema = z.object({
-  SSHDOCTOR_STAGE: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a stage name').default('dev'),
-  ENABLED_PROVIDERS: z.string().default('aws,alibaba'),
-  OPT_IN_TAG: z.string().regex(/^[^=\s]{1,128}=[^=\s]{0,256}$/, 'must be key=value').default('sshdoctor:enabled=true'),
+  SSHDOCTOR_STAGE: z._default(z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'must be a stage name')), 'dev'),
+  ENABLED_PROVIDERS: z._default(z.string(), 'aws,alibaba'),
+  OPT_IN_TAG: z._default(z.string().check(z.regex(/^[^=\s]{1,128}=[^=\s]{0,256}$/, 'must be key=value')), 'sshdoctor:enabled=true'),
   REPORTS_TABLE: name,
   LATEST_TABLE: name,
   HISTORY_TABLE: name,
@@ -68,21 +70,21 @@ const envSchema = z.object({
   REPORT_TTL_DAYS: intIn(1, 365, 7),
   HISTORY_TTL_DAYS: intIn(1, 365, 30),
   MAX_BODY_BYTES: intIn(256, 1_048_576, 8192),
-  FLEET_TARGETS: z.string().default(''),
+  FLEET_TARGETS: z._default(z.string(), ''),
   FLEET_BATCH_SIZE: intIn(1, 50, 10),
-  FLEET_QUEUE_URL: z.url().optional(),
-  SLACK_JOBS_QUEUE_URL: z.url().optional(),
+  FLEET_QUEUE_URL: z.optional(z.url()),
+  SLACK_JOBS_QUEUE_URL: z.optional(z.url()),
   SLACK_SIGNING_SECRET_REF: secretRef,
   SLACK_WEBHOOK_URL_REF: secretRef,
   DINGTALK_APP_SECRET_REF: secretRef,
-  SLACK_TARGET: z.string().default('aws:us-east-1'),
-  DINGTALK_TARGET: z.string().default('alibaba:cn-hangzhou'),
-  ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, 'must be an SNS topic ARN').optional(),
+  SLACK_TARGET: z._default(z.string(), 'aws:us-east-1'),
+  DINGTALK_TARGET: z._default(z.string(), 'alibaba:cn-hangzhou'),
+  ALERT_TOPIC_ARN: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, 'must be an SNS topic ARN'))),
   ALIBABA_CREDENTIALS_REF: secretRef,
-  FIX_AUDIT_TABLE: name.optional(),
+  FIX_AUDIT_TABLE: z.optional(name),
   FIX_AUDIT_TTL_DAYS: intIn(1, 3650, 365),
   // Validated where it is used (parseSlackFixAllowList): only the Slack function needs it.
-  SLACK_FIX_ALLOWED_USERS: z.string().max(4096, 'must be at most 4096 characters').optional(),
+  SLACK_FIX_ALLOWED_USERS: z.optional(z.string().check(z.maxLength(4096, 'must be at most 4096 characters'))),
 });
 
 /**

@@ -1,5 +1,5 @@
 /** DingTalk outgoing robot: verify `timestamp` + `sign`, parse the message, dispatch, acknowledge. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseChatText, type ChatTarget, type JobDispatcher } from './chat';
 import { verifyDingtalkRequest } from './dingtalk-signature';
 import { ValidationError } from './errors';
@@ -15,10 +15,10 @@ export interface DingtalkCommandDeps {
 }
 
 const messageSchema = z.object({
-  msgtype: z.string().max(32).optional(),
-  text: z.object({ content: z.string({ error: 'must be a string' }).max(512, 'must be at most 512 characters') }),
-  sessionWebhook: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
-  senderStaffId: z.string().max(64).optional(),
+  msgtype: z.optional(z.string().check(z.maxLength(32))),
+  text: z.object({ content: z.string({ error: 'must be a string' }).check(z.maxLength(512, 'must be at most 512 characters')) }),
+  sessionWebhook: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).check(z.maxLength(2048)),
+  senderStaffId: z.optional(z.string().check(z.maxLength(64))),
 });
 
 function reply(content: string): HttpResult {

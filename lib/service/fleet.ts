@@ -4,7 +4,7 @@
  * alerts when an instance flips between reachable and blocked.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Report } from '../report/types';
 import type { Diagnoser, ProviderFactory } from './check-service';
 import type { FleetTarget } from './config';
@@ -20,10 +20,10 @@ export interface FleetBatch {
 }
 
 const fleetBatchSchema = z.strictObject({
-  sweepId: z.string().min(1).max(64),
+  sweepId: z.string().check(z.minLength(1), z.maxLength(64)),
   provider: z.enum(['aws', 'alibaba']),
-  region: z.string().regex(/^[a-z]{2}[a-z0-9-]{3,30}$/, 'must be a region'),
-  instanceIds: z.array(z.string().regex(/^i-[0-9a-z]{8,30}$/, 'must be an instance id')).min(1).max(50),
+  region: z.string().check(z.regex(/^[a-z]{2}[a-z0-9-]{3,30}$/, 'must be a region')),
+  instanceIds: z.array(z.string().check(z.regex(/^i-[0-9a-z]{8,30}$/, 'must be an instance id'))).check(z.minLength(1), z.maxLength(50)),
 });
 
 /** Validates a batch read back from the queue. */

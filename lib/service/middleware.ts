@@ -4,7 +4,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { jsonBody, type HttpEvent } from './http';
 import { parseOrThrow } from './schemas';
 
@@ -35,7 +35,7 @@ export type ParsedEvent<T> = HttpEvent & { parsed: T };
 
 /** Parses and validates the JSON body in `before`; failures are 400s naming the field. */
 export function validateJsonBody<T, R, D extends { maxBodyBytes: number }>(
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
 ): MiddlewareObj<ParsedEvent<T>, R, Error, DepsContext<D>> {
   return {
     before: async (request) => {

@@ -1,8 +1,9 @@
 /**
- * Request schemas (zod 4). Every rule names its field: a failed parse becomes a
+ * Request schemas (zod/mini). Every rule names its field: a failed parse becomes a
  * {@link ValidationError} whose message is `<field>: <rule>`, answered with 400.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale';
 import { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION, canonicalIp } from '../cloud/validate';
 import { ValidationError } from './errors';
 
@@ -18,48 +19,52 @@ export const LOCAL_INSTANCE_ID = /^(?:localhost|local)$/;
  * An IPv4/IPv6 literal (no zone, no CIDR), canonicalised: only `[0-9a-f.:]` remains, which
  * is what lets runners pass it as a positional argument.
  */
-export const ipAddress = z.string({ error: 'must be a string' }).transform((v, ctx) => {
-  try {
-    return canonicalIp(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an IPv4 or IPv6 address (no CIDR, no zone id)' });
-    return z.NEVER;
-  }
-});
+export const ipAddress = z.pipe(
+  z.string({ error: 'must be a string' }),
+  z.transform((v: string, payload) => {
+    try {
+      return canonicalIp(v);
+    } catch {
+      // A zod/mini transform receives the bare parse payload (no addIssue): the issue is pushed as addIssue did.
+      payload.issues.push({ code: 'custom', message: 'must be an IPv4 or IPv6 address (no CIDR, no zone id)', input: v });
+      return z.NEVER;
+    }
+  }),
+);
 
 const port = z
   .number({ error: 'must be an integer' })
-  .int('must be an integer')
-  .min(1, 'must be between 1 and 65535')
-  .max(65535, 'must be between 1 and 65535');
+  .check(z.int('must be an integer'), z.gte(1, 'must be between 1 and 65535'), z.lte(65535, 'must be between 1 and 65535'));
 
 /** `POST /checks` body. Unknown fields are rejected so typos do not pass silently. */
 export const checkRequestSchema = z
   .strictObject(
     {
       provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }),
-      instanceId: z.string({ error: 'must be a string' }).max(64, 'must be at most 64 characters'),
-      region: z.string({ error: 'must be a string' }).max(32, 'must be at most 32 characters').optional(),
-      clientIp: ipAddress.optional(),
-      port: port.optional(),
+      instanceId: z.string({ error: 'must be a string' }).check(z.maxLength(64, 'must be at most 64 characters')),
+      region: z.optional(z.string({ error: 'must be a string' }).check(z.maxLength(32, 'must be at most 32 characters'))),
+      clientIp: z.optional(ipAddress),
+      port: z.optional(port),
     },
     { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be a JSON object') },
   )
-  .superRefine((req, ctx) => {
-    const idRule = { aws: AWS_INSTANCE_ID, alibaba: ALIBABA_INSTANCE_ID, local: LOCAL_INSTANCE_ID }[req.provider];
-    if (!idRule.test(req.instanceId)) {
-      ctx.addIssue({ code: 'custom', path: ['instanceId'], message: `must match ${idRule.source} for ${req.provider}` });
-    }
-    if (req.provider === 'local') return;
-    if (req.region === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['region'], message: `is required for ${req.provider}` });
-      return;
-    }
-    const regionRule = req.provider === 'aws' ? AWS_REGION : ALIBABA_REGION;
-    if (!regionRule.test(req.region)) {
-      ctx.addIssue({ code: 'custom', path: ['region'], message: `must match ${regionRule.source}` });
-    }
-  });
+  .check(
+    z.superRefine((req, ctx) => {
+      const idRule = { aws: AWS_INSTANCE_ID, alibaba: ALIBABA_INSTANCE_ID, local: LOCAL_INSTANCE_ID }[req.provider];
+      if (!idRule.test(req.instanceId)) {
+        ctx.addIssue({ code: 'custom', path: ['instanceId'], message: `must match ${idRule.source} for ${req.provider}` });
+      }
+      if (req.provider === 'local') return;
+      if (req.region === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['region'], message: `is required for ${req.provider}` });
+        return;
+      }
+      const regionRule = req.provider === 'aws' ? AWS_REGION : ALIBABA_REGION;
+      if (!regionRule.test(req.region)) {
+        ctx.addIssue({ code: 'custom', path: ['region'], message: `must match ${regionRule.source}` });
+      }
+    }),
+  );
 
 export type CheckRequest = z.infer<typeof checkRequestSchema>;
 
@@ -68,11 +73,12 @@ const CHECK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 /** `POST /checks/{id}/fix` body: dry run unless `apply` is true; `only` limits the checks fixed. */
 export const fixRequestSchema = z.strictObject(
   {
-    apply: z.boolean({ error: 'must be true or false' }).optional(),
-    only: z
-      .array(z.string({ error: 'must be a check id' }).regex(CHECK_ID, 'must be a check id (e.g. tcp-wrappers)'), { error: 'must be an array of check ids' })
-      .max(32, 'must list at most 32 check ids')
-      .optional(),
+    apply: z.optional(z.boolean({ error: 'must be true or false' })),
+    only: z.optional(
+      z
+        .array(z.string({ error: 'must be a check id' }).check(z.regex(CHECK_ID, 'must be a check id (e.g. tcp-wrappers)')), { error: 'must be an array of check ids' })
+        .check(z.maxLength(32, 'must list at most 32 check ids')),
+    ),
   },
   { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be a JSON object') },
 );
@@ -86,8 +92,8 @@ export const reportIdSchema = z.uuid({ error: 'must be a report id (UUID)' });
  * Parses `value` with `schema`, turning the first issue into a {@link ValidationError}
  * that names the field (`body` when the issue is about the whole object).
  */
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, root = 'body'): T {
-  const result = schema.safeParse(value);
+export function parseOrThrow<T>(schema: z.core.$ZodType<T>, value: unknown, root = 'body'): T {
+  const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (!issue) throw new ValidationError(root, 'is invalid');

@@ -3,7 +3,7 @@
  * acknowledge. Runs well under Slack's 3-second deadline because the diagnosis and the fix
  * are queued jobs.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../report/render-slack';
 import { fetchPoster, parseChatText, type ChatPoster, type ChatTarget, type JobDispatcher } from './chat';
 import { ValidationError } from './errors';
@@ -26,13 +26,13 @@ export interface SlackCommandDeps {
   now?: () => Date;
 }
 
-const responseUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+const responseUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).check(z.maxLength(2048));
 const actionPayload = z.object({
   type: z.literal('block_actions'),
-  user: z.object({ id: z.string().max(64) }).optional(),
-  team: z.object({ id: z.string().max(64) }).nullish(),
+  user: z.optional(z.object({ id: z.string().check(z.maxLength(64)) })),
+  team: z.nullish(z.object({ id: z.string().check(z.maxLength(64)) })),
   response_url: responseUrl,
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().max(2000).optional() })).min(1),
+  actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string().check(z.maxLength(2000))) })).check(z.minLength(1)),
 });
 
 /** Handles one verified-or-rejected Slack request; returns the immediate acknowledgement. */

@@ -3,7 +3,7 @@
  * (a job of its own kind), and the worker applies the stored report's fix plan through
  * {@link runFix} and posts the outcome to the click's `response_url`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { renderSlackError, renderSlackFixOutcome } from '../report/render-slack';
 import type { ChatPoster, JobDispatcher } from './chat';
 import { ServiceError, ValidationError } from './errors';
@@ -26,8 +26,8 @@ export interface SlackFixJob {
 export const slackFixJobSchema = z.object({
   kind: z.literal('slack-fix'),
   reportId: reportIdSchema,
-  responseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
-  identity: z.string().regex(/^slack:(?:T[A-Z0-9]{2,20}\/)?[UW][A-Z0-9]{2,20}$/, 'must be slack:<team>/<user>'),
+  responseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).check(z.maxLength(2048)),
+  identity: z.string().check(z.regex(/^slack:(?:T[A-Z0-9]{2,20}\/)?[UW][A-Z0-9]{2,20}$/, 'must be slack:<team>/<user>')),
 });
 
 export interface SlackFixClick {
