@@ -1,12 +1,15 @@
 /**
- * The two middy middlewares every function shares: cold-start dependencies (built once,
- * rebuilt after a failure) and body validation in `before`, so handlers receive typed input.
+ * The middy middlewares the functions share: cold-start dependencies (built once, rebuilt
+ * after a failure) and body validation in `before` (Powertools parser), so handlers receive
+ * typed input.
  */
 import type { MiddlewareObj } from '@middy/core';
+import { ParseError } from '@aws-lambda-powertools/parser/errors';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
 import type { Context } from 'aws-lambda';
-import type * as z from 'zod/mini';
+import * as z from 'zod/mini';
 import { jsonBody, type HttpEvent } from './http';
-import { parseOrThrow } from './schemas';
+import { validationErrorOf } from './schemas';
 
 /** Lambda context plus the function's dependencies. */
 export type DepsContext<D> = Context & { deps: D };
@@ -33,13 +36,30 @@ export function coldStart<E, R, D>(load: () => D | Promise<D>): MiddlewareObj<E,
 /** An HTTP event whose JSON body passed `schema`. */
 export type ParsedEvent<T> = HttpEvent & { parsed: T };
 
-/** Parses and validates the JSON body in `before`; failures are 400s naming the field. */
+/**
+ * Reads the JSON body (size limit, content type, syntax) into `event.parsed`, then validates
+ * it against `schema` with Powertools' parser middleware. A failure is a 400 naming the field
+ * (`<field>: <rule>`), like every other validation error.
+ */
 export function validateJsonBody<T, R, D extends { maxBodyBytes: number }>(
   schema: z.core.$ZodType<T>,
-): MiddlewareObj<ParsedEvent<T>, R, Error, DepsContext<D>> {
-  return {
-    before: async (request) => {
-      request.event.parsed = parseOrThrow(schema, jsonBody(request.event, request.context.deps.maxBodyBytes));
+): MiddlewareObj<ParsedEvent<T>, R, Error, DepsContext<D>>[] {
+  return [
+    {
+      before: async (request) => {
+        // Not yet a T: the parser middleware next validates it (or the request ends in a 400).
+        request.event.parsed = jsonBody(request.event, request.context.deps.maxBodyBytes) as T;
+      },
     },
-  };
+    // The event keeps every other field; only `parsed` is checked (and typed).
+    parser({ schema: z.looseObject({ parsed: schema }) }) as unknown as MiddlewareObj<ParsedEvent<T>, R, Error, DepsContext<D>>,
+    {
+      // Runs before the error handler's onError (middy runs them in reverse order of use).
+      onError: async (request) => {
+        if (request.error instanceof ParseError) {
+          request.error = validationErrorOf(request.error.cause as z.core.$ZodIssue[], 'body', 'parsed');
+        }
+      },
+    },
+  ];
 }

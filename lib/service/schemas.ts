@@ -95,10 +95,18 @@ export const reportIdSchema = z.uuid({ error: 'must be a report id (UUID)' });
 export function parseOrThrow<T>(schema: z.core.$ZodType<T>, value: unknown, root = 'body'): T {
   const result = z.safeParse(schema, value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (!issue) throw new ValidationError(root, 'is invalid');
+  throw validationErrorOf(result.error.issues, root);
+}
+
+/**
+ * The {@link ValidationError} for the first of a failed parse's issues: `<field>: <rule>`,
+ * the field being the issue's path (after `under`, when given) or `root` for the whole value.
+ */
+export function validationErrorOf(issues: readonly z.core.$ZodIssue[], root: string, under?: string): ValidationError {
+  const issue = issues[0];
+  if (!issue) return new ValidationError(root, 'is invalid');
   let path = issue.path.map(String);
+  if (under !== undefined && path[0] === under) path = path.slice(1);
   if (issue.code === 'unrecognized_keys') path = [...path, ...issue.keys.slice(0, 1)];
-  const field = path.length > 0 ? path.join('.') : root;
-  throw new ValidationError(field, issue.message);
+  return new ValidationError(path.length > 0 ? path.join('.') : root, issue.message);
 }
