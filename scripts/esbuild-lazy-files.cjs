@@ -2,9 +2,10 @@
 //
 // serverless-esbuild builds one ESM file per function, so a dynamic import() is inlined and
 // the imported code is parsed at every cold start even when it never runs. The modules listed
-// here are instead built once into files of their own next to the handlers and imported at run
-// time by relative path: a function pays for them only when it calls them. Functions that
-// never import one leave it out of their zip (`package.patterns` in serverless.yml).
+// here are instead built into files of their own next to the handlers and imported at run time
+// by relative path: a function pays for them only when it calls them. Functions that never
+// import one leave it out of their zip (`package.patterns` in serverless.yml).
+const { existsSync } = require('node:fs');
 const { resolve } = require('node:path');
 
 /** Source module (extensionless, as imported) -> file name beside the handler bundles. */
@@ -16,8 +17,35 @@ const root = resolve(__dirname, '..');
 const bySource = new Map(Object.entries(LAZY_FILES).map(([src, out]) => [resolve(root, src), out]));
 const basenames = [...bySource.keys()].map((p) => p.split('/').pop());
 const filter = new RegExp(`/(?:${basenames.join('|')})(?:\\.[cm]?[jt]s)?$`);
-/** One build per (output directory, file), shared by every function built into that directory. */
-const builds = new Map();
+/** Builds in flight by output file: functions built into one directory at once share one. */
+const inFlight = new Map();
+/** Files this process has written (rebuilt only if they have gone, e.g. a cleaned build dir). */
+const written = new Set();
+
+function buildLazyFile(esbuild, options, source, outfile) {
+  if (written.has(outfile) && existsSync(outfile)) return undefined;
+  let pending = inFlight.get(outfile);
+  if (!pending) {
+    pending = esbuild
+      .build({
+        entryPoints: [`${source}.ts`],
+        outfile,
+        bundle: true,
+        platform: options.platform,
+        target: options.target,
+        format: options.format,
+        minify: options.minify,
+        banner: options.banner,
+        logLevel: 'warning',
+      })
+      .then(() => {
+        written.add(outfile);
+      })
+      .finally(() => inFlight.delete(outfile));
+    inFlight.set(outfile, pending);
+  }
+  return pending;
+}
 
 const lazyFiles = {
   name: 'lazy-files',
@@ -37,28 +65,7 @@ const lazyFiles = {
       if (result.errors.length > 0) return;
       const o = build.initialOptions;
       if (!o.outdir) throw new Error('lazy-files: needs outdir');
-      await Promise.all(
-        [...used].map((source) => {
-          const outfile = resolve(o.outdir, bySource.get(source));
-          if (!builds.has(outfile)) {
-            builds.set(
-              outfile,
-              build.esbuild.build({
-                entryPoints: [`${source}.ts`],
-                outfile,
-                bundle: true,
-                platform: o.platform,
-                target: o.target,
-                format: o.format,
-                minify: o.minify,
-                banner: o.banner,
-                logLevel: 'warning',
-              }),
-            );
-          }
-          return builds.get(outfile);
-        }),
-      );
+      await Promise.all([...used].map((source) => buildLazyFile(build.esbuild, o, source, resolve(o.outdir, bySource.get(source)))));
     });
   },
 };
