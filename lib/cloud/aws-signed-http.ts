@@ -7,8 +7,10 @@
  * service's error code, as SDK service exceptions have.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { request as httpRequest, Agent as HttpAgent } from 'node:http';
-import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+// The module objects, not named imports: `.request` is looked up per call, so X-Ray's patching
+// of http/https (Powertools Tracer in the Lambda functions) traces these calls too.
+import nodeHttp from 'node:http';
+import nodeHttps from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { booleanSelector, loadConfig, SelectorType, CONFIG_PREFIX_SEPARATOR } from '@smithy/core/config';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
@@ -159,13 +161,13 @@ interface RawResponse {
   date?: string;
 }
 
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+const agents = { http: new nodeHttp.Agent({ keepAlive: true }), https: new nodeHttps.Agent({ keepAlive: true }) };
 
 // `path` goes in the options, not the URL: a URL would resolve `.`/`..` segments of S3 keys.
 function transmit(url: URL, path: string, method: string, headers: Record<string, string>, body: string, timeoutMs: number, maxBytes: number): Promise<RawResponse> {
   const https = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const req = (https ? httpsRequest : httpRequest)(url, { method, path, headers, agent: https ? agents.https : agents.http, timeout: timeoutMs }, (res) => {
+    const req = (https ? nodeHttps : nodeHttp).request(url, { method, path, headers, agent: https ? agents.https : agents.http, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
