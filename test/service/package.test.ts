@@ -76,6 +76,36 @@ describe('osls package', () => {
     expect(env0).toHaveProperty('SLACK_FIX_ALLOWED_USERS');
   });
 
+  it('gives the diagnosing functions every EC2/SSM grant the collector needs, and the front doors only what they call', () => {
+    type Statement = { Effect: string; Action: string | string[] };
+    type Resource = { Type: string; Properties: Record<string, unknown> };
+    const template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
+    // osls' logical ids: `checks-create` -> `ChecksDashcreateLambdaFunction`.
+    const logical = (fn: string) => `${fn[0]!.toUpperCase()}${fn.slice(1).replace(/-/g, 'Dash')}LambdaFunction`;
+    const actionsOf = (fn: string): Set<string> => {
+      const ref = template.Resources[logical(fn)]?.Properties.Role as { 'Fn::GetAtt': [string, string] };
+      const role = template.Resources[ref['Fn::GetAtt'][0]]!;
+      const policies = role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+      return new Set(
+        policies.flatMap((p) => p.PolicyDocument.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))),
+      );
+    };
+    // infra/iam-policy.json is checked against the code's calls (policy-coverage.test.ts); the
+    // service's diagnosing role must grant all of it but the S3 read (no output bucket here).
+    const cliPolicy = JSON.parse(readFileSync('infra/iam-policy.json', 'utf8')) as { Statement: Statement[] };
+    const collectorActions = cliPolicy.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).filter((a) => !a.startsWith('s3:'));
+    for (const fn of ['checks-create', 'checks-fix', 'slack-worker', 'fleet-worker']) {
+      const granted = actionsOf(fn);
+      for (const action of [...collectorActions, 'xray:PutTraceSegments']) expect(granted.has(action), `${fn}: ${action}`).toBe(true);
+    }
+    const base = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+    expect([...actionsOf('checks-get')].sort()).toEqual([...base, 'dynamodb:GetItem'].sort());
+    expect([...actionsOf('slack-command')].sort()).toEqual([...base, 'ssm:GetParameter', 'dynamodb:PutItem', 'sqs:SendMessage'].sort());
+    expect([...actionsOf('dingtalk-command')].sort()).toEqual([...base, 'ssm:GetParameter', 'sqs:SendMessage'].sort());
+    expect([...actionsOf('fleet-sweep')].sort()).toEqual([...base, 'ec2:DescribeInstances', 'secretsmanager:GetSecretValue', 'sqs:SendMessage'].sort());
+    for (const fn of FUNCTIONS) expect(template.Resources[logical(fn)]?.Properties.TracingConfig, fn).toEqual({ Mode: 'Active' });
+  });
+
   it('ships the Alibaba SDK as a file of its own beside the handlers that use it, and only there', () => {
     for (const fn of FUNCTIONS) {
       const handler = handlerFile(fn);
