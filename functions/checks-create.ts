@@ -22,7 +22,9 @@ export function createHandler(load: () => ChecksCreateDeps | Promise<ChecksCreat
     .use(coldStart(load))
     .use(validateJsonBody(checkRequestSchema))
     .handler(async (event, context) => {
-      const { id, report } = await runCheck(event.parsed, event.requestContext.http.sourceIp, context.deps);
+      // API Gateway answers 503 at 30 s; the function's own timeout (29 s) is the tighter one.
+      const deadline = Date.now() + context.getRemainingTimeInMillis();
+      const { id, report } = await runCheck(event.parsed, event.requestContext.http.sourceIp, context.deps, deadline);
       logger.info('check done', { id, provider: event.parsed.provider, verdict: report.verdict.status });
       // Searchable in X-Ray: which checks found instances blocked, per provider.
       tracer.putAnnotation('provider', event.parsed.provider);

@@ -20,6 +20,24 @@ export interface InstanceDiagnoseOptions {
   clientIps: string[];
   clientIpSource?: ClientIp['source'];
   port?: number;
+  /** How long the collector may run on the instance. Default: the engine's (30 s). */
+  collectorTimeoutMs?: number;
+}
+
+/** The engine's own collector budget, used when the caller has time for it. */
+export const COLLECTOR_MAX_MS = 30_000;
+/** The least a collector is given, however late: less would time out on a healthy instance. */
+export const COLLECTOR_MIN_MS = 5_000;
+/** Kept back from the caller's deadline for the cloud-side facts, storing the report and answering. */
+export const DEADLINE_RESERVE_MS = 4_000;
+
+/**
+ * The collector budget for a caller that must answer by `deadline` (epoch ms): an HTTP
+ * request behind API Gateway (30 s) must get its report, with the collector marked as timed
+ * out, rather than API Gateway's 503.
+ */
+export function collectorBudget(deadline: number, now = Date.now()): number {
+  return Math.max(COLLECTOR_MIN_MS, Math.min(COLLECTOR_MAX_MS, deadline - now - DEADLINE_RESERVE_MS));
 }
 
 /** The engine entry points the service calls (lib/cloud/diagnose-instance.ts, lib/diagnose.ts). */
@@ -45,11 +63,13 @@ export function isOptedIn(instance: Pick<InstanceInfo, 'tags'>, tag: { key: stri
 /**
  * Runs one check. `callerIp` (the HTTP source address) is the client IP when the request
  * names none; chat commands pass none, since Slack's address says nothing about the user.
+ * With `deadline` (epoch ms), the collector's budget shrinks so the report is ready by then.
  */
 export async function runCheck(
   req: CheckRequest,
   callerIp: string | undefined,
   deps: CheckDeps,
+  deadline?: number,
 ): Promise<{ id: string; report: Report }> {
   if (!deps.config.enabledProviders.includes(req.provider)) throw new ProviderNotEnabledError(req.provider);
   const clientIps = req.clientIp ? [req.clientIp] : callerIp && isIP(callerIp) ? [callerIp] : [];
@@ -68,8 +88,9 @@ export async function runCheck(
       const { key, value } = deps.config.optInTag;
       throw new ForbiddenError(`instanceId: ${req.instanceId} does not carry the opt-in tag ${key}=${value}`);
     }
+    const budget = deadline === undefined ? {} : { collectorTimeoutMs: collectorBudget(deadline) };
     report = await cloud('diagnosis', () =>
-      deps.diagnoser.instance(provider, { instanceId: req.instanceId, clientIps, clientIpSource, port: req.port }),
+      deps.diagnoser.instance(provider, { instanceId: req.instanceId, clientIps, clientIpSource, port: req.port, ...budget }),
     );
   }
   const id = (deps.newId ?? randomUUID)();

@@ -13,12 +13,15 @@ export interface Route {
   /** `/checks/{id}` style; `{name}` segments become pathParameters. */
   path: string;
   handler: HttpHandler;
+  /** What the context's getRemainingTimeInMillis() answers when the request starts. Default 30 s. */
+  remainingMs?: number;
 }
 
 /** API Gateway's payload limit; bigger bodies never reach a function. */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 
-export function lambdaContext(functionName: string): Context {
+export function lambdaContext(functionName: string, remainingMs = 30_000): Context {
+  const deadline = Date.now() + remainingMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -28,7 +31,7 @@ export function lambdaContext(functionName: string): Context {
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -103,7 +106,7 @@ export async function serveLambdas(routes: Route[]): Promise<{ url: string; clos
         // API Gateway base64-encodes bodies it does not know to be text; handlers must cope.
         isBase64Encoded: body.length > 0,
       };
-      const result = await route.handler(event, lambdaContext(route.path));
+      const result = await route.handler(event, lambdaContext(route.path, route.remainingMs));
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
       res.end(result.body ?? '');
       return;
