@@ -180,20 +180,40 @@ async function runOnInstances(
       pending.delete(r.instanceId);
     }
   }
+  // Past the deadline: stop the invocation, so that an instance which has not started it yet
+  // never does (a late remediation would change the host after we stopped verifying).
+  const stopped = await stopInvocation(opts, invokeId, [...pending]);
   for (const id of pending) {
     const st = lastStatus.get(id) ?? 'not yet reported';
     const neverStarted = st === 'not yet reported' || st === 'Pending' || st === 'Scheduled';
+    const after = neverStarted ? (stopped ? '; stopped, it will not start later' : '; StopInvocation failed, it may still start') : '';
     done.set(
       id,
       errorResult(
         neverStarted ? 'undeliverable' : 'timeout',
-        `no final Cloud Assistant result within ${Math.round(request.timeoutMs / 1000)} s (last status: ${st})`,
+        `no final Cloud Assistant result within ${Math.round(request.timeoutMs / 1000)} s (last status: ${st})${after}`,
         now() - started,
       ),
     );
   }
   return done;
 }
+
+/** StopInvocation for `ids` (at most 50 per call); true when every call succeeded. */
+async function stopInvocation(opts: CloudAssistantOptions, invokeId: string, ids: readonly string[]): Promise<boolean> {
+  let ok = true;
+  for (let i = 0; i < ids.length; i += STOP_BATCH) {
+    const params: Record<string, string> = { RegionId: opts.regionId, InvokeId: invokeId };
+    ids.slice(i, i + STOP_BATCH).forEach((id, j) => {
+      params[`InstanceId.${j + 1}`] = id;
+    });
+    ok = (await opts.call('StopInvocation', params).then(() => true, () => false)) && ok;
+  }
+  return ok;
+}
+
+/** StopInvocation takes at most 50 instance ids. */
+const STOP_BATCH = 50;
 
 /** One `InvocationResult` entry, read defensively. */
 export interface InvocationResult {
@@ -248,7 +268,7 @@ const AGENT_OFFLINE = new Set([
   'ClientNotOnline',
 ]);
 const NOT_RUNNING = new Set(['InstanceNotRunning', 'InstanceReleased', 'InstanceNotExists']);
-const FINAL_STATUSES = new Set(['Success', 'Failed', 'Error', 'Timeout', 'Cancelled', 'Terminated', 'Invalid', 'Aborted']);
+const FINAL_STATUSES = new Set(['Success', 'Failed', 'Error', 'Timeout', 'Cancelled', 'Terminated', 'Invalid', 'Aborted', 'Stopped']);
 
 /**
  * Maps one result to our status, or null while it is still Pending/Running/Stopping.
@@ -279,7 +299,7 @@ export function mapInvocationResult(r: InvocationResult): Omit<RunResult, 'durat
   } else if (r.invocationStatus === 'Failed' && (code === 'ExitCodeNonzero' || code === '' || r.exitCode !== null)) {
     status = 'failed';
     reason = why(`the collector exited with code ${r.exitCode ?? 'unknown'}`);
-  } else if (r.invocationStatus === 'Cancelled' || r.invocationStatus === 'Terminated' || r.invocationStatus === 'Aborted') {
+  } else if (r.invocationStatus === 'Cancelled' || r.invocationStatus === 'Terminated' || r.invocationStatus === 'Aborted' || r.invocationStatus === 'Stopped') {
     status = 'cancelled';
     reason = why(`the invocation was ${r.invocationStatus.toLowerCase()}`);
   } else {

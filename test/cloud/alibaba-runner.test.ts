@@ -20,6 +20,7 @@ beforeEach(() => {
   emu.faults.serverError.clear();
   emu.faults.forbidden.clear();
   emu.faults.resultsHiddenForMs = 0;
+  emu.faults.deliveryDelayMs = 20;
   emu.addInstance({ instanceId: INSTANCE_ID });
 });
 
@@ -109,6 +110,26 @@ describe('Cloud Assistant runner against the emulator', () => {
     const r = await run(req('echo never', [], 1_000));
     expect(r.status).toBe('undeliverable');
     expect(r.reason).toMatch(/last status: Pending/);
+  });
+
+  it('stops an invocation not started by the deadline, so a late delivery never runs it', async () => {
+    let runs = 0;
+    emu.instances.get(INSTANCE_ID)!.executor = async () => {
+      runs++;
+      return { output: 'late\n', exitCode: 0, timedOut: false };
+    };
+    // The agent picks the command up only after our deadline.
+    emu.faults.deliveryDelayMs = 1_500;
+    const r = await run(req('echo late', [], 1_000));
+    expect(r.status).toBe('undeliverable');
+    expect(r.reason).toMatch(/stopped, it will not start later/);
+    const stop = emu.callsOf('ecs:StopInvocation');
+    expect(stop).toHaveLength(1);
+    expect(stop[0]!.params).toMatchObject({ RegionId: 'cn-hangzhou', 'InstanceId.1': INSTANCE_ID });
+    expect(stop[0]!.params.InvokeId).toMatch(/^t-/);
+    // Well past the delivery: the script never ran.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(runs).toBe(0);
   });
 
   it('retries RunCommand on Throttling.User and runs the command once', async () => {

@@ -319,6 +319,20 @@ export class AlibabaEmulator {
       return { ok: { InstanceCloudAssistantStatusSet: { InstanceCloudAssistantStatus: set }, TotalCount: set.length } };
     },
     'ecs:RunCommand': (p) => this.runCommand(p),
+    // A one-time command: instances that have not started it never will; running ones go on.
+    'ecs:StopInvocation': (p) => {
+      const inv = this.invocations.get(p.InvokeId ?? '');
+      if (!inv) return { error: [404, 'InvalidInvokeId.NotFound', 'The specified InvokeId does not exist.'] };
+      const ids = Object.keys(p).filter((k) => /^InstanceId\.\d+$/.test(k)).map((k) => p[k]!);
+      if (ids.length > 50) return { error: [403, 'InstanceIds.ExceedLimit', 'The number of instance IDs exceeds the upper limit.'] };
+      for (const rec of inv.results.values()) {
+        if ((ids.length === 0 || ids.includes(rec.instanceId)) && rec.status === 'Pending') {
+          rec.status = 'Stopped';
+          rec.finishedTime = new Date().toISOString();
+        }
+      }
+      return { ok: {} };
+    },
     'ecs:DescribeInvocationResults': (p) => {
       const inv = this.invocations.get(p.InvokeId ?? '');
       if (!inv) return { error: [404, 'InvalidInvokeId.NotFound', 'The specified invoke id does not exist.'] };
@@ -414,6 +428,7 @@ export class AlibabaEmulator {
 
   private async execute(inst: EmulatedInstance, rec: InvocationRecord, script: string, timeoutMs: number): Promise<void> {
     await sleep(this.faults.deliveryDelayMs);
+    if (rec.status === 'Stopped') return;
     const finish = (status: string, code: string, info: string) => {
       rec.status = status;
       rec.errorCode = code;
