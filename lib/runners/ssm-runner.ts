@@ -214,9 +214,14 @@ export async function waitForInvocation(opts: SsmRunnerOptions, commandId: strin
       if (c.status === 'throttled') penalty = Math.min(penalty * 2, 8);
     }
   }
-  await opts.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })).catch(() => undefined);
-  if (lastError) return result(lastError.status, started, { reason: `no result before the deadline; last GetCommandInvocation error: ${lastError.code}` });
-  return result('timeout', started, { reason: `no result within ${Math.round((deadline - started) / 1000)} s (last status ${lastStatus}); the command was cancelled` });
+  // Cancelled so that an agent picking it up late never runs it (a late remediation would
+  // change the host after we stopped verifying).
+  const cancelled = await opts.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })).then(
+    () => 'the command was cancelled',
+    (err: unknown) => `CancelCommand failed (${classifyAwsError(err).code}): the command may still run`,
+  );
+  if (lastError) return result(lastError.status, started, { reason: `no result before the deadline; last GetCommandInvocation error: ${lastError.code}; ${cancelled}` });
+  return result('timeout', started, { reason: `no result within ${Math.round((deadline - started) / 1000)} s (last status ${lastStatus}); ${cancelled}` });
 }
 
 /** A runner bound to one EC2 instance. */

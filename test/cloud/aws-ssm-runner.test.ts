@@ -181,8 +181,16 @@ describe('SSM runner against the emulator (real SDK, real HTTP)', () => {
     emu.faults.deliveryDelayMs = 60_000;
     const r = await runner().run(req('echo ok', [], 2_000));
     expect(r.status).toBe('timeout');
-    expect(r.reason).toMatch(/Pending/);
+    expect(r.reason).toMatch(/Pending.*the command was cancelled$/);
     expect(emu.count('CancelCommand')).toBe(1);
+  });
+
+  it('says so when the command could not be cancelled at the deadline', async () => {
+    emu.faults.deliveryDelayMs = 60_000;
+    emu.faults.accessDenied.add('CancelCommand');
+    const r = await runner().run(req('echo ok', [], 2_000));
+    expect(r.status).toBe('timeout');
+    expect(r.reason).toMatch(/CancelCommand failed \(AccessDenied\w*\): the command may still run$/);
   });
 
   it('every request carries a SigV4 Authorization header scoped to the service and region', async () => {
