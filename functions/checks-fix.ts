@@ -1,13 +1,19 @@
 /**
- * `POST /checks/{id}/fix`: the fix plan of a stored report (dry run), or with `apply: true`
- * the fix applied through the provider runner, verified, rolled back on failure, audited.
+ * `POST /checks/{id}/fix`: the fix plan of a stored report (dry run, 200), or with `apply: true`
+ * the quick checks, a fix run recorded as `queued` and its job queued (202, `location` of the
+ * run): the slack-worker function applies it, verifies, rolls back on failure and audits, and
+ * `GET /checks/{id}/fix/{fixId}` (checks-get) answers how it went. Not applied here, since
+ * API Gateway gives up after 30 s and a fix must never be cut off half-way.
  * Its own route and IAM statement: callers allowed to run checks cannot apply fixes
  * unless they are also granted `execute-api:Invoke` on this route (see infra/fix-caller-policy.json).
  */
 import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { runFix, type FixDeps } from '../lib/service/fix-service';
+import { runFix } from '../lib/service/fix-service';
 import { httpFixIdentity } from '../lib/service/fix-authorize';
+import { acceptHttpFix, type HttpFixDeps } from '../lib/service/http-fix';
+import { createChatDispatcher } from '../lib/service/chat-runtime';
+import { createFixRunStore } from '../lib/service/fix-run-store';
 import { ValidationError } from '../lib/service/errors';
 import { httpErrorHandler, json, type HttpResult } from '../lib/service/http';
 import { coldStart, validateJsonBody, type DepsContext, type ParsedEvent } from '../lib/service/middleware';
@@ -16,7 +22,7 @@ import { fixRequestSchema, parseOrThrow, reportIdSchema, type FixRequestBody } f
 import { KNOWN_CHECK_IDS } from '../lib/remediation/plan';
 import { observability } from '../lib/service/observability';
 
-export interface ChecksFixDeps extends FixDeps {
+export interface ChecksFixDeps extends HttpFixDeps {
   maxBodyBytes: number;
 }
 
@@ -28,7 +34,7 @@ type FixEvent = ParsedEvent<FixRequestBody> & {
 
 const { logger, middlewares, instrument } = observability();
 
-/** Builds the handler around `load` (tests pass dependencies on dynalite and emulated clouds). */
+/** Builds the handler around `load` (tests pass dependencies on dynalite, emulated clouds and queues). */
 export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>) {
   return middy<FixEvent, HttpResult, Error, DepsContext<ChecksFixDeps>>()
     .use(middlewares)
@@ -44,14 +50,25 @@ export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>
     })
     .handler(async (event, context) => {
       const { apply = false, only } = event.parsed;
+      const reportId = event.reportId as string;
       const identity = httpFixIdentity(event.requestContext.authorizer?.iam?.userArn);
-      const res = await runFix({ reportId: event.reportId as string, apply, ...(only ? { only } : {}) }, identity, context.deps);
-      logger.info('fix done', { id: res.reportId, apply, status: res.outcome?.status ?? 'planned', steps: res.plan.steps.length, who: identity });
-      return json(200, res);
+      if (!apply) {
+        const res = await runFix({ reportId, apply, ...(only ? { only } : {}) }, identity, context.deps);
+        logger.info('fix planned', { id: reportId, steps: res.plan.steps.length, who: identity });
+        return json(200, res);
+      }
+      const accepted = await acceptHttpFix({ reportId, ...(only ? { only } : {}) }, identity, context.deps);
+      if ('done' in accepted) {
+        logger.info('fix done', { id: reportId, apply, status: accepted.done.outcome?.status, steps: 0, who: identity });
+        return json(200, accepted.done);
+      }
+      const { fixId, status, plan } = accepted.queued;
+      logger.info('fix queued', { id: reportId, fixId, steps: plan.steps.length, who: identity });
+      return json(202, { fixId, reportId, status, plan }, { location: `/checks/${reportId}/fix/${fixId}` });
     });
 }
 
-export const handler = createHandler(() => {
+export const handler = createHandler(async () => {
   const config = serviceConfig();
   const doc = createDocClient(instrument(new DynamoDBClient({})));
   return {
@@ -61,5 +78,8 @@ export const handler = createHandler(() => {
     providers: createProviderFactory(config, instrument),
     diagnoser: createDiagnoser(config),
     audit: createFixAuditStore(config, doc),
+    runs: createFixRunStore(config, doc),
+    // The jobs queue the slack-worker function consumes (in-process under `npm start`).
+    dispatcher: await createChatDispatcher(config, doc, (message, error) => logger.error(message, { error }), instrument),
   };
 });

@@ -1,34 +1,48 @@
-/** `GET /checks/{id}`: a stored report, or 404. */
+/** `GET /checks/{id}`: a stored report; `GET /checks/{id}/fix/{fixId}`: one of its fix runs. Or 404. */
 import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NotFoundError } from '../lib/service/errors';
+import { createFixRunStore, type FixRunStore } from '../lib/service/fix-run-store';
 import { httpErrorHandler, json, type HttpEvent, type HttpResult } from '../lib/service/http';
 import { coldStart, type DepsContext } from '../lib/service/middleware';
 import type { ReportStore } from '../lib/service/report-store';
 import { createDocClient, createReportStore, serviceConfig } from '../lib/service/runtime';
-import { parseOrThrow, reportIdSchema } from '../lib/service/schemas';
+import { fixIdSchema, parseOrThrow, reportIdSchema } from '../lib/service/schemas';
 import { observability } from '../lib/service/observability';
 
 export interface ChecksGetDeps {
   store: ReportStore;
+  runs: FixRunStore;
 }
 
 const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => ChecksGetDeps | Promise<ChecksGetDeps>) {
-  return middy<HttpEvent & { reportId?: string }, HttpResult, Error, DepsContext<ChecksGetDeps>>()
+  return middy<HttpEvent & { reportId?: string; fixId?: string }, HttpResult, Error, DepsContext<ChecksGetDeps>>()
     .use(middlewares)
     .use(httpErrorHandler(logger))
     .use(coldStart(load))
     .before(async (request) => {
-      request.event.reportId = parseOrThrow(reportIdSchema, request.event.pathParameters?.id, 'id');
+      const params = request.event.pathParameters ?? {};
+      request.event.reportId = parseOrThrow(reportIdSchema, params.id, 'id');
+      if ('fixId' in params) request.event.fixId = parseOrThrow(fixIdSchema, params.fixId, 'fixId');
     })
     .handler(async (event, context) => {
       const id = event.reportId as string;
+      if (event.fixId !== undefined) {
+        const run = await context.deps.runs.get(event.fixId);
+        // Another report's run is as unknown here as a run that never existed.
+        if (!run || run.reportId !== id) throw new NotFoundError(`fixId: no fix run ${event.fixId} of report ${id}`);
+        return json(200, run);
+      }
       const report = await context.deps.store.get(id);
       if (!report) throw new NotFoundError(`id: no report ${id}`);
       return json(200, { id, report });
     });
 }
 
-export const handler = createHandler(() => ({ store: createReportStore(serviceConfig(), createDocClient(instrument(new DynamoDBClient({})))) }));
+export const handler = createHandler(() => {
+  const config = serviceConfig();
+  const doc = createDocClient(instrument(new DynamoDBClient({})));
+  return { store: createReportStore(config, doc), runs: createFixRunStore(config, doc) };
+});

@@ -1,4 +1,4 @@
-/** Consumes chat jobs (Slack and DingTalk) from SQS: diagnose or apply a fix, render, post back. */
+/** Consumes the jobs queue: chat diagnoses (Slack, DingTalk) posted back, and fixes (Slack "Apply fix", `POST /checks/{id}/fix`) applied. */
 import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';

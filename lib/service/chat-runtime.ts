@@ -1,15 +1,18 @@
 /**
- * Production wiring of the chat jobs (Slack and DingTalk commands, the Slack worker). Kept
- * apart from runtime.ts so the HTTP check handlers do not load the chat and fix code.
+ * Production wiring of the jobs queue: its producers (Slack and DingTalk commands, and
+ * checks-fix for applying fixes) and its consumer (the slack-worker function). Kept apart
+ * from runtime.ts so the check handlers do not load the chat and fix code.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createInlineDispatcher, createSqsDispatcher, fetchPoster, runChatJob, type ChatWorkerDeps, type JobDispatcher } from './chat';
 import type { ServiceConfig } from './config';
+import { createFixRunStore } from './fix-run-store';
 import { createDiagnoser, createFixAuditStore, createProviderFactory, createReportStore, type ClientInstrument } from './runtime';
 
 /**
- * Where the Slack and DingTalk commands send their jobs: the SQS jobs queue when one is
- * configured, else (npm start under serverless-offline) this process, running the job inline.
+ * Where the Slack and DingTalk commands and checks-fix send their jobs: the SQS jobs queue
+ * when one is configured, else (npm start under serverless-offline) this process, running
+ * the job inline.
  */
 export async function createChatDispatcher(
   cfg: ServiceConfig,
@@ -30,7 +33,7 @@ export async function createChatDispatcher(
   );
 }
 
-/** What a chat job (diagnosis or Slack "Apply fix") needs, in the worker or inline. */
+/** What a job (diagnosis, Slack "Apply fix", HTTP fix) needs, in the worker or inline. */
 export function createChatWorkerDeps(
   cfg: ServiceConfig,
   doc: DynamoDBDocumentClient,
@@ -45,6 +48,7 @@ export function createChatWorkerDeps(
     post: fetchPoster,
     // Without an audit table, "Apply fix" jobs are answered "not enabled": no fix runs unaudited.
     ...(cfg.fix.auditTable ? { audit: createFixAuditStore(cfg, doc) } : {}),
+    runs: createFixRunStore(cfg, doc),
     onError: (err) => logError('fix job failed', err),
   };
 }

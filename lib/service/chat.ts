@@ -10,6 +10,8 @@ import { renderSlack, renderSlackError } from '../report/render-slack';
 import { runCheck, type CheckDeps } from './check-service';
 import { UpstreamError, ValidationError } from './errors';
 import type { FixAuditStore } from './fix-audit-store';
+import type { FixRunStore } from './fix-run-store';
+import { httpFixJobSchema, processHttpFixJob, type HttpFixJob } from './http-fix';
 import { checkRequestSchema, parseOrThrow, type CheckRequest } from './schemas';
 import { processSlackFixJob, slackFixJobSchema, type SlackFixJob } from './slack-fix';
 
@@ -44,14 +46,15 @@ export type ChatCheckJob =
   | { kind: 'slack'; request: CheckRequest; responseUrl: string; user?: string }
   | { kind: 'dingtalk'; request: CheckRequest; sessionWebhook: string; user?: string };
 
-/** Every job the chat worker runs: diagnoses, and Slack "Apply fix" clicks. */
-export type ChatJob = ChatCheckJob | SlackFixJob;
+/** Every job the chat worker runs: diagnoses, Slack "Apply fix" clicks, and applying `POST /checks/{id}/fix` requests. */
+export type ChatJob = ChatCheckJob | SlackFixJob | HttpFixJob;
 
 const httpsUrl = z.url({ protocol: /^https?$/ }).check(z.maxLength(2048));
 const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slack'), request: checkRequestSchema, responseUrl: httpsUrl, user: z.optional(z.string().check(z.maxLength(64))) }),
   z.object({ kind: z.literal('dingtalk'), request: checkRequestSchema, sessionWebhook: httpsUrl, user: z.optional(z.string().check(z.maxLength(64))) }),
   slackFixJobSchema,
+  httpFixJobSchema,
 ]);
 
 /** Validates a job read back from the queue (queues are a trust boundary too). */
@@ -129,16 +132,25 @@ export async function processChatJob(job: ChatCheckJob, deps: CheckDeps & { post
   await deps.post(url, message);
 }
 
-/** What the chat worker needs: diagnosis, posting, and (for "Apply fix") the audit store. */
+/** What the chat worker needs: diagnosis, posting, and (for fixes) the audit and fix run stores. */
 export type ChatWorkerDeps = CheckDeps & {
   post: ChatPoster;
-  /** Absent: "Apply fix" jobs are answered with "not enabled" and change nothing. */
+  /** Absent: fix jobs end with "not enabled" and change nothing. */
   audit?: FixAuditStore;
+  /** Fix runs of `POST /checks/{id}/fix` (http-fix jobs); absent: those jobs fail and change nothing. */
+  runs?: FixRunStore;
   onError?: (err: unknown) => void;
 };
 
-/** Runs any chat job: a diagnosis ({@link processChatJob}) or a fix ({@link processSlackFixJob}). */
+/**
+ * Runs any job of the queue: a diagnosis ({@link processChatJob}), a Slack fix
+ * ({@link processSlackFixJob}) or an HTTP fix ({@link processHttpFixJob}).
+ */
 export async function runChatJob(job: ChatJob, deps: ChatWorkerDeps): Promise<void> {
   if (job.kind === 'slack-fix') return processSlackFixJob(job, deps);
+  if (job.kind === 'http-fix') {
+    await processHttpFixJob(job, deps);
+    return;
+  }
   return processChatJob(job, deps);
 }

@@ -22,9 +22,14 @@ export function authorizeSlackFix(userId: string | undefined, allowList: Readonl
   return `slack:${teamId ? `${teamId}/` : ''}${userId}`;
 }
 
+const IAM_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/;
+
+/** What {@link httpFixIdentity} returns: `iam:<caller ARN>` (queued fix jobs are checked against it). */
+export const HTTP_FIX_IDENTITY = new RegExp(`^iam:${IAM_ARN.source.slice(1)}`);
+
 /** The audit identity of an IAM-authorized HTTP caller (API Gateway's requestContext.identity.userArn). */
 export function httpFixIdentity(userArn: string | undefined | null): string {
-  if (!userArn || !/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/.test(userArn)) {
+  if (!userArn || !IAM_ARN.test(userArn)) {
     throw new ForbiddenError('applying fixes needs an IAM-signed request (AWS_IAM authorizer)');
   }
   return `iam:${userArn}`;

@@ -3,9 +3,12 @@
  * same instance, through the same provider runner. Dry run unless `apply`; applied steps
  * are verified by a fresh diagnosis (host checks and outside probe), rolled back when that
  * fails, and every step's audit record goes to DynamoDB before the answer is returned.
+ * The HTTP route checks with {@link prepareFix} and leaves the applying to a queued job
+ * (http-fix.ts), since a fix can outlast API Gateway's 30 s.
  */
 import type { CloudProvider } from '../cloud/types';
-import type { ClientIp } from '../report/types';
+import type { InstanceInfo } from '../inventory/types';
+import type { ClientIp, Report } from '../report/types';
 import { applyPlan, type ApplyOutcome } from '../remediation/apply';
 import { buildPlan, type FixPlan } from '../remediation/plan';
 import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, UpstreamError, ValidationError } from './errors';
@@ -21,6 +24,8 @@ export interface FixRequest {
   /** Check ids to fix (validated by the caller with parseOnly). */
   only?: string[];
   apply: boolean;
+  /** Ties the audit records of this run together (default: the report id). */
+  runId?: string;
 }
 
 export interface FixDeps {
@@ -38,18 +43,35 @@ export interface FixResponse {
   outcome: ApplyOutcome | null;
 }
 
+/** A fix that passed every check that can be made without changing anything: ready to apply. */
+export interface ReadyFix {
+  reportId: string;
+  report: Report;
+  plan: FixPlan;
+  provider: CloudProvider;
+  instance: InstanceInfo;
+  /** Where the audit records go: `provider:region:instanceId`. */
+  targetKey: string;
+}
+
 /** Plans (and with `apply`, applies) the fix for a stored report. `identity` is recorded as `who`. */
 export async function runFix(req: FixRequest, identity: string, deps: FixDeps): Promise<FixResponse> {
-  const report = await deps.store.get(req.reportId);
-  if (!report) throw new NotFoundError(`id: no report ${req.reportId}`);
-  const { provider: name, instanceId, region } = report.target;
-  if (name !== 'aws' && name !== 'alibaba') throw new ValidationError('id', 'only reports of cloud instances (aws, alibaba) can be fixed through the service');
-  if (!deps.config.enabledProviders.includes(name)) throw new ProviderNotEnabledError(name);
-  if (!instanceId || !region) throw new ValidationError('id', 'the report names no instance and region');
+  if (!req.apply) {
+    const { plan } = await planFix(req, deps);
+    return { reportId: req.reportId, plan, outcome: null };
+  }
+  const ready = await prepareFix(req, deps);
+  const outcome = await applyFix(ready, identity, req.runId ?? req.reportId, deps);
+  return { reportId: req.reportId, plan: ready.plan, outcome };
+}
 
-  const plan = buildPlan(report, req.only?.length ? { only: req.only } : {});
-  if (!req.apply) return { reportId: req.reportId, plan, outcome: null };
-
+/**
+ * The checks of an applying fix, quick and read-only: the report exists (404), names a cloud
+ * instance of an enabled provider (400), the instance still exists (404) and still carries
+ * the opt-in tag (403). Returns the plan and what applying it needs.
+ */
+export async function prepareFix(req: Pick<FixRequest, 'reportId' | 'only'>, deps: Omit<FixDeps, 'audit'>): Promise<ReadyFix> {
+  const { report, plan, name, region, instanceId } = await planFix(req, deps);
   const provider: CloudProvider = await cloud('provider setup', () => deps.providers(name, region));
   const instance = await cloud('describe instance', () => provider.describeInstance(instanceId));
   if (!instance) throw new NotFoundError(`instanceId: ${instanceId} not found in ${name} ${region}`);
@@ -58,10 +80,19 @@ export async function runFix(req: FixRequest, identity: string, deps: FixDeps): 
     const { key, value } = deps.config.optInTag;
     throw new ForbiddenError(`instanceId: ${instanceId} does not carry the opt-in tag ${key}=${value}`);
   }
+  return { reportId: req.reportId, report, plan, provider, instance, targetKey: instanceKey(name, region, instanceId) };
+}
+
+/**
+ * Applies a prepared fix: each step, then a fresh diagnosis (host checks and outside probe)
+ * that verifies it, a rollback when that fails, and the audit records under `runId`.
+ */
+export async function applyFix(ready: ReadyFix, identity: string, runId: string, deps: Pick<FixDeps, 'diagnoser' | 'audit'>): Promise<ApplyOutcome> {
+  const { report, plan, provider, instance } = ready;
   const named = report.clients.filter((c) => c.source !== 'probe-source');
   const reverify = () =>
     deps.diagnoser.instance(provider, {
-      instanceId,
+      instanceId: instance.instanceId,
       clientIps: named.map((c) => c.ip),
       ...(named[0] ? { clientIpSource: named[0].source as ClientIp['source'] } : {}),
       port: report.target.port,
@@ -72,8 +103,19 @@ export async function runFix(req: FixRequest, identity: string, deps: FixDeps): 
     identity,
     ...(provider.securityCenter ? { securityCenter: provider.securityCenter } : {}),
   });
-  await deps.audit.record(instanceKey(name, region, instanceId), req.reportId, outcome.audit);
-  return { reportId: req.reportId, plan, outcome };
+  await deps.audit.record(ready.targetKey, runId, outcome.audit);
+  return outcome;
+}
+
+async function planFix(req: Pick<FixRequest, 'reportId' | 'only'>, deps: Pick<FixDeps, 'config' | 'store'>) {
+  const report = await deps.store.get(req.reportId);
+  if (!report) throw new NotFoundError(`id: no report ${req.reportId}`);
+  const { provider: name, instanceId, region } = report.target;
+  if (name !== 'aws' && name !== 'alibaba') throw new ValidationError('id', 'only reports of cloud instances (aws, alibaba) can be fixed through the service');
+  if (!deps.config.enabledProviders.includes(name)) throw new ProviderNotEnabledError(name);
+  if (!instanceId || !region) throw new ValidationError('id', 'the report names no instance and region');
+  const plan = buildPlan(report, req.only?.length ? { only: req.only } : {});
+  return { report, plan, name, region, instanceId };
 }
 
 async function cloud<T>(what: string, fn: () => Promise<T>): Promise<T> {

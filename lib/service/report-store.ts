@@ -1,6 +1,7 @@
 /**
  * Reports on DynamoDB: by id (for `GET /checks/{id}`), latest state per instance (for flip
  * detection), and a per-instance history. All with TTL. Takes an injected document client.
+ * The reports table also holds fix runs (fix-run-store.ts), which `get` never returns.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -75,7 +76,9 @@ export function createDynamoReportStore(opts: ReportStoreOptions): ReportStore {
         const item = out.Item;
         // TTL deletion lags by up to days: an expired item is treated as gone.
         if (!item || (typeof item.expiresAt === 'number' && item.expiresAt * 1000 < now().getTime())) return null;
-        return JSON.parse(String(item.report)) as Report;
+        // The table also holds fix runs (fix-run-store.ts): only an item with a report is one.
+        if (item.kind !== undefined || typeof item.report !== 'string') return null;
+        return JSON.parse(item.report) as Report;
       }),
 
     recordState: (key, id, report) =>

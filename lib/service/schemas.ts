@@ -88,6 +88,9 @@ export type FixRequestBody = z.infer<typeof fixRequestSchema>;
 /** Report ids are random UUIDs; anything else cannot name a stored report. */
 export const reportIdSchema = z.uuid({ error: 'must be a report id (UUID)' });
 
+/** Fix run ids (`POST /checks/{id}/fix` with `apply: true`) are random UUIDs too. */
+export const fixIdSchema = z.uuid({ error: 'must be a fix id (UUID)' });
+
 /**
  * Parses `value` with `schema`, turning the first issue into a {@link ValidationError}
  * that names the field (`body` when the issue is about the whole object).

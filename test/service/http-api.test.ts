@@ -3,6 +3,7 @@ import { createHandler as createChecksCreate } from '../../functions/checks-crea
 import { createHandler as createChecksGet } from '../../functions/checks-get';
 import { createDocClient } from '../../lib/service/runtime';
 import { createDynamoReportStore } from '../../lib/service/report-store';
+import { createDynamoFixRunStore } from '../../lib/service/fix-run-store';
 import { startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 import { serveLambdas, type HttpHandler } from './support/lambda-http';
 import { createLabProvider, createProbeDiagnoser } from './support/lab-provider';
@@ -43,7 +44,11 @@ beforeAll(async () => {
         diagnoser: createProbeDiagnoser(),
       })) as unknown as HttpHandler,
     },
-    { method: 'GET', path: '/checks/{id}', handler: createChecksGet(() => ({ store })) as unknown as HttpHandler },
+    {
+      method: 'GET',
+      path: '/checks/{id}',
+      handler: createChecksGet(() => ({ store, runs: createDynamoFixRunStore({ client: createDocClient(dynamo.client), table: TABLES.reports, ttlDays: 7 }) })) as unknown as HttpHandler,
+    },
   ]);
 });
 

@@ -56,6 +56,7 @@ describe('osls package', () => {
       'POST /checks': 'AWS_IAM',
       'GET /checks/{id}': 'AWS_IAM',
       'POST /checks/{id}/fix': 'AWS_IAM',
+      'GET /checks/{id}/fix/{fixId}': 'AWS_IAM',
       'POST /slack/command': 'NONE',
       'POST /dingtalk/command': 'NONE',
     });
@@ -77,19 +78,24 @@ describe('osls package', () => {
   });
 
   it('gives the diagnosing functions every EC2/SSM grant the collector needs, and the front doors only what they call', () => {
-    type Statement = { Effect: string; Action: string | string[] };
+    type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
     type Resource = { Type: string; Properties: Record<string, unknown> };
     const template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
     // osls' logical ids: `checks-create` -> `ChecksDashcreateLambdaFunction`.
     const logical = (fn: string) => `${fn[0]!.toUpperCase()}${fn.slice(1).replace(/-/g, 'Dash')}LambdaFunction`;
-    const actionsOf = (fn: string): Set<string> => {
+    const statementsOf = (fn: string): Statement[] => {
       const ref = template.Resources[logical(fn)]?.Properties.Role as { 'Fn::GetAtt': [string, string] };
       const role = template.Resources[ref['Fn::GetAtt'][0]]!;
       const policies = role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
-      return new Set(
-        policies.flatMap((p) => p.PolicyDocument.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))),
-      );
+      return policies.flatMap((p) => p.PolicyDocument.Statement.filter((s) => s.Effect === 'Allow'));
     };
+    const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+    const actionsOf = (fn: string): Set<string> => new Set(statementsOf(fn).flatMap((s) => list(s.Action)));
+    /** An Allow statement of the function's role grants `action` on the resource `logicalId` (a `Fn::GetAtt` to it). */
+    const grants = (fn: string, action: string, logicalId: string) =>
+      statementsOf(fn).some(
+        (s) => list(s.Action).includes(action) && list(s.Resource).some((r) => (r as { 'Fn::GetAtt'?: string[] })?.['Fn::GetAtt']?.[0] === logicalId),
+      );
     // infra/iam-policy.json is checked against the code's calls (policy-coverage.test.ts); the
     // service's diagnosing role must grant all of it but the S3 read (no output bucket here).
     const cliPolicy = JSON.parse(readFileSync('infra/iam-policy.json', 'utf8')) as { Statement: Statement[] };
@@ -99,11 +105,49 @@ describe('osls package', () => {
       for (const action of [...collectorActions, 'xray:PutTraceSegments']) expect(granted.has(action), `${fn}: ${action}`).toBe(true);
     }
     const base = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+    // Reads reports and fix runs (one table), and nothing else: polling a fix run cannot change anything.
     expect([...actionsOf('checks-get')].sort()).toEqual([...base, 'dynamodb:GetItem'].sort());
+    expect(grants('checks-get', 'dynamodb:GetItem', 'ReportsTable')).toBe(true);
+    // checks-fix records the run and queues its job; slack-worker claims and settles the run.
+    expect(grants('checks-fix', 'sqs:SendMessage', 'ChatJobsQueue')).toBe(true);
+    for (const fn of ['checks-fix', 'slack-worker']) {
+      for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(grants(fn, action, 'ReportsTable'), `${fn}: ${action}`).toBe(true);
+      for (const action of ['dynamodb:PutItem', 'dynamodb:Query']) expect(grants(fn, action, 'FixAuditTable'), `${fn}: ${action}`).toBe(true);
+    }
     expect([...actionsOf('slack-command')].sort()).toEqual([...base, 'ssm:GetParameter', 'dynamodb:PutItem', 'sqs:SendMessage'].sort());
     expect([...actionsOf('dingtalk-command')].sort()).toEqual([...base, 'ssm:GetParameter', 'sqs:SendMessage'].sort());
     expect([...actionsOf('fleet-sweep')].sort()).toEqual([...base, 'ec2:DescribeInstances', 'secretsmanager:GetSecretValue', 'sqs:SendMessage'].sort());
     for (const fn of FUNCTIONS) expect(template.Resources[logical(fn)]?.Properties.TracingConfig, fn).toEqual({ Mode: 'Active' });
+  });
+
+  it('routes fix runs to checks-get, and the caller policies reach exactly their routes', () => {
+    type Resource = { Type: string; Properties: Record<string, unknown> };
+    const template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
+    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    const targetOf = (key: string) => JSON.stringify(routes.find((r) => r.Properties.RouteKey === key)?.Properties.Target);
+    expect(targetOf('GET /checks/{id}/fix/{fixId}')).toContain('HttpApiIntegrationChecksDashget');
+    expect(targetOf('POST /checks/{id}/fix')).toContain('HttpApiIntegrationChecksDashfix');
+
+    // IAM evaluation of execute-api:Invoke: an Allow matches and no Deny does (`*` spans `/`).
+    type PolicyStatement = { Effect: 'Allow' | 'Deny'; Action: string; Resource: string | string[] };
+    const matches = (pattern: string, arn: string) =>
+      new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
+    const reachable = (policyFile: string) => {
+      const policy = JSON.parse(readFileSync(policyFile, 'utf8')) as { Statement: PolicyStatement[] };
+      const hit = (effect: string, arn: string) =>
+        policy.Statement.some((s) => s.Effect === effect && s.Action === 'execute-api:Invoke' && (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).some((r) => matches(r, arn)));
+      return routes
+        .map((r) => String(r.Properties.RouteKey))
+        .filter((key) => {
+          const [method, path] = key.split(' ') as [string, string];
+          const arn = `arn:aws:execute-api:\${Region}:\${AccountId}:\${ApiId}/$default/${method}${path.replace(/\{[^}]+\}/g, '0f2e3d4c-0d7a-4a57-9c55-0d2b1f2c1e0d')}`;
+          return hit('Allow', arn) && !hit('Deny', arn);
+        })
+        .sort();
+    };
+    expect(reachable('infra/fix-caller-policy.json')).toEqual(['GET /checks/{id}/fix/{fixId}', 'POST /checks/{id}/fix']);
+    // GET/checks/* spans the fix run route too: check callers can read runs, never start one.
+    expect(reachable('infra/check-caller-policy.json')).toEqual(['GET /checks/{id}', 'GET /checks/{id}/fix/{fixId}', 'POST /checks']);
   });
 
   it('ships the Alibaba SDK as a file of its own beside the handlers that use it, and only there', () => {

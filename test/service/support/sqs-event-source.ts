@@ -1,0 +1,62 @@
+/**
+ * Lambda's SQS event source mapping over the messaging emulator: messages sent to one queue
+ * (through the real SQS wire protocol) become SQS events for a worker handler, one message
+ * per event (batchSize 1, as serverless.yml configures slack-worker). A redelivery is the same
+ * message delivered again with a higher receive count, as SQS does after a visibility timeout.
+ */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lambdaContext } from './lambda-http';
+import type { EmulatedMessage, MessagingEmulator } from './messaging-emulator';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+
+export interface SqsEventSource {
+  /** Messages of the queue not yet delivered by {@link drain}. */
+  pending(): EmulatedMessage[];
+  /** Delivers one message (again, with `receiveCount` > 1). */
+  deliver(message: EmulatedMessage, receiveCount?: number): Promise<SQSBatchResponse | void>;
+  /** Delivers every pending message once, in order, each in an event of its own. */
+  drain(): Promise<(SQSBatchResponse | void)[]>;
+}
+
+export function sqsEventSource(aws: MessagingEmulator, queueUrl: string, handler: SqsHandler, functionName = 'slack-worker'): SqsEventSource {
+  const queueName = queueUrl.split('/').pop() ?? 'queue';
+  const delivered = new Set<string>();
+  const deliver = (m: EmulatedMessage, receiveCount = 1) =>
+    handler(
+      {
+        Records: [
+          {
+            messageId: m.messageId,
+            receiptHandle: `rh-${m.messageId}-${receiveCount}`,
+            body: m.body,
+            attributes: {
+              ApproximateReceiveCount: String(receiveCount),
+              SentTimestamp: String(Date.now()),
+              SenderId: 'AIDAEMULATOR',
+              ApproximateFirstReceiveTimestamp: String(Date.now()),
+            },
+            messageAttributes: {},
+            md5OfBody: '',
+            eventSource: 'aws:sqs',
+            eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueName}`,
+            awsRegion: 'us-east-1',
+          },
+        ],
+      },
+      lambdaContext(functionName),
+    );
+  const pending = () => aws.sqs.filter((m) => m.queueUrl === queueUrl && !delivered.has(m.messageId));
+  return {
+    pending,
+    deliver,
+    async drain() {
+      const out: (SQSBatchResponse | void)[] = [];
+      for (const m of pending()) {
+        delivered.add(m.messageId);
+        out.push(await deliver(m));
+      }
+      return out;
+    },
+  };
+}
