@@ -160,7 +160,23 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
     };
   }
 
-  const after = await options.reverify();
+  let after: Report;
+  try {
+    after = await options.reverify();
+  } catch (err) {
+    // No verification, no kept change: a fix is only kept once the diagnosis confirms it.
+    for (const a of applied) if (a.record.result === 'changed' || a.record.result === 'unchanged') a.record.verified = false;
+    const rb = await rollBack(applied, options, timeoutMs);
+    const changed = applied.some((a) => a.record.result === 'changed');
+    return {
+      status: changed && applied.some((a) => a.rollbackArgs?.length) ? 'rolled-back' : 'failed',
+      summary: `Verification could not run (${err instanceof Error ? err.message : String(err)}): nothing is kept unverified.${rb}`,
+      audit,
+      after: null,
+      stillFailing: [],
+      probeAfter: null,
+    };
+  }
   const fixedIds = [...new Set(plan.steps.map((s) => s.checkId))];
   const stillFailing = fixedIds.filter((id) => after.checks.some((c) => c.id === id && c.status === 'fail'));
   const probeAfter = after.probe?.outcome ?? null;

@@ -101,4 +101,29 @@ describe.skipIf(!avail.ok)('apply.sh in a lab instance', () => {
     expect(reverified).toBe(0);
     expect(await lab.readFile('/etc/hosts.deny')).toBe(before);
   });
+
+  it('rolls the changes back when the verifying diagnosis itself fails', async () => {
+    await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\n');
+    const before = await lab.readFile('/etc/hosts.deny');
+    const check: CheckResult = {
+      id: 'tcp-wrappers',
+      title: 'TCP wrappers',
+      status: 'fail',
+      summary: 'denied',
+      evidence: [],
+      fix: { summary: 'comment out', commands: [], actions: [{ kind: 'comment-line', file: '/etc/hosts.deny', line: 1, text: 'sshd: 10.9.9.1' }] },
+    };
+    const report = { target: { host: lab.ip, port: 22 }, clients: [], probe: null, checks: [check] } as unknown as Report;
+    const outcome = await applyPlan(buildPlan(report), {
+      runner: createLocalRunner({ via: splitCommand(lab.via) }),
+      reverify: async () => {
+        throw new Error('ssm:SendCommand was throttled past every retry');
+      },
+      identity: 'tester@lab',
+    });
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.summary).toMatch(/^Verification could not run \(ssm:SendCommand was throttled past every retry\).*All 1 change was rolled back/);
+    expect(outcome.audit.map((a) => [a.result, a.verified, a.rolledBack])).toEqual([['changed', false, true]]);
+    expect(await lab.readFile('/etc/hosts.deny')).toBe(before);
+  });
 });
