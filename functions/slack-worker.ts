@@ -28,7 +28,8 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
             } catch {
               body = undefined;
             }
-            await runChatJob(parseChatJob(body), context.deps);
+            // A fix must be over (applied, verified or rolled back, audited) before the function is stopped.
+            await runChatJob(parseChatJob(body), context.deps, Date.now() + context.getRemainingTimeInMillis());
           }),
         ) as unknown as SQSBatchResponse,
     );

@@ -78,6 +78,12 @@ export interface ApplyOptions {
   /** Per-step time budget. Default 30000. */
   stepTimeoutMs?: number;
   /**
+   * Epoch ms by which everything must be over: the steps, the verification, any rollback
+   * (a Lambda worker's end). Steps get shorter budgets to fit; a plan that cannot fit is
+   * not started at all. Default: no deadline.
+   */
+  deadline?: number;
+  /**
    * Demand an SSH banner from the outside probe after the fix whenever a probe ran when
    * the plan was made (default true): a fix that leaves the host unreachable is undone.
    */
@@ -123,10 +129,38 @@ interface Applied {
   rollbackArgs: string[] | null;
 }
 
+/** Kept back from a deadline for the verifying diagnosis (collector up to 30 s) and the audit. */
+export const VERIFY_RESERVE_MS = 45_000;
+/** The shortest step budget worth starting (Cloud Assistant's minimum Timeout is 10 s). */
+export const MIN_STEP_MS = 10_000;
+
+/**
+ * The budget of each step so that every step, the verification and the rollback of every step
+ * fit before `deadline`; null when even {@link MIN_STEP_MS} per step does not fit.
+ */
+export function stepBudget(steps: number, maxStepMs: number, deadline: number | undefined, now: number): number | null {
+  if (deadline === undefined || steps === 0) return maxStepMs;
+  const perStep = Math.floor((deadline - now - VERIFY_RESERVE_MS) / (2 * steps));
+  return perStep >= MIN_STEP_MS ? Math.min(maxStepMs, perStep) : null;
+}
+
 /** Applies `plan`, verifies, rolls back on failed verification. Never throws for host outcomes. */
 export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<ApplyOutcome> {
   const now = options.now ?? (() => new Date());
-  const timeoutMs = options.stepTimeoutMs ?? 30_000;
+  const hostSteps = plan.steps.filter((s) => s.args !== null).length;
+  const budget = stepBudget(hostSteps, options.stepTimeoutMs ?? 30_000, options.deadline, now().getTime());
+  if (budget === null) {
+    const left = Math.max(0, Math.round(((options.deadline ?? 0) - now().getTime()) / 1000));
+    return {
+      status: 'failed',
+      summary: `Not started: ${hostSteps} step${hostSteps === 1 ? '' : 's'} could not be applied, verified and rolled back in the ${left} s left. Nothing was changed.`,
+      audit: plan.steps.map((step) => baseRecord(step, plan, options.identity, now(), 'not-run')),
+      after: null,
+      stillFailing: [],
+      probeAfter: null,
+    };
+  }
+  const timeoutMs = budget;
   const applied: Applied[] = [];
   let broken: AuditRecord | null = null;
 

@@ -144,12 +144,13 @@ export type ChatWorkerDeps = CheckDeps & {
 
 /**
  * Runs any job of the queue: a diagnosis ({@link processChatJob}), a Slack fix
- * ({@link processSlackFixJob}) or an HTTP fix ({@link processHttpFixJob}).
+ * ({@link processSlackFixJob}) or an HTTP fix ({@link processHttpFixJob}). A fix is fitted
+ * before `deadline` (epoch ms), so the worker is not stopped half-way through it.
  */
-export async function runChatJob(job: ChatJob, deps: ChatWorkerDeps): Promise<void> {
-  if (job.kind === 'slack-fix') return processSlackFixJob(job, deps);
+export async function runChatJob(job: ChatJob, deps: ChatWorkerDeps, deadline?: number): Promise<void> {
+  if (job.kind === 'slack-fix') return processSlackFixJob(job, deps, deadline);
   if (job.kind === 'http-fix') {
-    await processHttpFixJob(job, deps);
+    await processHttpFixJob(job, deps, deadline);
     return;
   }
   return processChatJob(job, deps);

@@ -26,6 +26,8 @@ export interface FixRequest {
   apply: boolean;
   /** Ties the audit records of this run together (default: the report id). */
   runId?: string;
+  /** Epoch ms by which applying, verifying, rolling back and auditing must be over (the worker's end). */
+  deadline?: number;
 }
 
 export interface FixDeps {
@@ -61,7 +63,7 @@ export async function runFix(req: FixRequest, identity: string, deps: FixDeps): 
     return { reportId: req.reportId, plan, outcome: null };
   }
   const ready = await prepareFix(req, deps);
-  const outcome = await applyFix(ready, identity, req.runId ?? req.reportId, deps);
+  const outcome = await applyFix(ready, identity, req.runId ?? req.reportId, deps, req.deadline);
   return { reportId: req.reportId, plan: ready.plan, outcome };
 }
 
@@ -87,7 +89,13 @@ export async function prepareFix(req: Pick<FixRequest, 'reportId' | 'only'>, dep
  * Applies a prepared fix: each step, then a fresh diagnosis (host checks and outside probe)
  * that verifies it, a rollback when that fails, and the audit records under `runId`.
  */
-export async function applyFix(ready: ReadyFix, identity: string, runId: string, deps: Pick<FixDeps, 'diagnoser' | 'audit'>): Promise<ApplyOutcome> {
+export async function applyFix(
+  ready: ReadyFix,
+  identity: string,
+  runId: string,
+  deps: Pick<FixDeps, 'diagnoser' | 'audit'>,
+  deadline?: number,
+): Promise<ApplyOutcome> {
   const { report, plan, provider, instance } = ready;
   const named = report.clients.filter((c) => c.source !== 'probe-source');
   const reverify = () =>
@@ -102,10 +110,15 @@ export async function applyFix(ready: ReadyFix, identity: string, runId: string,
     reverify,
     identity,
     ...(provider.securityCenter ? { securityCenter: provider.securityCenter } : {}),
+    // The audit write below needs a moment after the plan's own deadline.
+    ...(deadline !== undefined ? { deadline: deadline - AUDIT_RESERVE_MS } : {}),
   });
   await deps.audit.record(ready.targetKey, runId, outcome.audit);
   return outcome;
 }
+
+/** Time kept back for writing the audit records after the plan. */
+const AUDIT_RESERVE_MS = 5_000;
 
 async function planFix(req: Pick<FixRequest, 'reportId' | 'only'>, deps: Pick<FixDeps, 'config' | 'store'>) {
   const report = await deps.store.get(req.reportId);

@@ -97,14 +97,15 @@ export type HttpFixWorkerDeps = Omit<FixDeps, 'audit'> & {
  * id), and the run is settled with the outcome's status, or `error` with the reason.
  * @returns false when the run was not claimed (not queued any more, unknown, or not this job's).
  */
-export async function processHttpFixJob(job: HttpFixJob, deps: HttpFixWorkerDeps): Promise<boolean> {
+export async function processHttpFixJob(job: HttpFixJob, deps: HttpFixWorkerDeps, deadline?: number): Promise<boolean> {
   if (!deps.runs) throw new ConfigError('REPORTS_TABLE', 'the jobs worker has no fix run store: http-fix jobs cannot run');
   if (!(await deps.runs.claim(job.fixId, { reportId: job.reportId, requestedBy: job.identity }))) return false;
   let result: FixRunResult;
   try {
     if (!deps.audit) throw new ValidationError('fix', 'applying fixes is not enabled in this deployment (no audit table)');
     const only = job.only?.length ? { only: job.only } : {};
-    const { outcome } = await runFix({ reportId: job.reportId, apply: true, runId: job.fixId, ...only }, job.identity, { ...deps, audit: deps.audit });
+    const within = deadline !== undefined ? { deadline } : {};
+    const { outcome } = await runFix({ reportId: job.reportId, apply: true, runId: job.fixId, ...only, ...within }, job.identity, { ...deps, audit: deps.audit });
     result = outcome ? { status: outcome.status, outcome } : { status: 'error', error: 'no fix was applied' };
   } catch (err) {
     if (!(err instanceof ServiceError)) deps.onError?.(err);

@@ -78,13 +78,13 @@ export type SlackFixWorkerDeps = Omit<FixDeps, 'audit'> & {
  * (404, 403, ...) is posted as a message; only a failed post throws, so the queue retries,
  * and a retried fix is idempotent (its second run changes nothing).
  */
-export async function processSlackFixJob(job: SlackFixJob, deps: SlackFixWorkerDeps): Promise<void> {
+export async function processSlackFixJob(job: SlackFixJob, deps: SlackFixWorkerDeps, deadline?: number): Promise<void> {
   let message: object;
   const report = await deps.store.get(job.reportId).catch(() => null);
   const name = report?.target.instanceId ?? job.reportId;
   try {
     if (!deps.audit) throw new ValidationError('fix', 'applying fixes is not enabled in this deployment (no audit table)');
-    const res = await runFix({ reportId: job.reportId, apply: true }, job.identity, { ...deps, audit: deps.audit });
+    const res = await runFix({ reportId: job.reportId, apply: true, ...(deadline !== undefined ? { deadline } : {}) }, job.identity, { ...deps, audit: deps.audit });
     const t = res.plan.target;
     const audit = `${instanceKey(t.provider ?? '', t.region ?? '', t.instanceId ?? '')} run ${res.reportId}`;
     message = res.outcome

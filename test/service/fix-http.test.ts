@@ -50,6 +50,8 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
   let store: ReportStore;
   let audit: FixAuditStore;
   let jobs: SqsEventSource;
+  /** The same worker, delivered a job with only 40 s of its invocation left. */
+  let lateJobs: SqsEventSource;
   const jobErrors: unknown[] = [];
   const posted: unknown[] = [];
 
@@ -102,6 +104,7 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
       onError: (err) => jobErrors.push(err),
     }));
     jobs = sqsEventSource(aws, QUEUE, worker as unknown as SqsHandler);
+    lateJobs = sqsEventSource(aws, QUEUE, worker as unknown as SqsHandler, 'slack-worker', 40_000);
   }, 120_000);
 
   afterAll(async () => {
@@ -297,6 +300,29 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
       expect(await inst.readFile('/etc/hosts.deny')).toBe(fixedDeny(deny));
       expect((await audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`)).filter((r) => r.runId === fixId)).toHaveLength(1);
       expect(jobErrors).toEqual([]);
+    } finally {
+      await inst.exec(': > /etc/hosts.deny');
+    }
+  });
+
+  it('does not start a fix the worker could not finish (apply, verify, roll back) before it is stopped', { timeout: 240_000 }, async () => {
+    await denyByIp(inst, inst.hostIp);
+    try {
+      const deny = await inst.readFile('/etc/hosts.deny');
+      const id = 'a18f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
+      await storedReport(INSTANCE_ID, id);
+      const res = await post(id, { apply: true });
+      expect(res.status).toBe(202);
+      const fixId = String(res.json.fixId);
+      const before = remediations();
+      expect(await lateJobs.deliver(jobOf(fixId))).toEqual({ batchItemFailures: [] });
+      const run = await finishedRun(id, fixId);
+      expect(run.status).toBe('failed');
+      expect(run.outcome?.summary).toMatch(/^Not started: 1 step could not be applied, verified and rolled back in the \d+ s left\. Nothing was changed\.$/);
+      expect(remediations()).toBe(before);
+      expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+      // The refusal is audited: the step, not run.
+      expect((await audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`)).filter((r) => r.runId === fixId).map((r) => r.result)).toEqual(['not-run']);
     } finally {
       await inst.exec(': > /etc/hosts.deny');
     }

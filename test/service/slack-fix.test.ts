@@ -25,6 +25,7 @@ import { slackSignature } from '../../lib/service/slack-signature';
 import { startCaptureServer, type CaptureServer } from './support/capture-server';
 import { DUMMY_CREDENTIALS, createFixAuditTable, startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 import { lambdaContext, serveLambdas, type HttpHandler } from './support/lambda-http';
+import { SLACK_WORKER_TIMEOUT_MS } from './support/sqs-event-source';
 import { startMessagingEmulator, type EmulatedMessage, type MessagingEmulator } from './support/messaging-emulator';
 
 const lab = labAvailable();
@@ -124,7 +125,7 @@ describe.skipIf(!lab.ok)('Slack Apply fix', () => {
         awsRegion: 'cn-hangzhou',
       })),
     };
-    const out = await worker(event, lambdaContext('slack-worker') as never);
+    const out = await worker(event, lambdaContext('slack-worker', SLACK_WORKER_TIMEOUT_MS) as never);
     expect(out).toEqual({ batchItemFailures: [] });
     return messages;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, parseOnly, actionArgs } from '../../lib/remediation/plan';
-import { parseScriptOutput } from '../../lib/remediation/apply';
+import { MIN_STEP_MS, parseScriptOutput, stepBudget, VERIFY_RESERVE_MS } from '../../lib/remediation/apply';
 import { FixActionValidationError, FixSelectionError } from '../../lib/remediation/errors';
 import type { CheckResult, CheckStatus, FixAction, Report } from '../../lib/report/types';
 
@@ -187,5 +187,21 @@ describe('parseScriptOutput', () => {
   it('returns null without the header or a result', () => {
     expect(parseScriptOutput('result=changed\n')).toBeNull();
     expect(parseScriptOutput('#sshdoctor-apply 1\nbefore=x\n')).toBeNull();
+  });
+});
+
+describe('stepBudget: fitting a fix into what is left of a worker invocation', () => {
+  const now = 1_000_000;
+  it('keeps the full step budget without a deadline, or when it fits', () => {
+    expect(stepBudget(3, 30_000, undefined, now)).toBe(30_000);
+    expect(stepBudget(2, 30_000, now + VERIFY_RESERVE_MS + 4 * 30_000, now)).toBe(30_000);
+  });
+  it('shortens every step so that the steps, the verification and every rollback fit', () => {
+    // 4 steps and their 4 rollbacks share what is left after the verification's reserve.
+    expect(stepBudget(4, 30_000, now + VERIFY_RESERVE_MS + 8 * 15_000, now)).toBe(15_000);
+  });
+  it('refuses (null) when not even the minimum per step fits', () => {
+    expect(stepBudget(1, 30_000, now + VERIFY_RESERVE_MS + 2 * MIN_STEP_MS - 1, now)).toBeNull();
+    expect(stepBudget(1, 30_000, now + VERIFY_RESERVE_MS + 2 * MIN_STEP_MS, now)).toBe(MIN_STEP_MS);
   });
 });

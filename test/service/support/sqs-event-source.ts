@@ -19,7 +19,16 @@ export interface SqsEventSource {
   drain(): Promise<(SQSBatchResponse | void)[]>;
 }
 
-export function sqsEventSource(aws: MessagingEmulator, queueUrl: string, handler: SqsHandler, functionName = 'slack-worker'): SqsEventSource {
+/** slack-worker's timeout in serverless.yml: what its invocations have left when they start. */
+export const SLACK_WORKER_TIMEOUT_MS = 300_000;
+
+export function sqsEventSource(
+  aws: MessagingEmulator,
+  queueUrl: string,
+  handler: SqsHandler,
+  functionName = 'slack-worker',
+  timeoutMs = SLACK_WORKER_TIMEOUT_MS,
+): SqsEventSource {
   const queueName = queueUrl.split('/').pop() ?? 'queue';
   const delivered = new Set<string>();
   const deliver = (m: EmulatedMessage, receiveCount = 1) =>
@@ -44,7 +53,7 @@ export function sqsEventSource(aws: MessagingEmulator, queueUrl: string, handler
           },
         ],
       },
-      lambdaContext(functionName),
+      lambdaContext(functionName, timeoutMs),
     );
   const pending = () => aws.sqs.filter((m) => m.queueUrl === queueUrl && !delivered.has(m.messageId));
   return {
