@@ -24,6 +24,8 @@ await table('reports', [['id', 'HASH']]);
 await table('latest', [['instanceKey', 'HASH']]);
 await table('history', [['instanceKey', 'HASH'], ['at', 'RANGE']]);
 await table('idempotency', [['id', 'HASH']]);
+// Applied fixes are audited; without this table `POST /checks/{id}/fix` with apply would fail.
+await table('fix-audit', [['targetKey', 'HASH'], ['at', 'RANGE']]);
 console.log(`dynalite on ${endpoint}`);
 
 const child = spawn('npx', ['osls', 'offline', 'start', '--stage', STAGE], {
