@@ -1,7 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler as createSweep } from '../../functions/fleet-sweep';
 import { createHandler as createWorker } from '../../functions/fleet-worker';
@@ -16,6 +15,7 @@ import { DUMMY_CREDENTIALS, startDynalite, TABLES, type LocalDynamo } from './su
 import { createLabProvider, createProbeDiagnoser } from './support/lab-provider';
 import { lambdaContext } from './support/lambda-http';
 import { createLoopbackSshd, type LoopbackSshd } from './support/loopback-sshd';
+import { sqsEvent as fleetEvent } from './support/sqs-event-source';
 import { startMessagingEmulator, type MessagingEmulator, type EmulatedMessage } from './support/messaging-emulator';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/sshdoctor-test-fleet';
@@ -84,26 +84,7 @@ afterAll(async () => {
   await dynamo?.close();
 });
 
-function sqsEvent(messages: EmulatedMessage[], receiveCount = 1): SQSEvent {
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.messageId,
-      receiptHandle: `rh-${m.messageId}-${receiveCount}`,
-      body: m.body,
-      attributes: {
-        ApproximateReceiveCount: String(receiveCount),
-        SentTimestamp: String(Date.now()),
-        SenderId: 'AIDA',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:sshdoctor-test-fleet',
-      awsRegion: 'us-east-1',
-    })),
-  };
-}
+const sqsEvent = (messages: EmulatedMessage[], receiveCount = 1) => fleetEvent(messages, receiveCount, 'sshdoctor-test-fleet');
 
 async function runSweep(): Promise<EmulatedMessage[]> {
   const start = aws.sqs.length;

@@ -19,6 +19,31 @@ export interface SqsEventSource {
   drain(): Promise<(SQSBatchResponse | void)[]>;
 }
 
+/**
+ * The SQS event Lambda builds for `messages` of queue `queueName`; `receiveCount` > 1 marks a
+ * redelivery (after a visibility timeout).
+ */
+export function sqsEvent(messages: readonly EmulatedMessage[], receiveCount = 1, queueName = 'queue'): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.messageId,
+      receiptHandle: `rh-${m.messageId}-${receiveCount}`,
+      body: m.body,
+      attributes: {
+        ApproximateReceiveCount: String(receiveCount),
+        SentTimestamp: String(Date.now()),
+        SenderId: 'AIDAEMULATOR',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueName}`,
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
 /** slack-worker's timeout in serverless.yml: what its invocations have left when they start. */
 export const SLACK_WORKER_TIMEOUT_MS = 300_000;
 
@@ -31,30 +56,7 @@ export function sqsEventSource(
 ): SqsEventSource {
   const queueName = queueUrl.split('/').pop() ?? 'queue';
   const delivered = new Set<string>();
-  const deliver = (m: EmulatedMessage, receiveCount = 1) =>
-    handler(
-      {
-        Records: [
-          {
-            messageId: m.messageId,
-            receiptHandle: `rh-${m.messageId}-${receiveCount}`,
-            body: m.body,
-            attributes: {
-              ApproximateReceiveCount: String(receiveCount),
-              SentTimestamp: String(Date.now()),
-              SenderId: 'AIDAEMULATOR',
-              ApproximateFirstReceiveTimestamp: String(Date.now()),
-            },
-            messageAttributes: {},
-            md5OfBody: '',
-            eventSource: 'aws:sqs',
-            eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueName}`,
-            awsRegion: 'us-east-1',
-          },
-        ],
-      },
-      lambdaContext(functionName, timeoutMs),
-    );
+  const deliver = (m: EmulatedMessage, receiveCount = 1) => handler(sqsEvent([m], receiveCount, queueName), lambdaContext(functionName, timeoutMs));
   const pending = () => aws.sqs.filter((m) => m.queueUrl === queueUrl && !delivered.has(m.messageId));
   return {
     pending,
