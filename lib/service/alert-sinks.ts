@@ -9,6 +9,9 @@ function subject(a: FlipAlert): string {
   return `sshdoctor: ${a.instanceId} ${a.from} -> ${a.to}`;
 }
 
+/** Commands per fix in an SNS alert: enough to act on, far from SNS's 256 KB cap. */
+const MAX_COMMANDS = 5;
+
 /** Publishes a JSON summary (not the whole report: SNS caps messages at 256 KB). */
 export function createSnsAlertSink(opts: { client: Pick<SNSClient, 'send'>; topicArn: string }): AlertSink {
   return {
@@ -21,6 +24,10 @@ export function createSnsAlertSink(opts: { client: Pick<SNSClient, 'send'>; topi
         reportId: a.reportId,
         summary: a.report.verdict.summary,
         causes: a.report.verdict.causes,
+        // What an on-call reader acts on: each failing check's finding and its fix.
+        fixes: a.report.checks
+          .filter((c) => c.status === 'fail' && c.fix)
+          .map((c) => ({ check: c.id, finding: c.summary, fix: c.fix!.summary, commands: c.fix!.commands.slice(0, MAX_COMMANDS) })),
         generatedAt: a.report.generatedAt,
       };
       try {

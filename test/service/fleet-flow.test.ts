@@ -113,7 +113,13 @@ describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(aws.sns).toHaveLength(1);
     expect(aws.sns[0]).toMatchObject({ topicArn: TOPIC, subject: `sshdoctor: ${DB} reachable -> blocked` });
-    expect(JSON.parse(aws.sns[0]!.message)).toMatchObject({ instance: `aws:us-east-1:${DB}`, from: 'reachable', to: 'blocked' });
+    expect(JSON.parse(aws.sns[0]!.message)).toMatchObject({
+      instance: `aws:us-east-1:${DB}`,
+      from: 'reachable',
+      to: 'blocked',
+      // The failing check's finding and fix travel with the alert.
+      fixes: [{ check: 'probe', finding: expect.stringMatching(/^probe outcome: (refused|timeout|reset|closed)/), fix: 'start sshd', commands: ['systemctl start ssh'] }],
+    });
     expect(webhook.received).toHaveLength(1);
 
     const calls = diagnoser.calls;
