@@ -84,6 +84,12 @@ export interface ApplyOptions {
    */
   deadline?: number;
   /**
+   * Called with each step's record as soon as it has run, before the next step (the service
+   * writes it to the audit table). If it throws, no further step runs and the changes are
+   * rolled back: no change is kept that is not on record.
+   */
+  onStepRan?: (index: number, record: AuditRecord) => Promise<void>;
+  /**
    * Demand an SSH banner from the outside probe after the fix whenever a probe ran when
    * the plan was made (default true): a fix that leaves the host unreachable is undone.
    */
@@ -163,11 +169,18 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
   const timeoutMs = budget;
   const applied: Applied[] = [];
   let broken: AuditRecord | null = null;
+  let unrecorded: string | null = null;
 
   for (const step of plan.steps) {
     const done = await runStep(step, plan, options, now(), timeoutMs);
     applied.push(done);
     const record = done.record;
+    try {
+      await options.onStepRan?.(applied.length - 1, record);
+    } catch (err) {
+      unrecorded = err instanceof Error ? err.message : String(err);
+      break;
+    }
     if (record.result === 'failed' || record.result === 'precondition-failed') {
       broken = record;
       break;
@@ -181,6 +194,17 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
 
   if (!plan.steps.length) {
     return { status: 'nothing-to-do', summary: 'Nothing to fix: no failing check has an automatic fix.', audit, after: null, stillFailing: [], probeAfter: null };
+  }
+  if (unrecorded !== null) {
+    const rb = await rollBack(applied, options, timeoutMs);
+    return {
+      status: 'failed',
+      summary: `The audit record of step "${applied[applied.length - 1]!.record.description}" could not be written (${unrecorded}): no change is kept off the record.${rb}`,
+      audit,
+      after: null,
+      stillFailing: [],
+      probeAfter: null,
+    };
   }
   if (broken) {
     const rb = await rollBack(applied, options, timeoutMs);

@@ -1,18 +1,29 @@
 /**
- * Audit records of applied fixes on DynamoDB: one item per step (who, what, when,
+ * Audit records of applied fixes on DynamoDB: one record per step (who, what, when,
  * before/after, backup, verified, rolled back), keyed by target and time, so an
- * operator can list every change ever made to one instance. Takes an injected client.
+ * operator can list every change ever made to one instance, including those of a run that
+ * never finished. Takes an injected client.
  */
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditRecord } from '../remediation/apply';
 import { UpstreamError } from './errors';
 
 export interface FixAuditStore {
-  /** Writes every record of one fix run (`runId` ties them together, e.g. the report id). */
+  /**
+   * Writes one step the moment it has run, before the next step and the verification: if the
+   * run never finishes (the worker is stopped), the change is still on record, unverified.
+   */
+  stepRan(targetKey: string, runId: string, index: number, record: AuditRecord): Promise<void>;
+  /** Writes every record of one finished run (`runId` ties them together, e.g. the report id). */
   record(targetKey: string, runId: string, records: readonly AuditRecord[]): Promise<void>;
-  /** Newest first, at most `limit`. */
-  list(targetKey: string, limit?: number): Promise<(AuditRecord & { runId: string })[]>;
+  /**
+   * Newest first, at most `limit` steps: each step as finished, or as it ran (`unfinished`)
+   * when its run never wrote its final records.
+   */
+  list(targetKey: string, limit?: number): Promise<ListedAuditRecord[]>;
 }
+
+export type ListedAuditRecord = AuditRecord & { runId: string; unfinished?: true };
 
 export interface FixAuditStoreOptions {
   client: DynamoDBDocumentClient;
@@ -23,28 +34,44 @@ export interface FixAuditStoreOptions {
   now?: () => Date;
 }
 
-/** DynamoDB-backed {@link FixAuditStore}. */
+/** Suffix of the sort key of a step's first record, written when it ran. */
+const RAN = '#ran';
+
+/**
+ * DynamoDB-backed {@link FixAuditStore}. Append-only: every item is written once (a
+ * conditional put), so a step has two items at most, as it ran and as it finished.
+ */
 export function createDynamoFixAuditStore(opts: FixAuditStoreOptions): FixAuditStore {
   const now = opts.now ?? (() => new Date());
+  // `at` = step time + run + index keeps the steps of one run distinct and ordered.
+  const stepKey = (r: AuditRecord, runId: string, i: number) => `${r.when}#${runId}#${String(i).padStart(3, '0')}`;
+  const put = async (targetKey: string, at: string, runId: string, r: AuditRecord) => {
+    const expiresAt = Math.floor(now().getTime() / 1000) + opts.ttlDays * 86_400;
+    await opts.client.send(
+      new PutCommand({
+        TableName: opts.table,
+        Item: { targetKey, at, runId, record: JSON.stringify(r), expiresAt },
+        ConditionExpression: 'attribute_not_exists(targetKey)',
+      }),
+    );
+  };
   return {
-    async record(targetKey, runId, records) {
-      const expiresAt = Math.floor(now().getTime() / 1000) + opts.ttlDays * 86_400;
+    async stepRan(targetKey, runId, index, record) {
       try {
-        // One put per step, in order: `at` = step time + run + index keeps steps of one run distinct and ordered.
-        for (const [i, r] of records.entries()) {
-          await opts.client.send(
-            new PutCommand({
-              TableName: opts.table,
-              Item: { targetKey, at: `${r.when}#${runId}#${String(i).padStart(3, '0')}`, runId, record: JSON.stringify(r), expiresAt },
-              ConditionExpression: 'attribute_not_exists(targetKey)',
-            }),
-          );
-        }
+        await put(targetKey, stepKey(record, runId, index) + RAN, runId, record);
+      } catch (err) {
+        throw new UpstreamError('DynamoDB PutItem (fix audit)', { cause: err });
+      }
+    },
+    async record(targetKey, runId, records) {
+      try {
+        for (const [i, r] of records.entries()) await put(targetKey, stepKey(r, runId, i), runId, r);
       } catch (err) {
         throw new UpstreamError('DynamoDB PutItem (fix audit)', { cause: err });
       }
     },
     async list(targetKey, limit = 50) {
+      let items;
       try {
         const out = await opts.client.send(
           new QueryCommand({
@@ -52,13 +79,24 @@ export function createDynamoFixAuditStore(opts: FixAuditStoreOptions): FixAuditS
             KeyConditionExpression: 'targetKey = :k',
             ExpressionAttributeValues: { ':k': targetKey },
             ScanIndexForward: false,
-            Limit: limit,
+            // Up to two items per step.
+            Limit: limit * 2,
           }),
         );
-        return (out.Items ?? []).map((item) => ({ ...(JSON.parse(String(item.record)) as AuditRecord), runId: String(item.runId) }));
+        items = out.Items ?? [];
       } catch (err) {
         throw new UpstreamError('DynamoDB Query (fix audit)', { cause: err });
       }
+      // A step's finished record supersedes the one written when it ran.
+      const finished = new Set(items.map((i) => String(i.at)).filter((at) => !at.endsWith(RAN)));
+      return items
+        .filter((i) => !String(i.at).endsWith(RAN) || !finished.has(String(i.at).slice(0, -RAN.length)))
+        .slice(0, limit)
+        .map((i) => ({
+          ...(JSON.parse(String(i.record)) as AuditRecord),
+          runId: String(i.runId),
+          ...(String(i.at).endsWith(RAN) ? { unfinished: true as const } : {}),
+        }));
     },
   };
 }

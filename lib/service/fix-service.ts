@@ -112,6 +112,8 @@ export async function applyFix(
     ...(provider.securityCenter ? { securityCenter: provider.securityCenter } : {}),
     // The audit write below needs a moment after the plan's own deadline.
     ...(deadline !== undefined ? { deadline: deadline - AUDIT_RESERVE_MS } : {}),
+    // Each step is on record as soon as it has run: a run stopped half-way still shows its changes.
+    onStepRan: (index, record) => deps.audit.stepRan(ready.targetKey, runId, index, record),
   });
   await deps.audit.record(ready.targetKey, runId, outcome.audit);
   return outcome;

@@ -102,6 +102,47 @@ describe.skipIf(!avail.ok)('apply.sh in a lab instance', () => {
     expect(await lab.readFile('/etc/hosts.deny')).toBe(before);
   });
 
+  it('rolls a step back and runs no further step when its audit record cannot be written', async () => {
+    await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\nsshd: 10.9.9.2\n');
+    const before = await lab.readFile('/etc/hosts.deny');
+    const check: CheckResult = {
+      id: 'tcp-wrappers',
+      title: 'TCP wrappers',
+      status: 'fail',
+      summary: 'denied',
+      evidence: [],
+      fix: {
+        summary: 'comment out',
+        commands: [],
+        actions: [
+          { kind: 'comment-line', file: '/etc/hosts.deny', line: 1, text: 'sshd: 10.9.9.1' },
+          { kind: 'comment-line', file: '/etc/hosts.deny', line: 2, text: 'sshd: 10.9.9.2' },
+        ],
+      },
+    };
+    const report = { target: { host: lab.ip, port: 22 }, clients: [], probe: null, checks: [check] } as unknown as Report;
+    let reverified = 0;
+    const outcome = await applyPlan(buildPlan(report), {
+      runner: createLocalRunner({ via: splitCommand(lab.via) }),
+      reverify: async () => {
+        reverified++;
+        return report;
+      },
+      onStepRan: async () => {
+        throw new Error('DynamoDB PutItem (fix audit) failed');
+      },
+      identity: 'tester@lab',
+    });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.summary).toMatch(/could not be written \(DynamoDB PutItem \(fix audit\) failed\): no change is kept off the record\. All 1 change was rolled back/);
+    expect(outcome.audit.map((a) => [a.result, a.rolledBack])).toEqual([
+      ['changed', true],
+      ['not-run', false],
+    ]);
+    expect(reverified).toBe(0);
+    expect(await lab.readFile('/etc/hosts.deny')).toBe(before);
+  });
+
   it('rolls the changes back when the verifying diagnosis itself fails', async () => {
     await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\n');
     const before = await lab.readFile('/etc/hosts.deny');

@@ -53,6 +53,27 @@ describe('fix audit records on DynamoDB (dynalite)', () => {
     expect(listed[2]).toEqual({ ...first[0], runId: 'run-1' });
   });
 
+  it('keeps each step on record from the moment it ran; the finished record supersedes it', async () => {
+    const store = createDynamoFixAuditStore({ client: DynamoDBDocumentClient.from(dynamo.client), table: TABLE, ttlDays: 1 });
+    const key = 'aws:us-east-1:i-0aaaaaaaaaaaaaaa1';
+    const ran = [rec('2025-03-01T10:00:00.000Z', { verified: null }), rec('2025-03-01T10:00:05.000Z', { checkId: 'fail2ban', verified: null })];
+    await store.stepRan(key, 'run-a', 0, ran[0]!);
+    await store.stepRan(key, 'run-a', 1, ran[1]!);
+    // The run stops here (its worker is gone): both changes are listed, unverified and marked unfinished.
+    expect((await store.list(key)).map((r) => [r.checkId, r.verified, r.unfinished])).toEqual([
+      ['fail2ban', null, true],
+      ['tcp-wrappers', null, true],
+    ]);
+    // A run that finishes writes its final records; they replace the ones written as the steps ran.
+    await store.record(key, 'run-a', [{ ...ran[0]!, verified: true }, { ...ran[1]!, verified: true }]);
+    const listed = await store.list(key);
+    expect(listed.map((r) => [r.checkId, r.verified, r.unfinished])).toEqual([
+      ['fail2ban', true, undefined],
+      ['tcp-wrappers', true, undefined],
+    ]);
+    expect(await store.list(key, 1)).toHaveLength(1);
+  });
+
   it('refuses to overwrite a stored record (same run written twice)', async () => {
     const store = createDynamoFixAuditStore({ client: DynamoDBDocumentClient.from(dynamo.client), table: TABLE, ttlDays: 1 });
     await store.record('k', 'run-x', [rec('2025-02-01T00:00:00.000Z')]);

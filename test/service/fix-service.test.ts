@@ -97,10 +97,12 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix core (runFix)', () => {
     await deps.store.put(reportId, report);
     const deny = await inst.readFile('/etc/hosts.deny');
     // Verification re-diagnoses with a probe that cannot get a banner: the fix must be undone.
+    let onRecordDuringVerification: Awaited<ReturnType<FixDeps['audit']['list']>> = [];
     const failing: FixDeps = {
       ...deps,
       diagnoser: {
         instance: async (p, o) => {
+          onRecordDuringVerification = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
           const r = await diagnoseInstance(p, o);
           return { ...r, probe: r.probe ? { ...r.probe, outcome: 'refused' } : r.probe };
         },
@@ -110,8 +112,11 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix core (runFix)', () => {
     expect(run.outcome?.status).toBe('rolled-back');
     expect(run.outcome?.summary).toMatch(/rolled back/);
     expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+    // The change was on record before the verification ran, then finished as rolled back.
+    expect(onRecordDuringVerification.find((a) => a.runId === reportId)).toMatchObject({ result: 'changed', verified: null, rolledBack: false, unfinished: true });
     const audit = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
     expect(audit.find((a) => a.runId === reportId)).toMatchObject({ result: 'changed', verified: false, rolledBack: true });
+    expect(audit.find((a) => a.runId === reportId)?.unfinished).toBeUndefined();
     await inst.exec(': > /etc/hosts.deny');
   });
 
