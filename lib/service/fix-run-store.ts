@@ -34,6 +34,11 @@ export interface FixRun {
   outcome?: ApplyOutcome;
   /** Why the run did not apply, or failed (status `error`). */
   error?: string;
+  /**
+   * Set on reading a run still `running` long after any worker could still be on it (it was
+   * stopped): what it changed is in the audit records, listed there as unfinished.
+   */
+  stale?: string;
 }
 
 /** How a claimed (or, if its job could not be queued, an unclaimed) run ends. */
@@ -59,6 +64,8 @@ export interface FixRunStoreOptions {
   table: string;
   /** Kept as long as reports (the audit table keeps the lasting record). */
   ttlDays: number;
+  /** A run `running` for longer is reported {@link FixRun.stale}. Default 10 min (twice the worker's 300 s timeout). */
+  runningStaleAfterMs?: number;
   now?: () => Date;
 }
 
@@ -108,11 +115,16 @@ export function createDynamoFixRunStore(opts: FixRunStoreOptions): FixRunStore {
         // TTL deletion lags by up to days: an expired item is treated as gone.
         if (!item || item.kind !== FIX_RUN_KIND || (typeof item.expiresAt === 'number' && item.expiresAt * 1000 < now().getTime())) return null;
         const { id: _id, kind: _kind, expiresAt: _exp, plan, outcome, ...rest } = item;
-        return {
+        const run: FixRun = {
           ...(rest as Omit<FixRun, 'plan' | 'outcome'>),
           plan: JSON.parse(String(plan)) as FixPlan,
           ...(typeof outcome === 'string' ? { outcome: JSON.parse(outcome) as ApplyOutcome } : {}),
         };
+        const started = run.startedAt ? Date.parse(run.startedAt) : NaN;
+        if (run.status === 'running' && now().getTime() - started > (opts.runningStaleAfterMs ?? 600_000)) {
+          run.stale = `no worker has been on this run since ${run.startedAt}: it was stopped before it ended; the audit records list what it changed`;
+        }
+        return run;
       }),
 
     claim: (fixId, expected) =>

@@ -114,6 +114,22 @@ describe('fix runs on DynamoDB (dynalite)', () => {
     if (!id) expect((await runs.get(fixId))?.status).toBe('queued');
   });
 
+  it('reports a run still running long after any worker could be on it as stale', async () => {
+    const fixId = crypto.randomUUID();
+    // Claimed 11 minutes ago by a worker that never settled it (stopped half-way).
+    const then = createDynamoFixRunStore({ client: createDocClient(dynamo.client), table: TABLES.reports, ttlDays: 1, now: () => new Date(Date.now() - 11 * 60_000) });
+    await then.create(queued(fixId));
+    expect(await then.claim(fixId, { reportId: REPORT, requestedBy: WHO })).toBe(true);
+    const run = await runs.get(fixId);
+    expect(run?.status).toBe('running');
+    expect(run?.stale).toMatch(/^no worker has been on this run since .*: it was stopped before it ended; the audit records list what it changed$/);
+    // A run claimed just now is not.
+    const fresh = crypto.randomUUID();
+    await runs.create(queued(fresh));
+    await runs.claim(fresh, { reportId: REPORT, requestedBy: WHO });
+    expect((await runs.get(fresh))?.stale).toBeUndefined();
+  });
+
   it('treats an expired run as gone', async () => {
     const fixId = crypto.randomUUID();
     const old = createDynamoFixRunStore({ client: createDocClient(dynamo.client), table: TABLES.reports, ttlDays: 1, now: () => new Date(Date.now() - 2 * 86_400_000) });
