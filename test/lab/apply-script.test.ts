@@ -17,6 +17,33 @@ describe.skipIf(!avail.ok)('apply.sh in a lab instance', () => {
   let lab: LabInstance;
   const run = (args: string[]) => createLocalRunner({ via: splitCommand(lab.via) }).run({ script: applyScript, args, timeoutMs: 20_000 });
 
+  /** A report whose tcp-wrappers check fails, fixed by commenting out the given hosts.deny lines. */
+  const denyReport = (lines: { line: number; text: string }[]): Report => {
+    const check: CheckResult = {
+      id: 'tcp-wrappers',
+      title: 'TCP wrappers',
+      status: 'fail',
+      summary: 'denied',
+      evidence: [],
+      fix: { summary: 'comment out', commands: [], actions: lines.map((l) => ({ kind: 'comment-line' as const, file: '/etc/hosts.deny', ...l })) },
+    };
+    return { target: { host: lab.ip, port: 22 }, clients: [], probe: null, checks: [check] } as unknown as Report;
+  };
+  /** applyPlan through the lab's runner; `reverify` counts its calls and answers the report unchanged. */
+  const applyIn = (report: Report, over: Partial<Parameters<typeof applyPlan>[1]> = {}) => {
+    const calls = { reverified: 0 };
+    const outcome = applyPlan(buildPlan(report), {
+      runner: createLocalRunner({ via: splitCommand(lab.via) }),
+      reverify: async () => {
+        calls.reverified++;
+        return report;
+      },
+      identity: 'tester@lab',
+      ...over,
+    });
+    return { outcome, calls };
+  };
+
   beforeAll(async () => {
     await cleanupStale();
     lab = await createLab();
@@ -66,102 +93,47 @@ describe.skipIf(!avail.ok)('apply.sh in a lab instance', () => {
   it('undoes the earlier steps of a plan when a later step finds the host changed', async () => {
     await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\nsshd: 10.9.9.2\n');
     const before = await lab.readFile('/etc/hosts.deny');
-    const check: CheckResult = {
-      id: 'tcp-wrappers',
-      title: 'TCP wrappers',
-      status: 'fail',
-      summary: 'denied',
-      evidence: [],
-      fix: {
-        summary: 'comment out',
-        commands: [],
-        actions: [
-          { kind: 'comment-line', file: '/etc/hosts.deny', line: 1, text: 'sshd: 10.9.9.1' },
-          // Stale: line 2 says 10.9.9.2 by now.
-          { kind: 'comment-line', file: '/etc/hosts.deny', line: 2, text: 'sshd: 10.9.9.3' },
-        ],
-      },
-    };
-    const report = { target: { host: lab.ip, port: 22 }, clients: [], probe: null, checks: [check] } as unknown as Report;
-    let reverified = 0;
-    const outcome = await applyPlan(buildPlan(report), {
-      runner: createLocalRunner({ via: splitCommand(lab.via) }),
-      reverify: async () => {
-        reverified++;
-        return report;
-      },
-      identity: 'tester@lab',
-    });
+    // Stale: line 2 says 10.9.9.2 by now.
+    const { outcome: pending, calls } = applyIn(denyReport([{ line: 1, text: 'sshd: 10.9.9.1' }, { line: 2, text: 'sshd: 10.9.9.3' }]));
+    const outcome = await pending;
     expect(outcome.status).toBe('failed');
     expect(outcome.audit.map((a) => [a.result, a.rolledBack])).toEqual([
       ['changed', true],
       ['precondition-failed', false],
     ]);
     expect(outcome.summary).toMatch(/found the host changed.*All 1 change was rolled back/);
-    expect(reverified).toBe(0);
+    expect(calls.reverified).toBe(0);
     expect(await lab.readFile('/etc/hosts.deny')).toBe(before);
   });
 
   it('rolls a step back and runs no further step when its audit record cannot be written', async () => {
     await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\nsshd: 10.9.9.2\n');
     const before = await lab.readFile('/etc/hosts.deny');
-    const check: CheckResult = {
-      id: 'tcp-wrappers',
-      title: 'TCP wrappers',
-      status: 'fail',
-      summary: 'denied',
-      evidence: [],
-      fix: {
-        summary: 'comment out',
-        commands: [],
-        actions: [
-          { kind: 'comment-line', file: '/etc/hosts.deny', line: 1, text: 'sshd: 10.9.9.1' },
-          { kind: 'comment-line', file: '/etc/hosts.deny', line: 2, text: 'sshd: 10.9.9.2' },
-        ],
-      },
-    };
-    const report = { target: { host: lab.ip, port: 22 }, clients: [], probe: null, checks: [check] } as unknown as Report;
-    let reverified = 0;
-    const outcome = await applyPlan(buildPlan(report), {
-      runner: createLocalRunner({ via: splitCommand(lab.via) }),
-      reverify: async () => {
-        reverified++;
-        return report;
-      },
+    const { outcome: pending, calls } = applyIn(denyReport([{ line: 1, text: 'sshd: 10.9.9.1' }, { line: 2, text: 'sshd: 10.9.9.2' }]), {
       onStepRan: async () => {
         throw new Error('DynamoDB PutItem (fix audit) failed');
       },
-      identity: 'tester@lab',
     });
+    const outcome = await pending;
     expect(outcome.status).toBe('failed');
     expect(outcome.summary).toMatch(/could not be written \(DynamoDB PutItem \(fix audit\) failed\): no change is kept off the record\. All 1 change was rolled back/);
     expect(outcome.audit.map((a) => [a.result, a.rolledBack])).toEqual([
       ['changed', true],
       ['not-run', false],
     ]);
-    expect(reverified).toBe(0);
+    expect(calls.reverified).toBe(0);
     expect(await lab.readFile('/etc/hosts.deny')).toBe(before);
   });
 
   it('rolls the changes back when the verifying diagnosis itself fails', async () => {
     await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\n');
     const before = await lab.readFile('/etc/hosts.deny');
-    const check: CheckResult = {
-      id: 'tcp-wrappers',
-      title: 'TCP wrappers',
-      status: 'fail',
-      summary: 'denied',
-      evidence: [],
-      fix: { summary: 'comment out', commands: [], actions: [{ kind: 'comment-line', file: '/etc/hosts.deny', line: 1, text: 'sshd: 10.9.9.1' }] },
-    };
-    const report = { target: { host: lab.ip, port: 22 }, clients: [], probe: null, checks: [check] } as unknown as Report;
-    const outcome = await applyPlan(buildPlan(report), {
-      runner: createLocalRunner({ via: splitCommand(lab.via) }),
+    const { outcome: pending } = applyIn(denyReport([{ line: 1, text: 'sshd: 10.9.9.1' }]), {
       reverify: async () => {
         throw new Error('ssm:SendCommand was throttled past every retry');
       },
-      identity: 'tester@lab',
     });
+    const outcome = await pending;
     expect(outcome.status).toBe('rolled-back');
     expect(outcome.summary).toMatch(/^Verification could not run \(ssm:SendCommand was throttled past every retry\).*All 1 change was rolled back/);
     expect(outcome.audit.map((a) => [a.result, a.verified, a.rolledBack])).toEqual([['changed', false, true]]);
