@@ -80,14 +80,7 @@ export async function runCheck(
     if (!deps.diagnoser.local) throw new ProviderNotEnabledError('local');
     report = await deps.diagnoser.local({ clientIps, clientIpSource, port: req.port ?? 22 });
   } else {
-    const region = req.region ?? '';
-    const provider = await cloud('provider setup', () => deps.providers(req.provider as 'aws' | 'alibaba', region));
-    const instance = await cloud('describe instance', () => provider.describeInstance(req.instanceId));
-    if (!instance) throw new NotFoundError(`instanceId: ${req.instanceId} not found in ${req.provider} ${region}`);
-    if (!isOptedIn(instance, deps.config.optInTag)) {
-      const { key, value } = deps.config.optInTag;
-      throw new ForbiddenError(`instanceId: ${req.instanceId} does not carry the opt-in tag ${key}=${value}`);
-    }
+    const { provider } = await optedInInstance(req.provider, req.region ?? '', req.instanceId, deps);
     const budget = deadline === undefined ? {} : { collectorTimeoutMs: collectorBudget(deadline) };
     report = await cloud('diagnosis', () =>
       deps.diagnoser.instance(provider, { instanceId: req.instanceId, clientIps, clientIpSource, port: req.port, ...budget }),
@@ -96,6 +89,26 @@ export async function runCheck(
   const id = (deps.newId ?? randomUUID)();
   await deps.store.put(id, report);
   return { id, report };
+}
+
+/**
+ * The provider of `name` in `region` and its instance `instanceId`, which must exist (404) and
+ * carry the opt-in tag (403). Cloud failures on the way are 502s.
+ */
+export async function optedInInstance(
+  name: 'aws' | 'alibaba',
+  region: string,
+  instanceId: string,
+  deps: Pick<CheckDeps, 'config' | 'providers'>,
+): Promise<{ provider: CloudProvider; instance: InstanceInfo }> {
+  const provider = await cloud('provider setup', () => deps.providers(name, region));
+  const instance = await cloud('describe instance', () => provider.describeInstance(instanceId));
+  if (!instance) throw new NotFoundError(`instanceId: ${instanceId} not found in ${name} ${region}`);
+  if (!isOptedIn(instance, deps.config.optInTag)) {
+    const { key, value } = deps.config.optInTag;
+    throw new ForbiddenError(`instanceId: ${instanceId} does not carry the opt-in tag ${key}=${value}`);
+  }
+  return { provider, instance };
 }
 
 /** Cloud failures (access denied, throttling, network) become 502s; our own errors pass. */

@@ -11,8 +11,8 @@ import type { InstanceInfo } from '../inventory/types';
 import type { ClientIp, Report } from '../report/types';
 import { applyPlan, type ApplyOutcome } from '../remediation/apply';
 import { buildPlan, type FixPlan } from '../remediation/plan';
-import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, UpstreamError, ValidationError } from './errors';
-import { isOptedIn, type Diagnoser, type ProviderFactory } from './check-service';
+import { NotFoundError, ProviderNotEnabledError, ValidationError } from './errors';
+import { optedInInstance, type Diagnoser, type ProviderFactory } from './check-service';
 import type { FixAuditStore } from './fix-audit-store';
 import type { ReportStore } from './report-store';
 import { instanceKey } from './report-store';
@@ -74,14 +74,8 @@ export async function runFix(req: FixRequest, identity: string, deps: FixDeps): 
  */
 export async function prepareFix(req: Pick<FixRequest, 'reportId' | 'only'>, deps: Omit<FixDeps, 'audit'>): Promise<ReadyFix> {
   const { report, plan, name, region, instanceId } = await planFix(req, deps);
-  const provider: CloudProvider = await cloud('provider setup', () => deps.providers(name, region));
-  const instance = await cloud('describe instance', () => provider.describeInstance(instanceId));
-  if (!instance) throw new NotFoundError(`instanceId: ${instanceId} not found in ${name} ${region}`);
-  // Checked again at fix time: the tag may have been removed since the report was made.
-  if (!isOptedIn(instance, deps.config.optInTag)) {
-    const { key, value } = deps.config.optInTag;
-    throw new ForbiddenError(`instanceId: ${instanceId} does not carry the opt-in tag ${key}=${value}`);
-  }
+  // Checked again at fix time: the instance may be gone, or its tag removed, since the report was made.
+  const { provider, instance } = await optedInInstance(name, region, instanceId, deps);
   return { reportId: req.reportId, report, plan, provider, instance, targetKey: instanceKey(name, region, instanceId) };
 }
 
@@ -131,13 +125,4 @@ async function planFix(req: Pick<FixRequest, 'reportId' | 'only'>, deps: Pick<Fi
   if (!instanceId || !region) throw new ValidationError('id', 'the report names no instance and region');
   const plan = buildPlan(report, req.only?.length ? { only: req.only } : {});
   return { report, plan, name, region, instanceId };
-}
-
-async function cloud<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ServiceError) throw err;
-    throw new UpstreamError(what, { cause: err });
-  }
 }
