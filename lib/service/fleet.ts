@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { Report } from '../report/types';
-import type { Diagnoser, ProviderFactory } from './check-service';
+import { isOptedIn, type Diagnoser, type ProviderFactory } from './check-service';
 import type { FleetTarget } from './config';
 import { instanceKey, type InstanceState, type ReportStore } from './report-store';
 import { parseOrThrow } from './schemas';
@@ -72,7 +72,7 @@ export async function sweep(deps: {
       }
       const found = await provider.listInstancesByTag(deps.optInTag.key, deps.optInTag.value);
       // Listing filters by tag already; the check keeps a lax adapter from widening the scope.
-      const ids = found.filter((i) => i.tags[deps.optInTag.key] === deps.optInTag.value).map((i) => i.instanceId);
+      const ids = found.filter((i) => isOptedIn(i, deps.optInTag)).map((i) => i.instanceId);
       instances += ids.length;
       for (let i = 0; i < ids.length; i += deps.batchSize) {
         batches.push({ sweepId, provider: target.provider, region: target.region, instanceIds: ids.slice(i, i + deps.batchSize) });
