@@ -4,7 +4,7 @@
  * SDKs loaded lazily so an AWS-only invocation never evaluates the Alibaba SDK), and the
  * diagnosis engine.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CloudProvider } from '../cloud/types';
 import type { Diagnoser, ProviderFactory } from './check-service';
@@ -27,7 +27,7 @@ export function serviceConfig(env: Record<string, string | undefined> = process.
 }
 
 /** A document client that drops `undefined` (reports carry optional fields). */
-export function createDocClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
+export function createDocClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
