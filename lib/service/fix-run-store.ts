@@ -5,7 +5,7 @@
  * no report id (a bare UUID) can ever name one. Takes an injected document client.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { ApplyOutcome, ApplyStatus } from '../remediation/apply';
 import type { FixPlan } from '../remediation/plan';
 import type { ServiceConfig } from './config';
@@ -83,16 +83,17 @@ export function createDynamoFixRunStore(opts: FixRunStoreOptions): FixRunStore {
       throw new UpstreamError(`DynamoDB ${what} (fix run)`, { cause: err });
     }
   };
-  /** A conditional write that lost: false, not an error. */
-  const conditional = async (fn: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await fn();
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-  };
+  /** A conditional update of one run: false when its condition did not hold (nothing written), not an error. */
+  const update = (fixId: string, input: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<boolean> =>
+    wrap('UpdateItem', async () => {
+      try {
+        await opts.client.send(new UpdateCommand({ TableName: opts.table, Key: key(fixId), ...input }));
+        return true;
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return false;
+        throw err;
+      }
+    });
 
   return {
     create: (run) =>
@@ -128,49 +129,33 @@ export function createDynamoFixRunStore(opts: FixRunStoreOptions): FixRunStore {
       }),
 
     claim: (fixId, expected) =>
-      wrap('UpdateItem', () =>
-        conditional(() =>
-          opts.client.send(
-            new UpdateCommand({
-              TableName: opts.table,
-              Key: key(fixId),
-              UpdateExpression: 'SET #status = :running, startedAt = :at',
-              ConditionExpression: '#status = :queued AND #kind = :kind AND reportId = :report AND requestedBy = :who',
-              ExpressionAttributeNames: { '#status': 'status', '#kind': 'kind' },
-              ExpressionAttributeValues: {
-                ':running': 'running',
-                ':queued': 'queued',
-                ':kind': FIX_RUN_KIND,
-                ':report': expected.reportId,
-                ':who': expected.requestedBy,
-                ':at': now().toISOString(),
-              },
-            }),
-          ),
-        ),
-      ),
+      update(fixId, {
+        UpdateExpression: 'SET #status = :running, startedAt = :at',
+        ConditionExpression: '#status = :queued AND #kind = :kind AND reportId = :report AND requestedBy = :who',
+        ExpressionAttributeNames: { '#status': 'status', '#kind': 'kind' },
+        ExpressionAttributeValues: {
+          ':running': 'running',
+          ':queued': 'queued',
+          ':kind': FIX_RUN_KIND,
+          ':report': expected.reportId,
+          ':who': expected.requestedBy,
+          ':at': now().toISOString(),
+        },
+      }),
 
     settle: (fixId, from, result) =>
-      wrap('UpdateItem', () =>
-        conditional(() =>
-          opts.client.send(
-            new UpdateCommand({
-              TableName: opts.table,
-              Key: key(fixId),
-              UpdateExpression: `SET #status = :status, finishedAt = :at, ${result.status === 'error' ? '#error = :detail' : 'outcome = :detail'}`,
-              ConditionExpression: '#status = :from AND #kind = :kind',
-              ExpressionAttributeNames: { '#status': 'status', '#kind': 'kind', ...(result.status === 'error' ? { '#error': 'error' } : {}) },
-              ExpressionAttributeValues: {
-                ':status': result.status,
-                ':from': from,
-                ':kind': FIX_RUN_KIND,
-                ':at': now().toISOString(),
-                ':detail': result.status === 'error' ? result.error : JSON.stringify(result.outcome),
-              },
-            }),
-          ),
-        ),
-      ),
+      update(fixId, {
+        UpdateExpression: `SET #status = :status, finishedAt = :at, ${result.status === 'error' ? '#error = :detail' : 'outcome = :detail'}`,
+        ConditionExpression: '#status = :from AND #kind = :kind',
+        ExpressionAttributeNames: { '#status': 'status', '#kind': 'kind', ...(result.status === 'error' ? { '#error': 'error' } : {}) },
+        ExpressionAttributeValues: {
+          ':status': result.status,
+          ':from': from,
+          ':kind': FIX_RUN_KIND,
+          ':at': now().toISOString(),
+          ':detail': result.status === 'error' ? result.error : JSON.stringify(result.outcome),
+        },
+      }),
   };
 }
 
