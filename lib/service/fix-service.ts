@@ -67,6 +67,18 @@ export async function runFix(req: FixRequest, identity: string, deps: FixDeps): 
   return { reportId: req.reportId, plan: ready.plan, outcome };
 }
 
+/** {@link FixDeps} of a queued fix job: a deployment without an audit table has no audit store. */
+export type FixJobDeps = Omit<FixDeps, 'audit'> & { audit?: FixAuditStore };
+
+/**
+ * Applies a queued fix (Slack "Apply fix", an applying `POST /checks/{id}/fix`) through
+ * {@link runFix}, refused (400) where no audit store is configured: no fix runs unaudited.
+ */
+export async function applyQueuedFix(req: Omit<FixRequest, 'apply'>, identity: string, deps: FixJobDeps): Promise<FixResponse> {
+  if (!deps.audit) throw new ValidationError('fix', 'applying fixes is not enabled in this deployment (no audit table)');
+  return runFix({ ...req, apply: true }, identity, { ...deps, audit: deps.audit });
+}
+
 /**
  * The checks of an applying fix, quick and read-only: the report exists (404), names a cloud
  * instance of an enabled provider (400), the instance still exists (404) and still carries

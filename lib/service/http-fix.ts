@@ -3,18 +3,17 @@
  * after 30 s, and a fix (up to 30 s per step, then a fresh diagnosis, maybe a rollback and the
  * audit) must never be cut off half-way. The route makes the quick checks, records a fix run
  * (fix-run-store.ts) and queues an `http-fix` job on the jobs queue; the jobs worker claims
- * the run, applies it through {@link runFix} and records how it ended, which
+ * the run, applies it through {@link applyQueuedFix} and records how it ended, which
  * `GET /checks/{id}/fix/{fixId}` answers.
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import { KNOWN_CHECK_IDS } from '../remediation/plan';
 import type { JobDispatcher } from './chat';
-import { ConfigError, ServiceError, ValidationError } from './errors';
-import type { FixAuditStore } from './fix-audit-store';
+import { ConfigError, ServiceError } from './errors';
 import { HTTP_FIX_IDENTITY } from './fix-authorize';
 import type { FixRun, FixRunResult, FixRunStore } from './fix-run-store';
-import { applyFix, prepareFix, runFix, type FixDeps, type FixResponse } from './fix-service';
+import { applyFix, applyQueuedFix, prepareFix, type FixDeps, type FixJobDeps, type FixResponse } from './fix-service';
 import { fixIdSchema, reportIdSchema } from './schemas';
 
 /** A queued applying fix: which run, which report, which checks, who asked. */
@@ -83,8 +82,7 @@ export async function acceptHttpFix(req: { reportId: string; only?: string[] }, 
   return { queued: run };
 }
 
-export type HttpFixWorkerDeps = Omit<FixDeps, 'audit'> & {
-  audit?: FixAuditStore;
+export type HttpFixWorkerDeps = FixJobDeps & {
   runs?: FixRunStore;
   /** Receives unexpected failures (the run only says "internal error"). */
   onError?: (err: unknown) => void;
@@ -93,7 +91,7 @@ export type HttpFixWorkerDeps = Omit<FixDeps, 'audit'> & {
 /**
  * Applies one queued fix, at most once: the run is claimed first (`queued` -> `running`, a
  * conditional write), so a redelivered or duplicated job finds it taken and changes nothing.
- * Then {@link runFix} applies, verifies, rolls back and audits (the fix id is the audit run
+ * Then {@link applyQueuedFix} applies, verifies, rolls back and audits (the fix id is the audit run
  * id), and the run is settled with the outcome's status, or `error` with the reason.
  * @returns false when the run was not claimed (not queued any more, unknown, or not this job's).
  */
@@ -102,10 +100,9 @@ export async function processHttpFixJob(job: HttpFixJob, deps: HttpFixWorkerDeps
   if (!(await deps.runs.claim(job.fixId, { reportId: job.reportId, requestedBy: job.identity }))) return false;
   let result: FixRunResult;
   try {
-    if (!deps.audit) throw new ValidationError('fix', 'applying fixes is not enabled in this deployment (no audit table)');
     const only = job.only?.length ? { only: job.only } : {};
     const within = deadline !== undefined ? { deadline } : {};
-    const { outcome } = await runFix({ reportId: job.reportId, apply: true, runId: job.fixId, ...only, ...within }, job.identity, { ...deps, audit: deps.audit });
+    const { outcome } = await applyQueuedFix({ reportId: job.reportId, runId: job.fixId, ...only, ...within }, job.identity, deps);
     result = outcome ? { status: outcome.status, outcome } : { status: 'error', error: 'no fix was applied' };
   } catch (err) {
     if (!(err instanceof ServiceError)) deps.onError?.(err);

@@ -1,15 +1,14 @@
 /**
  * Slack's "Apply fix" button: the click is authorized against the allow-list and queued
  * (a job of its own kind), and the worker applies the stored report's fix plan through
- * {@link runFix} and posts the outcome to the click's `response_url`.
+ * {@link applyQueuedFix} and posts the outcome to the click's `response_url`.
  */
 import * as z from 'zod/mini';
 import { renderSlackError, renderSlackFixOutcome } from '../report/render-slack';
 import type { ChatPoster, JobDispatcher } from './chat';
-import { ServiceError, ValidationError } from './errors';
+import { ServiceError } from './errors';
 import { authorizeSlackFix } from './fix-authorize';
-import type { FixAuditStore } from './fix-audit-store';
-import { runFix, type FixDeps } from './fix-service';
+import { applyQueuedFix, type FixJobDeps } from './fix-service';
 import { instanceKey } from './report-store';
 import { parseOrThrow, reportIdSchema } from './schemas';
 
@@ -65,8 +64,7 @@ export async function acceptSlackFixClick(
   return ack;
 }
 
-export type SlackFixWorkerDeps = Omit<FixDeps, 'audit'> & {
-  audit?: FixAuditStore;
+export type SlackFixWorkerDeps = FixJobDeps & {
   post: ChatPoster;
   /** Receives unexpected failures (the user only sees "internal error"). */
   onError?: (err: unknown) => void;
@@ -83,8 +81,7 @@ export async function processSlackFixJob(job: SlackFixJob, deps: SlackFixWorkerD
   const report = await deps.store.get(job.reportId).catch(() => null);
   const name = report?.target.instanceId ?? job.reportId;
   try {
-    if (!deps.audit) throw new ValidationError('fix', 'applying fixes is not enabled in this deployment (no audit table)');
-    const res = await runFix({ reportId: job.reportId, apply: true, ...(deadline !== undefined ? { deadline } : {}) }, job.identity, { ...deps, audit: deps.audit });
+    const res = await applyQueuedFix({ reportId: job.reportId, ...(deadline !== undefined ? { deadline } : {}) }, job.identity, deps);
     const t = res.plan.target;
     const audit = `${instanceKey(t.provider ?? '', t.region ?? '', t.instanceId ?? '')} run ${res.reportId}`;
     message = res.outcome
