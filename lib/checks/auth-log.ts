@@ -5,7 +5,7 @@
  */
 import type { Check } from './types';
 import type { Evidence } from '../report/types';
-import { hostOr, isResult, result } from './support/result';
+import { clientIps, hostOr, isResult, result } from './support/result';
 
 export const AUTH_LOG_TEXT = {
   refused: (ips: string[]) => `sshd logged refusals for ${ips.join(', ')}.`,
@@ -27,7 +27,7 @@ export const authLogCheck: Check = {
     if (isResult(host)) return host;
     const log = host.authLog;
     if (!log.source) return result(this, 'skip', AUTH_LOG_TEXT.noLog);
-    const ips = facts.clients.map((c) => c.ip);
+    const ips = clientIps(facts);
     const refusals = log.clientLines.filter((l) => REFUSAL.test(l));
     const refusedIps = ips.filter((ip) => refusals.some((l) => l.includes(ip)));
     const ev = (ls: string[]): Evidence[] => ls.slice(-6).map((text) => ({ source: log.source!, text }));

@@ -5,7 +5,7 @@
  */
 import type { Check } from './types';
 import type { Evidence, Fix } from '../report/types';
-import { hostOr, isResult, result } from './support/result';
+import { clientIps, hostOr, isResult, result } from './support/result';
 
 export const MAX_STARTUPS_TEXT = {
   dropped: (n: number, setting: string) =>
@@ -47,7 +47,7 @@ export const maxStartupsCheck: Check = {
     const drops = lines.filter((l) => /past MaxStartups/.test(l));
     const penalties = lines.filter((l) => /penalt/i.test(l));
     if (penalties.length) {
-      const ips = facts.clients.map((c) => c.ip).filter((ip) => penalties.some((l) => l.includes(ip)));
+      const ips = clientIps(facts).filter((ip) => penalties.some((l) => l.includes(ip)));
       const ev: Evidence[] = penalties.slice(-5).map((text) => ({ source, text }));
       return result(this, 'fail', MAX_STARTUPS_TEXT.penalty(ips), ev, MAX_STARTUPS_FIX.penalty(ips));
     }

@@ -8,10 +8,8 @@ import type { Check, Facts } from './types';
 import type { CheckResult, Evidence, Fix } from '../report/types';
 import type { NetworkAclEntry } from '../inventory/types';
 import { cidrContains, hostCidr } from '../cloud/cidr';
-import { mergeFixes } from './support/result';
+import { clientIps, mergeFixes, result } from './support/result';
 
-const ID = 'network-acl';
-const TITLE = "The subnet's network ACL admits SSH and its return traffic";
 const SOURCE = 'ec2:DescribeNetworkAcls';
 /** Ephemeral ranges: NAT gateways and ELBs use 1024-65535; Linux 32768-60999; Windows 49152-65535. */
 const EPHEMERAL: [number, number] = [1024, 65535];
@@ -107,21 +105,17 @@ function freeRuleNumber(entries: NetworkAclEntry[], egress: boolean, before: num
   return 1;
 }
 
-function result(status: CheckResult['status'], summary: string, evidence: Evidence[], fix: Fix | null): CheckResult {
-  return { id: ID, title: TITLE, status, summary, evidence, fix };
-}
-
 export const networkAclCheck: Check = {
-  id: ID,
-  title: TITLE,
+  id: 'network-acl',
+  title: "The subnet's network ACL admits SSH and its return traffic",
   description:
     "Evaluates the AWS subnet's network ACL in rule-number order (first match wins, default deny) for every client address: inbound to the sshd port, and outbound return traffic to the client's ephemeral ports, since ACLs are stateless. A missing outbound rule shows up as a connect that hangs, not a refusal.",
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || !cloud.networkAcl) return result('skip', NETWORK_ACL_TEXT.notInspected, [], null);
-    const ips = facts.clients.map((c) => c.ip);
-    if (!ips.length) return result('skip', NETWORK_ACL_TEXT.noClients, [], null);
+    if (!cloud || !cloud.networkAcl) return result(this, 'skip', NETWORK_ACL_TEXT.notInspected);
+    const ips = clientIps(facts);
+    if (!ips.length) return result(this, 'skip', NETWORK_ACL_TEXT.noClients);
     const entries = cloud.networkAcl;
     const inbound = entries.filter((e) => !e.egress);
     const outbound = entries.filter((e) => e.egress);
@@ -162,11 +156,11 @@ export const networkAclCheck: Check = {
       if (inDenied.length) parts.push(NETWORK_ACL_TEXT.inboundDenied(facts.port, inDenied));
       if (outDenied.length) parts.push(NETWORK_ACL_TEXT.outboundDenied(outDenied));
       const fixes = [inFix, outFix].filter((f): f is Fix => f !== null);
-      return result('fail', parts.join(' '), evidence, mergeFixes(fixes));
+      return result(this, 'fail', parts.join(' '), evidence, mergeFixes(fixes));
     }
     if (outPartial.length) {
-      return result('warn', NETWORK_ACL_TEXT.outboundPartial(outPartial, `${COMMON_EPHEMERAL[0]}-${COMMON_EPHEMERAL[1]}`), evidence, null);
+      return result(this, 'warn', NETWORK_ACL_TEXT.outboundPartial(outPartial, `${COMMON_EPHEMERAL[0]}-${COMMON_EPHEMERAL[1]}`), evidence);
     }
-    return result('pass', NETWORK_ACL_TEXT.pass(facts.port, ips), evidence, null);
+    return result(this, 'pass', NETWORK_ACL_TEXT.pass(facts.port, ips), evidence);
   },
 };

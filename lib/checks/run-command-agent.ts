@@ -4,9 +4,7 @@
  */
 import type { Check, Facts } from './types';
 import type { CheckResult, Evidence, Fix } from '../report/types';
-
-const ID = 'run-command-agent';
-const TITLE = 'The run-command agent is online';
+import { result } from './support/result';
 
 const NAMES = {
   aws: { agent: 'SSM Agent', source: 'ssm:DescribeInstanceInformation' },
@@ -52,19 +50,15 @@ export const RUN_COMMAND_AGENT_FIX = {
   },
 } as const;
 
-function result(status: CheckResult['status'], summary: string, evidence: Evidence[], fix: Fix | null): CheckResult {
-  return { id: ID, title: TITLE, status, summary, evidence, fix };
-}
-
 export const runCommandAgentCheck: Check = {
-  id: ID,
-  title: TITLE,
+  id: 'run-command-agent',
+  title: 'The run-command agent is online',
   description:
     "Reads the provider's view of the run-command agent (SSM PingStatus, Cloud Assistant status). An offline or unregistered agent explains why host-side checks could not run, and is the first thing to fix when SSH is also broken.",
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || !cloud.agent) return result('skip', RUN_COMMAND_AGENT_TEXT.notInspected, [], null);
+    if (!cloud || !cloud.agent) return result(this, 'skip', RUN_COMMAND_AGENT_TEXT.notInspected);
     const { provider, instanceId, region } = cloud.instance;
     const { agent, source } = NAMES[provider];
     const a = cloud.agent;
@@ -75,13 +69,13 @@ export const runCommandAgentCheck: Check = {
     const fixes = RUN_COMMAND_AGENT_FIX[provider];
     switch (a.status) {
       case 'online':
-        return result('pass', RUN_COMMAND_AGENT_TEXT.online(agent), evidence, null);
+        return result(this, 'pass', RUN_COMMAND_AGENT_TEXT.online(agent), evidence);
       case 'offline':
-        return result('fail', RUN_COMMAND_AGENT_TEXT.offline(agent, a.raw), evidence, fixes.offline(instanceId, region));
+        return result(this, 'fail', RUN_COMMAND_AGENT_TEXT.offline(agent, a.raw), evidence, fixes.offline(instanceId, region));
       case 'not-registered':
-        return result('fail', RUN_COMMAND_AGENT_TEXT.notRegistered(agent), evidence, fixes.notRegistered(instanceId, region));
+        return result(this, 'fail', RUN_COMMAND_AGENT_TEXT.notRegistered(agent), evidence, fixes.notRegistered(instanceId, region));
       default:
-        return result('warn', RUN_COMMAND_AGENT_TEXT.unknown(agent, a.raw), evidence, null);
+        return result(this, 'warn', RUN_COMMAND_AGENT_TEXT.unknown(agent, a.raw), evidence);
     }
   },
 };

@@ -2,9 +2,7 @@ import type { Check, Facts } from './types';
 import type { CheckResult, Evidence, Fix, FixAction } from '../report/types';
 import type { SecurityCenterBlock } from '../inventory/types';
 import { sameIp } from '../cloud/sas-client';
-
-const ID = 'security-center';
-const TITLE = 'Alibaba Cloud Security Center blocks';
+import { clientIps, result } from './support/result';
 
 /** Finding texts and fix templates, written once here. */
 export const SECURITY_CENTER_TEXT = {
@@ -26,8 +24,8 @@ export const SECURITY_CENTER_TEXT = {
  * brute-force defence or a custom block rule, naming the record and how to lift it.
  */
 export const securityCenterCheck: Check = {
-  id: ID,
-  title: TITLE,
+  id: 'security-center',
+  title: 'Alibaba Cloud Security Center blocks',
   description:
     'Looks at Alibaba Cloud Security Center (SAS) brute-force defence records and custom IP block rules for the instance. ' +
     'A blocked client IP has its connections dropped before sshd sees them, which looks like a timeout from outside ' +
@@ -35,17 +33,17 @@ export const securityCenterCheck: Check = {
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || cloud.instance.provider !== 'alibaba') return result('skip', SECURITY_CENTER_TEXT.notAlibaba, [], null);
+    if (!cloud || cloud.instance.provider !== 'alibaba') return result(this, 'skip', SECURITY_CENTER_TEXT.notAlibaba);
     const sc = cloud.securityCenter;
-    if (!sc) return result('skip', SECURITY_CENTER_TEXT.notInspected, [], null);
-    const clientIps = facts.clients.map((c) => c.ip);
-    const hits = sc.blocks.filter((b) => clientIps.some((ip) => sameIp(ip, b.ip)));
+    if (!sc) return result(this, 'skip', SECURITY_CENTER_TEXT.notInspected);
+    const ips = clientIps(facts);
+    const hits = sc.blocks.filter((b) => ips.some((ip) => sameIp(ip, b.ip)));
     if (hits.length === 0) {
       const evidence = sc.blocks.slice(0, 5).map(toEvidence);
-      return result('pass', SECURITY_CENTER_TEXT.clear(sc.blocks.length), evidence, null);
+      return result(this, 'pass', SECURITY_CENTER_TEXT.clear(sc.blocks.length), evidence);
     }
-    const ips = [...new Set(hits.map((b) => b.ip))];
-    return result('fail', SECURITY_CENTER_TEXT.blocked(ips), hits.map(toEvidence), fixFor(hits));
+    const blocked = [...new Set(hits.map((b) => b.ip))];
+    return result(this, 'fail', SECURITY_CENTER_TEXT.blocked(blocked), hits.map(toEvidence), fixFor(hits));
   },
 };
 
@@ -75,8 +73,4 @@ function toEvidence(b: SecurityCenterBlock): Evidence {
     source: b.source === 'custom' ? 'yundun-sas:DescribeCustomBlockRecords' : 'yundun-sas:DescribeBruteForceRecords',
     text: b.text,
   };
-}
-
-function result(status: CheckResult['status'], summary: string, evidence: Evidence[], fix: Fix | null): CheckResult {
-  return { id: ID, title: TITLE, status, summary, evidence, fix };
 }

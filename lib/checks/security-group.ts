@@ -8,9 +8,7 @@ import type { Check, Facts } from './types';
 import type { CheckResult, Evidence, Fix } from '../report/types';
 import type { SecurityGroupRule } from '../inventory/types';
 import { cidrContains, hostCidr } from '../cloud/cidr';
-
-const ID = 'security-group';
-const TITLE = 'Security groups admit the client on the SSH port';
+import { clientIps, result } from './support/result';
 
 export const SECURITY_GROUP_TEXT = {
   notInspected: 'Security-group rules were not inspected.',
@@ -73,21 +71,17 @@ function source(provider: 'aws' | 'alibaba'): string {
   return provider === 'aws' ? 'ec2:DescribeSecurityGroups' : 'ecs:DescribeSecurityGroupAttribute';
 }
 
-function result(status: CheckResult['status'], summary: string, evidence: Evidence[], fix: Fix | null): CheckResult {
-  return { id: ID, title: TITLE, status, summary, evidence, fix };
-}
-
 export const securityGroupCheck: Check = {
-  id: ID,
-  title: TITLE,
+  id: 'security-group',
+  title: 'Security groups admit the client on the SSH port',
   description:
     "Evaluates the instance's security groups for every client address on the sshd port, with each provider's semantics (AWS: any allow rule admits; Alibaba: lowest priority number wins, deny beats allow at equal priority). Rules that reference prefix lists or other groups are reported as not evaluable rather than guessed.",
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || !cloud.securityGroupRules) return result('skip', SECURITY_GROUP_TEXT.notInspected, [], null);
-    const ips = facts.clients.map((c) => c.ip);
-    if (!ips.length) return result('skip', SECURITY_GROUP_TEXT.noClients, [], null);
+    if (!cloud || !cloud.securityGroupRules) return result(this, 'skip', SECURITY_GROUP_TEXT.notInspected);
+    const ips = clientIps(facts);
+    if (!ips.length) return result(this, 'skip', SECURITY_GROUP_TEXT.noClients);
     const { provider, region } = cloud.instance;
     const src = source(provider);
     const rules = cloud.securityGroupRules;
@@ -111,11 +105,11 @@ export const securityGroupCheck: Check = {
       const summary = byDecision.deny.length
         ? SECURITY_GROUP_TEXT.explicitDeny(facts.port, byDecision.deny)
         : SECURITY_GROUP_TEXT.denied(facts.port, blocked);
-      return result('fail', summary, evidence, fix);
+      return result(this, 'fail', summary, evidence, fix);
     }
     if (byDecision['not-evaluable'].length) {
-      return result('warn', SECURITY_GROUP_TEXT.notEvaluable(facts.port, byDecision['not-evaluable']), evidence, null);
+      return result(this, 'warn', SECURITY_GROUP_TEXT.notEvaluable(facts.port, byDecision['not-evaluable']), evidence);
     }
-    return result('pass', SECURITY_GROUP_TEXT.allAllowed(facts.port, byDecision.allow), evidence, null);
+    return result(this, 'pass', SECURITY_GROUP_TEXT.allAllowed(facts.port, byDecision.allow), evidence);
   },
 };
