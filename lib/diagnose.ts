@@ -15,13 +15,7 @@ import { sourceAddressFor } from './probe/source-address';
 
 export interface DiagnoseOptions {
   /** What the probe connects to (in cloud mode: only an address the cloud API returned). */
-  target: {
-    host: string;
-    port: number;
-    instanceId?: string;
-    provider?: 'local' | 'aws' | 'alibaba';
-    region?: string;
-  };
+  target: Report['target'];
   /** Validated client IPs. Empty: the probe's own source address is used and marked so. */
   clientIps: readonly string[];
   /** Source to record for `clientIps` (`user` for --client-ip, `caller` for the HTTP caller). */
