@@ -5,7 +5,7 @@
  */
 import { GetCommandInvocationCommand, ListCommandInvocationsCommand, CancelCommandCommand } from '@aws-sdk/client-ssm';
 import type { RunRequest, RunResult } from './types';
-import { classifyAwsError, fullStdout, mapSsmStatus, nextDelay, result, sendCommand, type SsmRunnerOptions } from './ssm-runner';
+import { classifyAwsError, invocationResult, mapSsmStatus, nextDelay, result, sendCommand, type SsmRunnerOptions } from './ssm-runner';
 
 /** SendCommand accepts at most 50 instance ids. */
 export const SEND_COMMAND_MAX_INSTANCES = 50;
@@ -30,8 +30,8 @@ async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunReque
     return;
   }
   const pending = new Set(ids);
-  const finished: { id: string; status: ReturnType<typeof mapSsmStatus> }[] = [];
-  let lastError = '';
+  const finished: { id: string; status: NonNullable<ReturnType<typeof mapSsmStatus>> }[] = [];
+  let lastError: ReturnType<typeof classifyAwsError> | null = null;
   while (pending.size) {
     const delay = nextDelay(Date.now() - started, opts.poll);
     if (Date.now() + delay >= deadline) break;
@@ -51,35 +51,26 @@ async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunReque
         token = page.NextToken || undefined;
       } while (token);
     } catch (err) {
-      const c = classifyAwsError(err);
-      lastError = c.code;
-      if (c.status === 'access-denied') break;
+      lastError = classifyAwsError(err);
+      if (lastError.status === 'access-denied') break;
     }
   }
   if (pending.size) {
     await opts.ssm.send(new CancelCommandCommand({ CommandId: sent.commandId, InstanceIds: [...pending] })).catch(() => undefined);
     for (const id of pending) {
-      out.set(id, result(lastError ? classifyAwsError({ name: lastError }).status : 'timeout', started, {
-        reason: lastError ? `no result before the deadline; last error ${lastError}` : `no result within ${Math.round(request.timeoutMs / 1000)} s`,
+      out.set(id, result(lastError ? lastError.status : 'timeout', started, {
+        reason: lastError ? `no result before the deadline; last error ${lastError.code}` : `no result within ${Math.round(request.timeoutMs / 1000)} s`,
       }));
     }
   }
   await pool(finished, 8, async ({ id, status }) => {
-    if (status!.status !== 'success' && status!.status !== 'failed') {
-      out.set(id, result(status!.status, started, status!.reason ? { reason: status!.reason } : {}));
+    if (status.status !== 'success' && status.status !== 'failed') {
+      out.set(id, result(status.status, started, status.reason ? { reason: status.reason } : {}));
       return;
     }
     try {
       const inv = await opts.ssm.send(new GetCommandInvocationCommand({ CommandId: sent.commandId, InstanceId: id }));
-      const o = await fullStdout(opts, inv);
-      const reason = [status!.reason, o.note].filter(Boolean).join('; ');
-      out.set(id, result(status!.status, started, {
-        stdout: o.stdout,
-        stderr: inv.StandardErrorContent ?? '',
-        exitCode: inv.ResponseCode !== undefined && inv.ResponseCode >= 0 ? inv.ResponseCode : null,
-        truncated: o.truncated,
-        ...(reason ? { reason } : {}),
-      }));
+      out.set(id, await invocationResult(opts, inv, status, started));
     } catch (err) {
       const c = classifyAwsError(err);
       out.set(id, result(c.status, started, { reason: `ssm:GetCommandInvocation failed (${c.code}): ${c.message}` }));

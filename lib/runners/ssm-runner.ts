@@ -167,7 +167,7 @@ export async function sendCommand(
 }
 
 /** Stdout of a finished invocation: inline, or in full from S3 when SSM cut it and a bucket is set. */
-export async function fullStdout(opts: SsmRunnerOptions, inv: GetCommandInvocationCommandOutput): Promise<{ stdout: string; truncated: boolean; note?: string }> {
+async function fullStdout(opts: SsmRunnerOptions, inv: GetCommandInvocationCommandOutput): Promise<{ stdout: string; truncated: boolean; note?: string }> {
   const inline = inv.StandardOutputContent ?? '';
   if (inline.length < SSM_INLINE_STDOUT_LIMIT) return { stdout: inline, truncated: false };
   if (!opts.outputBucket || !opts.outputStore) return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters by SSM (use an output bucket for the full output)` };
@@ -178,6 +178,25 @@ export async function fullStdout(opts: SsmRunnerOptions, inv: GetCommandInvocati
     const c = classifyAwsError(err);
     return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters; reading the full output from s3://${opts.outputBucket} failed: ${c.code}` };
   }
+}
+
+/** The RunResult of a finished invocation: its output (in full from S3 for success/failed), exit code and reason. */
+export async function invocationResult(
+  opts: SsmRunnerOptions,
+  inv: GetCommandInvocationCommandOutput,
+  mapped: { status: RunStatus; reason?: string },
+  started: number,
+): Promise<RunResult> {
+  const out: { stdout: string; truncated: boolean; note?: string } =
+    mapped.status === 'success' || mapped.status === 'failed' ? await fullStdout(opts, inv) : { stdout: inv.StandardOutputContent ?? '', truncated: false };
+  const reason = [mapped.reason, out.note].filter(Boolean).join('; ');
+  return result(mapped.status, started, {
+    stdout: out.stdout,
+    stderr: inv.StandardErrorContent ?? '',
+    exitCode: inv.ResponseCode !== undefined && inv.ResponseCode >= 0 ? inv.ResponseCode : null,
+    truncated: out.truncated,
+    ...(reason ? { reason } : {}),
+  });
 }
 
 /** Polls one invocation to a final status, or to `deadline` (then cancels it). */
@@ -196,15 +215,7 @@ export async function waitForInvocation(opts: SsmRunnerOptions, commandId: strin
       lastStatus = `${inv.Status ?? '?'}/${inv.StatusDetails ?? '?'}`;
       const mapped = mapSsmStatus(inv.Status, inv.StatusDetails, inv.ResponseCode);
       if (!mapped) continue;
-      const out = mapped.status === 'success' || mapped.status === 'failed' ? await fullStdout(opts, inv) : { stdout: inv.StandardOutputContent ?? '', truncated: false };
-      const reason = [mapped.reason, 'note' in out ? out.note : undefined].filter(Boolean).join('; ') || undefined;
-      return result(mapped.status, started, {
-        stdout: out.stdout,
-        stderr: inv.StandardErrorContent ?? '',
-        exitCode: inv.ResponseCode !== undefined && inv.ResponseCode >= 0 ? inv.ResponseCode : null,
-        truncated: out.truncated,
-        ...(reason ? { reason } : {}),
-      });
+      return invocationResult(opts, inv, mapped, started);
     } catch (err) {
       const c = classifyAwsError(err);
       // Right after SendCommand the invocation is not visible yet: keep polling.
