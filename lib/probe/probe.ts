@@ -54,13 +54,8 @@ export function classifyServerBytes(buf: Buffer): Classified {
   for (;;) {
     const nl = buf.indexOf(0x0a, start);
     if (nl < 0) {
-      const rest = buf.subarray(start);
-      // A partial line that cannot become "SSH-" is already not SSH if no line ended yet.
-      if (start === 0 && rest.length >= 4 && !rest.subarray(0, 4).equals(Buffer.from('SSH-'))) {
-        // Other lines before the identification are legal, so only judge once a line ends,
-        // or when the buffer is too big to be a pre-banner line.
-        if (rest.length > MAX_PRE_BANNER_BYTES) return { kind: 'not-ssh', firstBytes: sanitizeBytes(buf) };
-      }
+      // Other lines before the identification are legal, so an unfinished line is only judged
+      // once the buffer is too big to be a pre-banner line.
       return buf.length > MAX_PRE_BANNER_BYTES ? { kind: 'not-ssh', firstBytes: sanitizeBytes(buf) } : { kind: 'more' };
     }
     const line = buf.subarray(start, nl).toString('latin1').replace(/\r$/, '');
