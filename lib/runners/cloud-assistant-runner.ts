@@ -9,6 +9,7 @@ import type { CommandRunner, RunArgsKind, RunRequest, RunResult, RunStatus } fro
 import type { RpcCaller } from '../cloud/alibaba-rpc';
 import { AlibabaApiError } from '../cloud/alibaba-errors';
 import { quoteScriptArgs } from './script-args';
+import { chunksOf, pool } from './fleet-pool';
 import { arr, obj, str } from '../cloud/json-read';
 
 /** Cloud Assistant takes at most 100 instance ids per RunCommand. */
@@ -69,21 +70,11 @@ export async function runFleetCloudAssistant(
   instanceIds: readonly string[],
   request: RunRequest,
 ): Promise<Map<string, RunResult>> {
-  const unique = [...new Set(instanceIds)];
   const out = new Map<string, RunResult>();
-  const chunks: string[][] = [];
-  for (let i = 0; i < unique.length; i += RUN_COMMAND_MAX_INSTANCES) chunks.push(unique.slice(i, i + RUN_COMMAND_MAX_INSTANCES));
   // A few invocations at a time: each RunCommand is one API call, polls are paged per invocation.
-  const concurrency = 4;
-  let next = 0;
-  const worker = async () => {
-    while (next < chunks.length) {
-      const chunk = chunks[next++];
-      if (!chunk) break;
-      for (const [id, r] of await runOnInstances(opts, chunk, request)) out.set(id, r);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
+  await pool(chunksOf(instanceIds, RUN_COMMAND_MAX_INSTANCES), 4, async (chunk) => {
+    for (const [id, r] of await runOnInstances(opts, chunk, request)) out.set(id, r);
+  });
   return out;
 }
 

@@ -6,19 +6,12 @@
 import { GetCommandInvocationCommand, ListCommandInvocationsCommand, CancelCommandCommand } from '@aws-sdk/client-ssm';
 import type { RunRequest, RunResult } from './types';
 import { classifyAwsError, invocationResult, mapSsmStatus, nextDelay, result, sendCommand, type SsmRunnerOptions } from './ssm-runner';
+import { chunksOf, pool } from './fleet-pool';
 
 /** SendCommand accepts at most 50 instance ids. */
 export const SEND_COMMAND_MAX_INSTANCES = 50;
 const CONCURRENCY = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
 
 async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunRequest, out: Map<string, RunResult>): Promise<void> {
   const started = Date.now();
@@ -80,10 +73,7 @@ async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunReque
 
 /** Runs one request on many instances; every id gets a result. */
 export async function runSsmFleet(opts: SsmRunnerOptions, instanceIds: readonly string[], request: RunRequest): Promise<Map<string, RunResult>> {
-  const unique = [...new Set(instanceIds)];
-  const chunks: string[][] = [];
-  for (let i = 0; i < unique.length; i += SEND_COMMAND_MAX_INSTANCES) chunks.push(unique.slice(i, i + SEND_COMMAND_MAX_INSTANCES));
   const out = new Map<string, RunResult>();
-  await pool(chunks, CONCURRENCY, (chunk) => runChunk(opts, chunk, request, out));
+  await pool(chunksOf(instanceIds, SEND_COMMAND_MAX_INSTANCES), CONCURRENCY, (chunk) => runChunk(opts, chunk, request, out));
   return out;
 }
