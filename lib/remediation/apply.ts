@@ -154,19 +154,15 @@ export function stepBudget(steps: number, maxStepMs: number, deadline: number | 
 export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<ApplyOutcome> {
   const now = options.now ?? (() => new Date());
   const hostSteps = plan.steps.filter((s) => s.args !== null).length;
-  const budget = stepBudget(hostSteps, options.stepTimeoutMs ?? 30_000, options.deadline, now().getTime());
-  if (budget === null) {
+  const timeoutMs = stepBudget(hostSteps, options.stepTimeoutMs ?? 30_000, options.deadline, now().getTime());
+  if (timeoutMs === null) {
     const left = Math.max(0, Math.round(((options.deadline ?? 0) - now().getTime()) / 1000));
-    return {
-      status: 'failed',
-      summary: `Not started: ${hostSteps} step${hostSteps === 1 ? '' : 's'} could not be applied, verified and rolled back in the ${left} s left. Nothing was changed.`,
-      audit: plan.steps.map((step) => baseRecord(step, plan, options.identity, now(), 'not-run')),
-      after: null,
-      stillFailing: [],
-      probeAfter: null,
-    };
+    return unverified(
+      'failed',
+      `Not started: ${hostSteps} step${hostSteps === 1 ? '' : 's'} could not be applied, verified and rolled back in the ${left} s left. Nothing was changed.`,
+      plan.steps.map((step) => baseRecord(step, plan, options.identity, now(), 'not-run')),
+    );
   }
-  const timeoutMs = budget;
   const applied: Applied[] = [];
   let broken: AuditRecord | null = null;
   let unrecorded: string | null = null;
@@ -193,29 +189,23 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
   const audit = applied.map((a) => a.record);
 
   if (!plan.steps.length) {
-    return { status: 'nothing-to-do', summary: 'Nothing to fix: no failing check has an automatic fix.', audit, after: null, stillFailing: [], probeAfter: null };
+    return unverified('nothing-to-do', 'Nothing to fix: no failing check has an automatic fix.', audit);
   }
   if (unrecorded !== null) {
     const rb = await rollBack(applied, options, timeoutMs);
-    return {
-      status: 'failed',
-      summary: `The audit record of step "${applied[applied.length - 1]!.record.description}" could not be written (${unrecorded}): no change is kept off the record.${rb}`,
+    return unverified(
+      'failed',
+      `The audit record of step "${applied[applied.length - 1]!.record.description}" could not be written (${unrecorded}): no change is kept off the record.${rb}`,
       audit,
-      after: null,
-      stillFailing: [],
-      probeAfter: null,
-    };
+    );
   }
   if (broken) {
     const rb = await rollBack(applied, options, timeoutMs);
-    return {
-      status: 'failed',
-      summary: `Step "${broken.description}" ${broken.result === 'precondition-failed' ? 'found the host changed' : 'failed'}: ${broken.detail ?? 'no detail'}.${rb}`,
+    return unverified(
+      'failed',
+      `Step "${broken.description}" ${broken.result === 'precondition-failed' ? 'found the host changed' : 'failed'}: ${broken.detail ?? 'no detail'}.${rb}`,
       audit,
-      after: null,
-      stillFailing: [],
-      probeAfter: null,
-    };
+    );
   }
 
   let after: Report;
@@ -226,14 +216,11 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
     for (const a of applied) if (a.record.result === 'changed' || a.record.result === 'unchanged') a.record.verified = false;
     const rb = await rollBack(applied, options, timeoutMs);
     const changed = applied.some((a) => a.record.result === 'changed');
-    return {
-      status: changed && applied.some((a) => a.rollbackArgs?.length) ? 'rolled-back' : 'failed',
-      summary: `Verification could not run (${err instanceof Error ? err.message : String(err)}): nothing is kept unverified.${rb}`,
+    return unverified(
+      changed && applied.some((a) => a.rollbackArgs?.length) ? 'rolled-back' : 'failed',
+      `Verification could not run (${err instanceof Error ? err.message : String(err)}): nothing is kept unverified.${rb}`,
       audit,
-      after: null,
-      stillFailing: [],
-      probeAfter: null,
-    };
+    );
   }
   const fixedIds = [...new Set(plan.steps.map((s) => s.checkId))];
   const stillFailing = fixedIds.filter((id) => after.checks.some((c) => c.id === id && c.status === 'fail'));
@@ -270,6 +257,11 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
     stillFailing,
     probeAfter,
   };
+}
+
+/** An outcome with no diagnosis after the changes: the run stopped before verifying, or could not verify. */
+function unverified(status: ApplyStatus, summary: string, audit: AuditRecord[]): ApplyOutcome {
+  return { status, summary, audit, after: null, stillFailing: [], probeAfter: null };
 }
 
 function baseRecord(step: PlanStep, plan: FixPlan, who: string, when: Date, result: StepResult): AuditRecord {
