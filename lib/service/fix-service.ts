@@ -21,13 +21,15 @@ import type { ServiceConfig } from './config';
 export interface FixRequest {
   /** Id of the stored report whose failing checks are fixed. */
   reportId: string;
-  /** Check ids to fix (validated by the caller with parseOnly). */
+  /** Check ids to fix (validated by the caller against KNOWN_CHECK_IDS). */
   only?: string[];
   apply: boolean;
   /** Ties the audit records of this run together (default: the report id). */
   runId?: string;
   /** Epoch ms by which applying, verifying, rolling back and auditing must be over (the worker's end). */
   deadline?: number;
+  /** The stored report `reportId` names, when the caller has read it already (not read again). */
+  report?: Report;
 }
 
 export interface FixDeps {
@@ -84,7 +86,7 @@ export async function applyQueuedFix(req: Omit<FixRequest, 'apply'>, identity: s
  * instance of an enabled provider (400), the instance still exists (404) and still carries
  * the opt-in tag (403). Returns the plan and what applying it needs.
  */
-export async function prepareFix(req: Pick<FixRequest, 'reportId' | 'only'>, deps: Omit<FixDeps, 'audit'>): Promise<ReadyFix> {
+export async function prepareFix(req: Pick<FixRequest, 'reportId' | 'only' | 'report'>, deps: Omit<FixDeps, 'audit'>): Promise<ReadyFix> {
   const { report, plan, name, region, instanceId } = await planFix(req, deps);
   // Checked again at fix time: the instance may be gone, or its tag removed, since the report was made.
   const { provider, instance } = await optedInInstance(name, region, instanceId, deps);
@@ -128,8 +130,8 @@ export async function applyFix(
 /** Time kept back for writing the audit records after the plan. */
 const AUDIT_RESERVE_MS = 5_000;
 
-async function planFix(req: Pick<FixRequest, 'reportId' | 'only'>, deps: Pick<FixDeps, 'config' | 'store'>) {
-  const report = await deps.store.get(req.reportId);
+async function planFix(req: Pick<FixRequest, 'reportId' | 'only' | 'report'>, deps: Pick<FixDeps, 'config' | 'store'>) {
+  const report = req.report ?? (await deps.store.get(req.reportId));
   if (!report) throw new NotFoundError(`id: no report ${req.reportId}`);
   const { provider: name, instanceId, region } = report.target;
   if (name !== 'aws' && name !== 'alibaba') throw new ValidationError('id', 'only reports of cloud instances (aws, alibaba) can be fixed through the service');

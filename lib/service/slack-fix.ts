@@ -78,10 +78,11 @@ export type SlackFixWorkerDeps = FixJobDeps & {
  */
 export async function processSlackFixJob(job: SlackFixJob, deps: SlackFixWorkerDeps, deadline?: number): Promise<void> {
   let message: object;
+  // Read once for the messages' instance name, and handed on; on a failed read, runFix reads again and says why.
   const report = await deps.store.get(job.reportId).catch(() => null);
   const name = report?.target.instanceId ?? job.reportId;
   try {
-    const res = await applyQueuedFix({ reportId: job.reportId, ...(deadline !== undefined ? { deadline } : {}) }, job.identity, deps);
+    const res = await applyQueuedFix({ reportId: job.reportId, ...(report ? { report } : {}), ...(deadline !== undefined ? { deadline } : {}) }, job.identity, deps);
     const t = res.plan.target;
     const audit = `${instanceKey(t.provider ?? '', t.region ?? '', t.instanceId ?? '')} run ${res.reportId}`;
     message = res.outcome
