@@ -1,28 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
-import { INSTANCE_ID, TEST_AK, providerFor, startEmulator } from './alibaba-support';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { INSTANCE_ID, TEST_AK, providerFor, useAlibabaEmulator } from './alibaba-support';
 import { createAlibabaProvider } from '../../lib/cloud/alibaba-provider';
 import { CloudApiError } from '../../lib/cloud/errors';
 import { AlibabaEndpointError } from '../../lib/cloud/alibaba-errors';
 import { parseEndpointOverride } from '../../lib/cloud/alibaba-rpc';
 import type { InstanceInfo, SecurityGroupRule } from '../../lib/inventory/types';
 
-let emu: AlibabaEmulator;
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
+const emu = useAlibabaEmulator();
 beforeEach(() => {
-  emu.calls.length = 0;
-  emu.instances.clear();
-  emu.securityGroups.clear();
-  emu.bruteForceRecords.length = 0;
-  emu.customBlockRecords.length = 0;
-  emu.faults.throttle.clear();
-  emu.faults.serverError.clear();
-  emu.faults.forbidden.clear();
   emu.addInstance({
     instanceId: INSTANCE_ID,
     publicIps: ['47.96.1.10'],

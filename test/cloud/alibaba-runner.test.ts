@@ -1,26 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
-import { INSTANCE_ID, providerFor, startEmulator } from './alibaba-support';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { INSTANCE_ID, providerFor, useAlibabaEmulator } from './alibaba-support';
 import type { InstanceInfo } from '../../lib/inventory/types';
 import type { RunRequest } from '../../lib/runners/types';
 import { buildRunnableScript, nextPollDelay } from '../../lib/runners/cloud-assistant-runner';
 import { ECHO_ARGS_SCRIPT, REFUSED_TEXT_ARGS, hostileArgs } from '../support/hostile-args';
 
-let emu: AlibabaEmulator;
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
+const emu = useAlibabaEmulator();
 beforeEach(() => {
-  emu.calls.length = 0;
-  emu.instances.clear();
-  emu.faults.throttle.clear();
-  emu.faults.serverError.clear();
-  emu.faults.forbidden.clear();
-  emu.faults.resultsHiddenForMs = 0;
-  emu.faults.deliveryDelayMs = 20;
   emu.addInstance({ instanceId: INSTANCE_ID });
 });
 

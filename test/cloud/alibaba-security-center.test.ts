@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
-import { INSTANCE_ID, providerFor, startEmulator } from './alibaba-support';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { INSTANCE_ID, providerFor, useAlibabaEmulator } from './alibaba-support';
 import { securityCenterCheck } from '../../lib/checks/security-center';
 import type { Facts } from '../../lib/checks/types';
 import type { CloudFacts, InstanceInfo } from '../../lib/inventory/types';
@@ -8,20 +7,8 @@ import type { CloudFacts, InstanceInfo } from '../../lib/inventory/types';
 const UUID = 'f2d6e901-1004-4ca8-9dae-53ec04a9aaaa';
 const CLIENT = '203.0.113.7';
 
-let emu: AlibabaEmulator;
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
+const emu = useAlibabaEmulator();
 beforeEach(() => {
-  emu.calls.length = 0;
-  emu.instances.clear();
-  emu.bruteForceRecords.length = 0;
-  emu.customBlockRecords.length = 0;
-  emu.faults.forbidden.clear();
-  emu.faults.throttle.clear();
   emu.addInstance({ instanceId: INSTANCE_ID, publicIps: ['47.96.1.10'], sasUuid: UUID });
 });
 

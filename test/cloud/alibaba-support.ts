@@ -1,4 +1,5 @@
 /** Shared set-up for the Alibaba Cloud tests: an emulator and a provider wired to it over HTTP. */
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { AlibabaEmulator, type Executor } from '../emulators/alibaba-emulator';
 import { createAlibabaProvider, type AlibabaProviderOptions } from '../../lib/cloud/alibaba-provider';
 
@@ -8,6 +9,22 @@ export const INSTANCE_ID = 'i-bp1abcdefghijklmnopq';
 
 export async function startEmulator(opts: { executor?: Executor } = {}): Promise<AlibabaEmulator> {
   return new AlibabaEmulator(TEST_AK, TEST_SECRET, opts).start();
+}
+
+/**
+ * One emulator for the calling test file: started before its tests, closed after them, and
+ * reset to a new emulator's state before each test (register per-test seeding after this).
+ */
+export function useAlibabaEmulator(): AlibabaEmulator {
+  const emu = new AlibabaEmulator(TEST_AK, TEST_SECRET);
+  beforeAll(async () => {
+    await emu.start();
+  });
+  afterAll(async () => {
+    await emu.close();
+  });
+  beforeEach(() => emu.reset());
+  return emu;
 }
 
 /** A provider using the real openapi-core client against the emulator (no sleeping in retries). */

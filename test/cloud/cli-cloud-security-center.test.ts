@@ -28,11 +28,7 @@ describe.skipIf(!lab.ok)('sshdoctor fix lifts Security Center blocks (CLI proces
     await Promise.all([emu?.close(), inst?.destroy()]);
   });
   beforeEach(() => {
-    emu.calls.length = 0;
-    emu.instances.clear();
-    emu.customBlockRecords.length = 0;
-    emu.bruteForceRecords.length = 0;
-    emu.faults.forbidden.clear();
+    emu.reset();
     emu.addInstance({ instanceId: INSTANCE_ID, privateIps: [inst.ip], sasUuid: UUID, executor: shellExecutor(inst.via.split(' ')) });
   });
 

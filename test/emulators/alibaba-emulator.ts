@@ -104,6 +104,8 @@ interface InvocationRecord {
 /** Cloud Assistant keeps at most 24 KB of output per invocation; the rest is counted in `Dropped`. */
 export const OUTPUT_LIMIT_BYTES = 24 * 1024;
 
+const DEFAULT_DELIVERY_DELAY_MS = 20;
+
 const VERSIONS: Record<string, 'ecs' | 'yundun-sas'> = { '2014-05-26': 'ecs', '2018-12-03': 'yundun-sas' };
 
 export class AlibabaEmulator {
@@ -125,7 +127,7 @@ export class AlibabaEmulator {
     /** DescribeInvocationResults omits an invocation for this long after RunCommand. */
     resultsHiddenForMs: 0,
     /** Delay between RunCommand and the agent starting the script. */
-    deliveryDelayMs: 20,
+    deliveryDelayMs: DEFAULT_DELIVERY_DELAY_MS,
   };
   /** When set, a RAM policy in force: any other action answers 403 Forbidden.RAM. */
   allowedActions: Set<string> | null = null;
@@ -165,6 +167,21 @@ export class AlibabaEmulator {
     await Promise.allSettled([...this.running]);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
+  }
+
+  /** Back to a new emulator's state, for the next test: no calls, instances, groups, records, faults or RAM policy. */
+  reset(): void {
+    this.calls.length = 0;
+    this.instances.clear();
+    this.securityGroups.clear();
+    this.bruteForceRecords.length = 0;
+    this.customBlockRecords.length = 0;
+    this.faults.throttle.clear();
+    this.faults.serverError.clear();
+    this.faults.forbidden.clear();
+    this.faults.resultsHiddenForMs = 0;
+    this.faults.deliveryDelayMs = DEFAULT_DELIVERY_DELAY_MS;
+    this.allowedActions = null;
   }
 
   addInstance(i: Partial<EmulatedInstance> & { instanceId: string }): EmulatedInstance {
