@@ -4,7 +4,7 @@
  * sshd, libwrap), and the probe connects to the address DescribeInstances returned.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
+import { addLabNetwork, startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
 import { viaExecutor, type Executor } from '../emulators/executors';
 import { createLab, labAvailable, type LabInstance } from '../lab/lab';
 import { denyByIp } from '../lab/scenarios';
@@ -42,16 +42,7 @@ describe.skipIf(!lab.ok)('diagnosing an EC2 instance by ID (lab instance, emulat
       subnetId: 'subnet-0aaa0aaa',
       executor: viaExecutor(inst.via),
     });
-    emu.addSecurityGroup({ groupId: 'sg-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidrs: ['10.231.0.0/16'] }] });
-    emu.addNetworkAcl({
-      aclId: 'acl-0aaa0aaa',
-      vpcId: 'vpc-0aaa0aaa',
-      subnetIds: ['subnet-0aaa0aaa'],
-      entries: [
-        { ruleNumber: 100, egress: false, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
-        { ruleNumber: 100, egress: true, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
-      ],
-    });
+    addLabNetwork(emu);
   });
 
   it('a healthy instance: probe of the API-returned address, host facts through SSM, cloud checks pass', async () => {

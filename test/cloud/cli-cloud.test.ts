@@ -5,7 +5,7 @@
  * APIs run the real collector inside a lab instance.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
+import { addLabNetwork, startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
 import { viaExecutor } from '../emulators/executors';
 import { shellExecutor, type AlibabaEmulator } from '../emulators/alibaba-emulator';
 import { INSTANCE_ID as ALI_ID, alibabaEmulatorEnv, startEmulator as startAlibaba } from './alibaba-support';
@@ -28,16 +28,7 @@ describe.skipIf(!lab.ok)('sshdoctor check by instance ID (CLI process, emulated 
     [aws, ali, inst] = await Promise.all([startAwsEmulator(), startAlibaba(), createLab()]);
     awsEnv = awsEmulatorEnv(aws.url);
     aliEnv = alibabaEmulatorEnv(ali);
-    aws.addSecurityGroup({ groupId: 'sg-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidrs: ['10.231.0.0/16'] }] });
-    aws.addNetworkAcl({
-      aclId: 'acl-0aaa0aaa',
-      vpcId: 'vpc-0aaa0aaa',
-      subnetIds: ['subnet-0aaa0aaa'],
-      entries: [
-        { ruleNumber: 100, egress: false, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
-        { ruleNumber: 100, egress: true, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
-      ],
-    });
+    addLabNetwork(aws);
   });
   afterAll(async () => {
     await Promise.all([aws?.close(), ali?.close(), inst?.destroy()]);

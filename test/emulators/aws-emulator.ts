@@ -82,6 +82,23 @@ interface Command {
   invocations: Map<string, Invocation>;
 }
 
+/**
+ * The lab's network as EC2 reports it: sg-0aaa0aaa lets port 22 in from the lab addresses
+ * (10.231.0.0/16), and subnet-0aaa0aaa (every instance's default) has an allow-all network ACL.
+ */
+export function addLabNetwork(emu: AwsEmulator): void {
+  emu.addSecurityGroup({ groupId: 'sg-0aaa0aaa', vpcId: 'vpc-0aaa0aaa', ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidrs: ['10.231.0.0/16'] }] });
+  emu.addNetworkAcl({
+    aclId: 'acl-0aaa0aaa',
+    vpcId: 'vpc-0aaa0aaa',
+    subnetIds: ['subnet-0aaa0aaa'],
+    entries: [
+      { ruleNumber: 100, egress: false, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
+      { ruleNumber: 100, egress: true, action: 'allow', protocol: '-1', cidr: '0.0.0.0/0' },
+    ],
+  });
+}
+
 export interface AwsEmulator {
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
