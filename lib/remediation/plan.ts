@@ -132,6 +132,8 @@ export function actionArgs(a: FixAction): string[] | null {
 
 const FW = (family: 'ipv4' | 'ipv6') => (family === 'ipv4' ? 'iptables' : 'ip6tables');
 const BACKUP = (file: string) => `cp -p ${shq(file)} ${shq(file)}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)`;
+const SAVE_TABLE = (family: 'ipv4' | 'ipv6', table: string) =>
+  `${FW(family)}-save -t ${table} > /var/backups/sshdoctor/${FW(family)}-${table}-$(date -u +%Y%m%dT%H%M%SZ).rules`;
 
 /** What a step changes, in one sentence. */
 export function describeAction(a: FixAction): string {
@@ -170,12 +172,9 @@ export function commandsFor(a: FixAction): string[] {
     case 'fail2ban-unban':
       return [`fail2ban-client set ${shq(a.jail)} unbanip ${a.ip}`];
     case 'firewall-delete-rule':
-      return [`${FW(a.family)}-save -t ${a.table} > /var/backups/sshdoctor/${FW(a.family)}-${a.table}-$(date -u +%Y%m%dT%H%M%SZ).rules`, `${FW(a.family)} -w -t ${a.table} ${a.rule.replace(/^-A /, '-D ')}`];
+      return [SAVE_TABLE(a.family, a.table), `${FW(a.family)} -w -t ${a.table} ${a.rule.replace(/^-A /, '-D ')}`];
     case 'firewall-insert-accept':
-      return [
-        `${FW(a.family)}-save -t ${a.table} > /var/backups/sshdoctor/${FW(a.family)}-${a.table}-$(date -u +%Y%m%dT%H%M%SZ).rules`,
-        `${FW(a.family)} -w -t ${a.table} -I ${a.chain} 1 -s ${a.ip} -p tcp --dport ${a.port} -j ACCEPT`,
-      ];
+      return [SAVE_TABLE(a.family, a.table), `${FW(a.family)} -w -t ${a.table} -I ${a.chain} 1 -s ${a.ip} -p tcp --dport ${a.port} -j ACCEPT`];
     case 'symlink':
       return [`ln -s ${shq(a.target)} ${shq(a.link)}`];
     case 'service-start':
