@@ -1,9 +1,8 @@
 /** `POST /checks`: validate, authorise by opt-in tag, diagnose, store, return the report. */
-import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runCheck, type CheckDeps } from '../lib/service/check-service';
-import { httpErrorHandler, json, type HttpResult } from '../lib/service/http';
-import { coldStart, validateJsonBody, type DepsContext, type ParsedEvent } from '../lib/service/middleware';
+import { json } from '../lib/service/http';
+import { httpFunction, validateJsonBody, type ParsedEvent } from '../lib/service/middleware';
 import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { checkRequestSchema, type CheckRequest } from '../lib/service/schemas';
 import { observability } from '../lib/service/observability';
@@ -16,10 +15,7 @@ const { logger, tracer, middlewares, instrument } = observability();
 
 /** Builds the handler around `load` (tests pass dependencies on dynalite and lab providers). */
 export function createHandler(load: () => ChecksCreateDeps | Promise<ChecksCreateDeps>) {
-  return middy<ParsedEvent<CheckRequest>, HttpResult, Error, DepsContext<ChecksCreateDeps>>()
-    .use(middlewares)
-    .use(httpErrorHandler(logger))
-    .use(coldStart(load))
+  return httpFunction<ParsedEvent<CheckRequest>, ChecksCreateDeps>({ logger, middlewares }, load)
     .use(validateJsonBody(checkRequestSchema))
     .handler(async (event, context) => {
       // API Gateway answers 503 at 30 s; the function's own timeout (29 s) is the tighter one.

@@ -7,7 +7,6 @@
  * Its own route and IAM statement: callers allowed to run checks cannot apply fixes
  * unless they are also granted `execute-api:Invoke` on this route (see infra/fix-caller-policy.json).
  */
-import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runFix } from '../lib/service/fix-service';
 import { httpFixIdentity } from '../lib/service/fix-authorize';
@@ -15,8 +14,8 @@ import { acceptHttpFix, type HttpFixDeps } from '../lib/service/http-fix';
 import { createChatDispatcher } from '../lib/service/chat-runtime';
 import { createFixRunStore } from '../lib/service/fix-run-store';
 import { ValidationError } from '../lib/service/errors';
-import { httpErrorHandler, json, type HttpResult } from '../lib/service/http';
-import { coldStart, validateJsonBody, type DepsContext, type ParsedEvent } from '../lib/service/middleware';
+import { json } from '../lib/service/http';
+import { httpFunction, validateJsonBody, type ParsedEvent } from '../lib/service/middleware';
 import { createDiagnoser, createDocClient, createFixAuditStore, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { fixRequestSchema, parseOrThrow, reportIdSchema, type FixRequestBody } from '../lib/service/schemas';
 import { KNOWN_CHECK_IDS } from '../lib/remediation/plan';
@@ -36,10 +35,7 @@ const { logger, middlewares, instrument } = observability();
 
 /** Builds the handler around `load` (tests pass dependencies on dynalite, emulated clouds and queues). */
 export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>) {
-  return middy<FixEvent, HttpResult, Error, DepsContext<ChecksFixDeps>>()
-    .use(middlewares)
-    .use(httpErrorHandler(logger))
-    .use(coldStart(load))
+  return httpFunction<FixEvent, ChecksFixDeps>({ logger, middlewares }, load)
     .before(async (request) => {
       request.event.reportId = parseOrThrow(reportIdSchema, request.event.pathParameters?.id, 'id');
     })

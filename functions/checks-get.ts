@@ -1,10 +1,9 @@
 /** `GET /checks/{id}`: a stored report; `GET /checks/{id}/fix/{fixId}`: one of its fix runs. Or 404. */
-import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NotFoundError } from '../lib/service/errors';
 import { createFixRunStore, type FixRunStore } from '../lib/service/fix-run-store';
-import { httpErrorHandler, json, type HttpEvent, type HttpResult } from '../lib/service/http';
-import { coldStart, type DepsContext } from '../lib/service/middleware';
+import { json, type HttpEvent } from '../lib/service/http';
+import { httpFunction } from '../lib/service/middleware';
 import type { ReportStore } from '../lib/service/report-store';
 import { createDocClient, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { fixIdSchema, parseOrThrow, reportIdSchema } from '../lib/service/schemas';
@@ -18,10 +17,7 @@ export interface ChecksGetDeps {
 const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => ChecksGetDeps | Promise<ChecksGetDeps>) {
-  return middy<HttpEvent & { reportId?: string; fixId?: string }, HttpResult, Error, DepsContext<ChecksGetDeps>>()
-    .use(middlewares)
-    .use(httpErrorHandler(logger))
-    .use(coldStart(load))
+  return httpFunction<HttpEvent & { reportId?: string; fixId?: string }, ChecksGetDeps>({ logger, middlewares }, load)
     .before(async (request) => {
       const params = request.event.pathParameters ?? {};
       request.event.reportId = parseOrThrow(reportIdSchema, params.id, 'id');

@@ -1,10 +1,9 @@
 /** DingTalk outgoing robot endpoint: verify, acknowledge, queue the diagnosis. */
-import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handleDingtalkRequest, type DingtalkCommandDeps } from '../lib/service/dingtalk-command';
 import { ConfigError } from '../lib/service/errors';
-import { httpErrorHandler, type HttpEvent, type HttpResult } from '../lib/service/http';
-import { coldStart, type DepsContext } from '../lib/service/middleware';
+import type { HttpEvent } from '../lib/service/http';
+import { httpFunction } from '../lib/service/middleware';
 import { createChatDispatcher } from '../lib/service/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
@@ -13,10 +12,7 @@ import { observability } from '../lib/service/observability';
 const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => DingtalkCommandDeps | Promise<DingtalkCommandDeps>) {
-  return middy<HttpEvent, HttpResult, Error, DepsContext<DingtalkCommandDeps>>()
-    .use(middlewares)
-    .use(httpErrorHandler(logger))
-    .use(coldStart(load))
+  return httpFunction<HttpEvent, DingtalkCommandDeps>({ logger, middlewares }, load)
     .handler((event, context) => handleDingtalkRequest(event, context.deps));
 }
 

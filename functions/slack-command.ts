@@ -1,8 +1,7 @@
 /** Slack slash command / interactivity endpoint: verify, acknowledge, queue the diagnosis or the fix. */
-import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { httpErrorHandler, type HttpEvent, type HttpResult } from '../lib/service/http';
-import { coldStart, type DepsContext } from '../lib/service/middleware';
+import type { HttpEvent } from '../lib/service/http';
+import { httpFunction } from '../lib/service/middleware';
 import { fetchPoster } from '../lib/service/chat';
 import { createChatDispatcher } from '../lib/service/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
@@ -16,10 +15,7 @@ import { observability } from '../lib/service/observability';
 const { logger, middlewares, instrument } = observability();
 
 export function createHandler(load: () => SlackCommandDeps | Promise<SlackCommandDeps>) {
-  return middy<HttpEvent, HttpResult, Error, DepsContext<SlackCommandDeps>>()
-    .use(middlewares)
-    .use(httpErrorHandler(logger))
-    .use(coldStart(load))
+  return httpFunction<HttpEvent, SlackCommandDeps>({ logger, middlewares }, load)
     .handler((event, context) => handleSlackRequest(event, context.deps));
 }
 

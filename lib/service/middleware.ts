@@ -1,14 +1,14 @@
 /**
- * The middy middlewares the functions share: cold-start dependencies (built once, rebuilt
- * after a failure) and body validation in `before` (Powertools parser), so handlers receive
+ * The middy middlewares the functions share: the start of every HTTP function's chain,
+ * cold-start dependencies (built once, rebuilt after a failure) and body validation in `before` (Powertools parser), so handlers receive
  * typed input.
  */
-import type { MiddlewareObj } from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import { ParseError } from '@aws-lambda-powertools/parser/errors';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { jsonBody, type HttpEvent } from './http';
+import { httpErrorHandler, jsonBody, type ErrorLog, type HttpEvent, type HttpResult } from './http';
 import { validationErrorOf } from './schemas';
 
 /** Lambda context plus the function's dependencies. */
@@ -31,6 +31,15 @@ export function coldStart<E, R, D>(load: () => D | Promise<D>): MiddlewareObj<E,
       }
     },
   };
+}
+
+/**
+ * The start of every HTTP function: the observability middlewares, then the one error -> HTTP
+ * mapping (in this order, so the trace's `onError` sees the status it answered with), then the
+ * cold-start dependencies. The function adds its parsing and its handler.
+ */
+export function httpFunction<E extends HttpEvent, D>(obs: { logger: ErrorLog; middlewares: MiddlewareObj[] }, load: () => D | Promise<D>) {
+  return middy<E, HttpResult, Error, DepsContext<D>>().use(obs.middlewares).use(httpErrorHandler(obs.logger)).use(coldStart(load));
 }
 
 /** An HTTP event whose JSON body passed `schema`. */

@@ -39,7 +39,7 @@ export function observability(): Observability {
  * Powertools' handler subsegment, except that an error httpErrorHandler has already answered
  * with a 4xx is the caller's mistake, not a fault: the segment closes with X-Ray's error flag
  * (4xx) instead of the fault flag and a stack trace (5xx). Must be `use`d before
- * httpErrorHandler, so that its `onError` runs after it.
+ * httpErrorHandler, so that its `onError` runs after it (httpFunction in middleware.ts does).
  */
 function traceHandler(tracer: Tracer): MiddlewareObj {
   // Responses are reports with client addresses: not copied into trace metadata.
