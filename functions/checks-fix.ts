@@ -31,7 +31,7 @@ type FixEvent = ParsedEvent<FixRequestBody> & {
   requestContext: { authorizer?: { iam?: { userArn?: string | null } } };
 };
 
-const { logger, middlewares, instrument } = observability();
+const { logger, middlewares, instrument, logError } = observability();
 
 /** Builds the handler around `load` (tests pass dependencies on dynalite, emulated clouds and queues). */
 export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>) {
@@ -76,6 +76,6 @@ export const handler = createHandler(async () => {
     audit: createFixAuditStore(config, doc),
     runs: createFixRunStore(config, doc),
     // The jobs queue the slack-worker function consumes (in-process under `npm start`).
-    dispatcher: await createChatDispatcher(config, doc, (message, error) => logger.error(message, { error }), instrument),
+    dispatcher: await createChatDispatcher(config, doc, logError, instrument),
   };
 });

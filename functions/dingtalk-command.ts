@@ -9,7 +9,7 @@ import { createDocClient, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
 import { observability } from '../lib/service/observability';
 
-const { logger, middlewares, instrument } = observability();
+const { logger, middlewares, instrument, logError } = observability();
 
 export function createHandler(load: () => DingtalkCommandDeps | Promise<DingtalkCommandDeps>) {
   return httpFunction<HttpEvent, DingtalkCommandDeps>({ logger, middlewares }, load)
@@ -19,7 +19,7 @@ export function createHandler(load: () => DingtalkCommandDeps | Promise<Dingtalk
 export const handler = createHandler(async () => {
   const config = serviceConfig();
   if (!config.dingtalk.appSecretRef) throw new ConfigError('DINGTALK_APP_SECRET_REF', 'is required');
-  const dispatcher = await createChatDispatcher(config, createDocClient(instrument(new DynamoDBClient({}))), (message, error) => logger.error(message, { error }), instrument);
+  const dispatcher = await createChatDispatcher(config, createDocClient(instrument(new DynamoDBClient({}))), logError, instrument);
   return {
     appSecret: await resolveSecret(config.dingtalk.appSecretRef, 'DINGTALK_APP_SECRET_REF'),
     dispatcher,

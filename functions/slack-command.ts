@@ -12,7 +12,7 @@ import { ConfigError } from '../lib/service/errors';
 import { parseSlackFixAllowList } from '../lib/service/fix-authorize';
 import { observability } from '../lib/service/observability';
 
-const { logger, middlewares, instrument } = observability();
+const { logger, middlewares, instrument, logError } = observability();
 
 export function createHandler(load: () => SlackCommandDeps | Promise<SlackCommandDeps>) {
   return httpFunction<HttpEvent, SlackCommandDeps>({ logger, middlewares }, load)
@@ -24,7 +24,7 @@ export const handler = createHandler(async () => {
   if (!config.slack.signingSecretRef) throw new ConfigError('SLACK_SIGNING_SECRET_REF', 'is required');
   const fixAllowList = parseSlackFixAllowList(config.fix.slackAllowedUsers);
   const doc = createDocClient(instrument(new DynamoDBClient({})));
-  const dispatcher = await createChatDispatcher(config, doc, (message, error) => logger.error(message, { error }), instrument);
+  const dispatcher = await createChatDispatcher(config, doc, logError, instrument);
   return {
     signingSecret: await resolveSecret(config.slack.signingSecretRef, 'SLACK_SIGNING_SECRET_REF'),
     replayGuard: createDynamoReplayGuard({ client: doc, table: config.tables.idempotency }),

@@ -11,7 +11,7 @@ import { observability } from '../lib/service/observability';
 
 export type SlackWorkerDeps = ChatWorkerDeps;
 
-const { logger, middlewares, instrument } = observability();
+const { logger, middlewares, instrument, logError } = observability();
 
 export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerDeps>) {
   return middy<SQSEvent, SQSBatchResponse, Error, DepsContext<SlackWorkerDeps>>()
@@ -36,5 +36,5 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
 }
 
 export const handler = createHandler(() =>
-  createChatWorkerDeps(serviceConfig(), createDocClient(instrument(new DynamoDBClient({}))), (message, error) => logger.error(message, { error }), instrument),
+  createChatWorkerDeps(serviceConfig(), createDocClient(instrument(new DynamoDBClient({}))), logError, instrument),
 );

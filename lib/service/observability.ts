@@ -20,6 +20,8 @@ export interface Observability {
    * ESM: Tracer's patching of the `http` module does not reach the SDK's `import { request }`.
    */
   instrument: <T extends object>(client: T) => T;
+  /** Logs a failure with its error object (the chat runtime's `logError`). */
+  logError: (message: string, error: unknown) => void;
   /** Logger context first, then the handler segment, so logs inside carry the request id. */
   middlewares: MiddlewareObj[];
 }
@@ -31,6 +33,7 @@ export function observability(): Observability {
     logger,
     tracer,
     instrument: (client) => tracer.captureAWSv3Client(client),
+    logError: (message, error) => logger.error(message, { error }),
     middlewares: [injectLambdaContext(logger), traceHandler(tracer)],
   };
 }
