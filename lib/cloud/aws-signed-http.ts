@@ -118,14 +118,18 @@ class Sha256 {
   }
 }
 
-/** The SDK's configured endpoint for a service, without loading that service's client. */
-async function configuredEndpoint(service: string, envId: string): Promise<string | undefined> {
-  const ignore = await loadConfig<boolean>({
-    environmentVariableSelector: (env) => booleanSelector(env, 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', SelectorType.ENV),
-    configFileSelector: (profile) => booleanSelector(profile, 'ignore_configured_endpoint_urls', SelectorType.CONFIG),
+/** A boolean setting from its environment variable or shared-config key; default false. */
+async function flag(env: string, config: string): Promise<boolean> {
+  return loadConfig<boolean>({
+    environmentVariableSelector: (e) => booleanSelector(e, env, SelectorType.ENV),
+    configFileSelector: (p) => booleanSelector(p, config, SelectorType.CONFIG),
     default: false,
   })();
-  if (ignore) return undefined;
+}
+
+/** The SDK's configured endpoint for a service, without loading that service's client. */
+async function configuredEndpoint(service: string, envId: string): Promise<string | undefined> {
+  if (await flag('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'ignore_configured_endpoint_urls')) return undefined;
   return loadConfig<string | undefined>({
     environmentVariableSelector: (env) => env[`AWS_ENDPOINT_URL_${envId}`] || env.AWS_ENDPOINT_URL || undefined,
     configFileSelector: (profile, config) => {
@@ -138,14 +142,6 @@ async function configuredEndpoint(service: string, envId: string): Promise<strin
       return profile.endpoint_url || undefined;
     },
     default: undefined,
-  })();
-}
-
-async function flag(env: string, config: string): Promise<boolean> {
-  return loadConfig<boolean>({
-    environmentVariableSelector: (e) => booleanSelector(e, env, SelectorType.ENV),
-    configFileSelector: (p) => booleanSelector(p, config, SelectorType.CONFIG),
-    default: false,
   })();
 }
 
