@@ -10,18 +10,13 @@
 import { AlibabaEmulator, type Executor } from '../test/emulators/alibaba-emulator';
 import { createAlibabaProvider } from '../lib/cloud/alibaba-provider';
 import type { InstanceInfo } from '../lib/inventory/types';
+import { median } from './support/median';
 
 const AK = 'LTAI5tBenchKey';
 const SECRET = 'bench-secret';
 const ID = 'i-bp1benchbenchbench00';
 const rounds = Number(process.argv[2] ?? 11);
 const oneSecond: Executor = () => new Promise((r) => setTimeout(() => r({ output: 'done\n', exitCode: 0, timedOut: false }), 1000));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function main(): Promise<void> {
   const emu = await new AlibabaEmulator(AK, SECRET, { executor: oneSecond }).start();

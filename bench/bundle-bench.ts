@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './support/median';
 
 const FUNCTIONS = ['checks-create', 'checks-get', 'checks-fix', 'slack-command', 'dingtalk-command', 'slack-worker', 'fleet-sweep', 'fleet-worker'];
 const GOAL_FUNCTIONS = new Set(['checks-create', 'checks-get', 'checks-fix', 'slack-command']);
@@ -24,11 +25,6 @@ function loadOnce(file: string, before?: string): number {
     encoding: 'utf8',
   });
   return Number(out);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 export async function main(): Promise<void> {

@@ -8,13 +8,9 @@ import { createLab } from '../test/lab/lab';
 import { probeSsh } from '../lib/probe/probe';
 import { collectorScript } from '../lib/collector/script';
 import { createLocalRunner, splitCommand } from '../lib/runners/local-runner';
+import { median } from './support/median';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function timeProcess(args: string[]): number {
   const t = performance.now();

@@ -13,15 +13,10 @@ import { fixedExecutor, localExecutor } from '../test/emulators/executors';
 import { useAwsEmulatorEnv } from '../test/support/aws-env';
 import { createSsmRunner } from '../lib/runners/ssm-runner';
 import { createAwsProvider } from '../lib/cloud/aws-provider';
+import { median } from './support/median';
 
 const ID = 'i-0123456789abcdef0';
 const COMMAND_MS = 1000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export async function main(rounds = Number(process.argv[2] ?? 7)): Promise<void> {
   const emu = await startAwsEmulator();

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decide, linesFromText, parseHostsFile } from '../lib/wrappers/index';
+import { median } from './support/median';
 
 const LINES = 100_000;
 const DECISIONS = 10_000;
@@ -23,8 +24,6 @@ function ip(i: number): string {
   const x = (Math.imul(i + 1, 2654435761) >>> 0) % 0xdfffffff;
   return `${(x >>> 24) | 1}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ ms: number; stdout: string }> {
   const t0 = performance.now();
