@@ -153,6 +153,22 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
     expect(found).toHaveLength(1);
     return found[0]!;
   }
+  /** Runs `body` while hosts.deny denies the host (the lab's client), `deny` being the file so; empties it afterwards. */
+  async function whileDenied(body: (deny: string) => Promise<void>) {
+    await denyByIp(inst, inst.hostIp);
+    try {
+      await body(await inst.readFile('/etc/hosts.deny'));
+    } finally {
+      await inst.exec(': > /etc/hosts.deny');
+    }
+  }
+  /** Stores a report of the tagged instance under `id` and applies its fix: answered 202; returns the run's id. */
+  async function acceptedFix(id: string): Promise<string> {
+    await storedReport(INSTANCE_ID, id);
+    const res = await post(id, { apply: true });
+    expect(res.status).toBe(202);
+    return String(res.json.fixId);
+  }
   const stepsOf = (plan: { steps: { checkId: string; action: { kind: string } }[] }) => plan.steps.map((s) => `${s.checkId}:${s.action.kind}`);
 
   it.each([
@@ -180,9 +196,7 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
   });
 
   it('answers 403 when applying to an instance without the opt-in tag, queues nothing and changes nothing', { timeout: 120_000 }, async () => {
-    await denyByIp(inst, inst.hostIp);
-    try {
-      const deny = await inst.readFile('/etc/hosts.deny');
+    await whileDenied(async (deny) => {
       const id = '5e4f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
       await storedReport(UNTAGGED_ID, id);
       const queued = aws.sqs.length;
@@ -192,9 +206,7 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
       expect(aws.sqs.length).toBe(queued);
       expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
       expect(remediations()).toBe(0);
-    } finally {
-      await inst.exec(': > /etc/hosts.deny');
-    }
+    });
   });
 
   it('answers an apply with nothing to fix at once: 200, nothing-to-do, no job', { timeout: 120_000 }, async () => {
@@ -211,9 +223,7 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
   });
 
   it('dry run returns the plan; apply without an IAM identity is 403; apply answers 202 at once, the worker fixes the lab instance: fixed, a real banner, audited under the fix id; a redelivered job changes nothing', { timeout: 240_000 }, async () => {
-    await denyByIp(inst, inst.hostIp);
-    try {
-      const deny = await inst.readFile('/etc/hosts.deny');
+    await whileDenied(async (deny) => {
       const id = '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
       await storedReport(INSTANCE_ID, id);
 
@@ -277,20 +287,13 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
       expect(await store.get(fixId)).toBeNull();
       expect(jobErrors).toEqual([]);
       expect(posted).toEqual([]);
-    } finally {
-      await inst.exec(': > /etc/hosts.deny');
-    }
+    });
   });
 
   it('applies a job delivered twice at the same time once: one claim wins', { timeout: 240_000 }, async () => {
-    await denyByIp(inst, inst.hostIp);
-    try {
-      const deny = await inst.readFile('/etc/hosts.deny');
+    await whileDenied(async (deny) => {
       const id = '8b7f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
-      await storedReport(INSTANCE_ID, id);
-      const res = await post(id, { apply: true });
-      expect(res.status).toBe(202);
-      const fixId = String(res.json.fixId);
+      const fixId = await acceptedFix(id);
       const job = jobOf(fixId);
       const before = remediations();
       const both = await Promise.all([jobs.deliver(job, 1), jobs.deliver(job, 1)]);
@@ -300,20 +303,13 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
       expect(await inst.readFile('/etc/hosts.deny')).toBe(fixedDeny(deny));
       expect((await audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`)).filter((r) => r.runId === fixId)).toHaveLength(1);
       expect(jobErrors).toEqual([]);
-    } finally {
-      await inst.exec(': > /etc/hosts.deny');
-    }
+    });
   });
 
   it('does not start a fix the worker could not finish (apply, verify, roll back) before it is stopped', { timeout: 240_000 }, async () => {
-    await denyByIp(inst, inst.hostIp);
-    try {
-      const deny = await inst.readFile('/etc/hosts.deny');
+    await whileDenied(async (deny) => {
       const id = 'a18f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
-      await storedReport(INSTANCE_ID, id);
-      const res = await post(id, { apply: true });
-      expect(res.status).toBe(202);
-      const fixId = String(res.json.fixId);
+      const fixId = await acceptedFix(id);
       const before = remediations();
       expect(await lateJobs.deliver(jobOf(fixId))).toEqual({ batchItemFailures: [] });
       const run = await finishedRun(id, fixId);
@@ -323,44 +319,36 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
       expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
       // The refusal is audited: the step, not run.
       expect((await audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`)).filter((r) => r.runId === fixId).map((r) => r.result)).toEqual(['not-run']);
-    } finally {
-      await inst.exec(': > /etc/hosts.deny');
-    }
+    });
   });
 
   it('ends a run the worker refuses as error with the reason (opt-in tag removed after the 202), and changes nothing', { timeout: 240_000 }, async () => {
-    await denyByIp(inst, inst.hostIp);
     const tagged = emu.instances.get(INSTANCE_ID)!;
-    try {
-      const deny = await inst.readFile('/etc/hosts.deny');
-      const id = '9c8f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
-      await storedReport(INSTANCE_ID, id);
-      const res = await post(id, { apply: true });
-      expect(res.status).toBe(202);
-      const fixId = String(res.json.fixId);
-      tagged.tags = { Name: 'web' };
-      const before = remediations();
-      const delivering = jobs.deliver(jobOf(fixId));
-      const run = await finishedRun(id, fixId);
-      expect(await delivering).toEqual({ batchItemFailures: [] });
-      expect(run).toMatchObject({ fixId, reportId: id, status: 'error', error: `instanceId: ${INSTANCE_ID} does not carry the opt-in tag sshdoctor=enabled` });
-      expect(run.outcome).toBeUndefined();
-      expect(run.finishedAt).toBeDefined();
-      expect(remediations()).toBe(before);
-      expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
-      expect((await audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`)).filter((r) => r.runId === fixId)).toEqual([]);
-      // A refusal is an expected outcome, not an internal failure.
-      expect(jobErrors).toEqual([]);
-    } finally {
-      tagged.tags = { [TAG.key]: TAG.value };
-      await inst.exec(': > /etc/hosts.deny');
-    }
+    await whileDenied(async (deny) => {
+      try {
+        const id = '9c8f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
+        const fixId = await acceptedFix(id);
+        tagged.tags = { Name: 'web' };
+        const before = remediations();
+        const delivering = jobs.deliver(jobOf(fixId));
+        const run = await finishedRun(id, fixId);
+        expect(await delivering).toEqual({ batchItemFailures: [] });
+        expect(run).toMatchObject({ fixId, reportId: id, status: 'error', error: `instanceId: ${INSTANCE_ID} does not carry the opt-in tag sshdoctor=enabled` });
+        expect(run.outcome).toBeUndefined();
+        expect(run.finishedAt).toBeDefined();
+        expect(remediations()).toBe(before);
+        expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
+        expect((await audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`)).filter((r) => r.runId === fixId)).toEqual([]);
+        // A refusal is an expected outcome, not an internal failure.
+        expect(jobErrors).toEqual([]);
+      } finally {
+        tagged.tags = { [TAG.key]: TAG.value };
+      }
+    });
   });
 
   it('answers 502 when the job cannot be queued, and ends the recorded run as error so that it never runs', { timeout: 240_000 }, async () => {
-    await denyByIp(inst, inst.hostIp);
-    try {
-      const deny = await inst.readFile('/etc/hosts.deny');
+    await whileDenied(async (deny) => {
       const id = 'ad9f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
       await storedReport(INSTANCE_ID, id);
       const queued = aws.sqs.length;
@@ -376,8 +364,6 @@ describe.skipIf(!lab.ok)('POST /checks/{id}/fix over HTTP, applied by the jobs w
       expect(remediations()).toBe(before);
       expect((await get(`/checks/${id}/fix/${UNQUEUED_FIX_ID}`)).json.status).toBe('error');
       expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
-    } finally {
-      await inst.exec(': > /etc/hosts.deny');
-    }
+    });
   });
 });
