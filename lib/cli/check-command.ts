@@ -7,6 +7,7 @@ import { diagnose } from '../diagnose';
 import { createLocalRunner, splitCommand } from '../runners/local-runner';
 import { renderTerminal } from '../report/render-terminal';
 import type { Report } from '../report/types';
+import type { CommandRunner } from '../runners/types';
 import { inspectedNothing } from '../report/verdict';
 import { UsageError } from './errors';
 import { EXIT, type Command } from './io';
@@ -56,6 +57,11 @@ export const TARGET_OPTIONS = {
 export type Target =
   | { kind: 'local'; host: string; port: number; clientIps: string[]; via: string[] }
   | { kind: 'cloud'; args: CloudCheckArgs };
+
+/** Diagnoses a local target (this machine, or through its `--via` wrapper) with `runner`. */
+export function diagnoseLocal(target: Extract<Target, { kind: 'local' }>, runner: CommandRunner): Promise<Report> {
+  return diagnose({ target: { host: target.host, port: target.port, provider: 'local' }, clientIps: target.clientIps, clientIpSource: 'user', runner });
+}
 
 type ParsedValues = { [K in keyof typeof TARGET_OPTIONS]?: (typeof TARGET_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof TARGET_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
 
@@ -113,12 +119,7 @@ export const checkCommand: Command = async (argv, io) => {
     const { runCloudCheck } = await import('./cloud-check');
     report = await runCloudCheck(target.args);
   } else {
-    report = await diagnose({
-      target: { host: target.host, port: target.port, provider: 'local' },
-      clientIps: target.clientIps,
-      clientIpSource: 'user',
-      runner: createLocalRunner({ via: target.via }),
-    });
+    report = await diagnoseLocal(target, createLocalRunner({ via: target.via }));
   }
 
   io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: io.color }));

@@ -4,7 +4,6 @@
  * the outside probe, roll back when verification fails, print the audit.
  */
 import os from 'node:os';
-import { diagnose } from '../diagnose';
 import { createLocalRunner } from '../runners/local-runner';
 import { buildPlan, parseOnly } from '../remediation/plan';
 import { applyPlan, type SecurityCenterUnblocker } from '../remediation/apply';
@@ -14,7 +13,7 @@ import type { Report } from '../report/types';
 import type { CommandRunner } from '../runners/types';
 import { UsageError } from './errors';
 import { EXIT, type Command } from './io';
-import { parseCommandArgs, parseTargetArgs } from './check-command';
+import { diagnoseLocal, parseCommandArgs, parseTargetArgs } from './check-command';
 
 const HELP = `usage:
   sshdoctor fix [--local] [--host HOST] [--port PORT] [--client-ip IP]... [--via "CMD"]
@@ -85,8 +84,7 @@ export const fixCommand: Command = async (argv, io) => {
     };
   } else {
     const runner = createLocalRunner({ via: target.via });
-    diagnoseNow = () =>
-      diagnose({ target: { host: target.host, port: target.port, provider: 'local' }, clientIps: target.clientIps, clientIpSource: 'user', runner });
+    diagnoseNow = () => diagnoseLocal(target, runner);
     runnerNow = async () => runner;
   }
   const report = await diagnoseNow();
