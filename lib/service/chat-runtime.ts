@@ -18,7 +18,7 @@ export async function createChatDispatcher(
   cfg: ServiceConfig,
   doc: DynamoDBDocumentClient,
   logError: (message: string, err: unknown) => void,
-  instrument: ClientInstrument = (client) => client,
+  instrument: ClientInstrument,
 ): Promise<JobDispatcher> {
   const queueUrl = cfg.slack.jobsQueueUrl;
   if (queueUrl) {
@@ -38,7 +38,7 @@ export function createChatWorkerDeps(
   cfg: ServiceConfig,
   doc: DynamoDBDocumentClient,
   logError: (message: string, err: unknown) => void,
-  instrument: ClientInstrument = (client) => client,
+  instrument: ClientInstrument,
 ): ChatWorkerDeps {
   return {
     config: cfg,

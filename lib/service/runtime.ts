@@ -16,7 +16,6 @@ import { resolveSecret } from './secrets';
 
 /** Wraps an AWS SDK client, e.g. with X-Ray capture (see observability.ts). */
 export type ClientInstrument = <T extends object>(client: T) => T;
-const asIs: ClientInstrument = (client) => client;
 
 let config: ServiceConfig | undefined;
 
@@ -50,7 +49,7 @@ export function createFixAuditStore(cfg: ServiceConfig, doc: DynamoDBDocumentCli
 }
 
 /** Providers by `name:region`, built once per container; `instrument` wraps the AWS SDK clients they build. */
-export function createProviderFactory(cfg: ServiceConfig, instrument: ClientInstrument = asIs): ProviderFactory {
+export function createProviderFactory(cfg: ServiceConfig, instrument: ClientInstrument): ProviderFactory {
   const cache = new Map<string, Promise<CloudProvider>>();
   return (name, region) => {
     const key = `${name}:${region}`;
