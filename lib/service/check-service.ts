@@ -52,7 +52,6 @@ export interface CheckDeps {
   store: ReportStore;
   providers: ProviderFactory;
   diagnoser: Diagnoser;
-  newId?: () => string;
 }
 
 /** True when the instance carries the configured opt-in tag with the configured value. */
@@ -86,7 +85,7 @@ export async function runCheck(
       deps.diagnoser.instance(provider, { instanceId: req.instanceId, clientIps, clientIpSource, port: req.port, ...budget }),
     );
   }
-  const id = (deps.newId ?? randomUUID)();
+  const id = randomUUID();
   await deps.store.put(id, report);
   return { id, report };
 }

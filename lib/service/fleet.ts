@@ -57,9 +57,8 @@ export async function sweep(deps: {
   batchSize: number;
   providers: ProviderFactory;
   queue: FleetQueue;
-  newId?: () => string;
 }): Promise<SweepResult> {
-  const sweepId = (deps.newId ?? randomUUID)();
+  const sweepId = randomUUID();
   const batches: FleetBatch[] = [];
   const skipped: SweepResult['skipped'] = [];
   let instances = 0;
@@ -126,13 +125,13 @@ export interface InstanceOutcome {
  */
 export async function processFleetBatch(
   batch: FleetBatch,
-  deps: { providers: ProviderFactory; diagnoser: Diagnoser; store: ReportStore; alerts: readonly AlertSink[]; newId?: () => string },
+  deps: { providers: ProviderFactory; diagnoser: Diagnoser; store: ReportStore; alerts: readonly AlertSink[] },
 ): Promise<InstanceOutcome[]> {
   const provider = await deps.providers(batch.provider, batch.region);
   const outcomes: InstanceOutcome[] = [];
   for (const instanceId of batch.instanceIds) {
     const report = await deps.diagnoser.instance(provider, { instanceId, clientIps: [] });
-    const reportId = (deps.newId ?? randomUUID)();
+    const reportId = randomUUID();
     await deps.store.put(reportId, report);
     const key = instanceKey(batch.provider, batch.region, instanceId);
     const previous = await deps.store.recordState(key, reportId, report);
