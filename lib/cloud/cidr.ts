@@ -25,12 +25,6 @@ function toBigInt(ip: string): { family: 4 | 6; value: bigint } | null {
   return null;
 }
 
-/** IP family of a CIDR block or address, or 0 when it is neither. */
-export function cidrFamily(cidr: string): 0 | 4 | 6 {
-  const [addr = ''] = cidr.split('/');
-  return isIP(addr) as 0 | 4 | 6;
-}
-
 /** True when `ip` lies in `cidr` (`10.0.0.0/8`, `::/0`, or a bare address). False across families. */
 export function cidrContains(cidr: string, ip: string): boolean {
   const [addr = '', lenText] = cidr.split('/');
