@@ -59,6 +59,11 @@ function hostSnapshot(): Record<string, string> {
   return snap;
 }
 
+/** Probes port 22 from the lab's client address (with `opts`) and from its second address, at once. */
+function probeBothClients(lab: LabInstance, opts: { connectTimeoutMs?: number } = {}) {
+  return Promise.all([rawProbe(lab.ip, 22, { localAddress: lab.hostIp, ...opts }), rawProbe(lab.ip, 22, { localAddress: lab.altHostIp })]);
+}
+
 /** Creates a lab for one test and destroys it afterwards, whatever happens. */
 async function withLab(opts: Parameters<typeof createLab>[0], fn: (lab: LabInstance) => Promise<void>): Promise<void> {
   const lab = await createLab(opts);
@@ -97,10 +102,7 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
     it('hosts.deny by IP: libwrap resets that client after its ~5 s sleep, others get the banner', async () => {
       await withLab({}, async (lab) => {
         await denyByIp(lab, lab.hostIp);
-        const [denied, other] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp }),
-          rawProbe(lab.ip, 22, { localAddress: lab.altHostIp }),
-        ]);
+        const [denied, other] = await probeBothClients(lab);
         expect(denied.outcome).toBe('reset');
         expect(denied.closeMs).toBeGreaterThanOrEqual(LIBWRAP_MIN_MS);
         expect(other.outcome).toBe('banner');
@@ -111,10 +113,7 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
     it('all:all:deny in hosts.allow refuses every client through libwrap', async () => {
       await withLab({}, async (lab) => {
         await denyAllOptionSyntax(lab);
-        const [a, b] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp }),
-          rawProbe(lab.ip, 22, { localAddress: lab.altHostIp }),
-        ]);
+        const [a, b] = await probeBothClients(lab);
         expect([a.outcome, b.outcome]).toEqual(['reset', 'reset']);
         expect(a.closeMs).toBeGreaterThanOrEqual(LIBWRAP_MIN_MS);
       });
@@ -123,10 +122,7 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
     it('an allow entry overrides ALL: ALL in hosts.deny for that client only', async () => {
       await withLab({}, async (lab) => {
         await allowOverridesDeny(lab, lab.hostIp);
-        const [allowed, other] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp }),
-          rawProbe(lab.ip, 22, { localAddress: lab.altHostIp }),
-        ]);
+        const [allowed, other] = await probeBothClients(lab);
         expect(allowed.outcome).toBe('banner');
         expect(other.outcome).toBe('reset');
         expect(other.closeMs).toBeGreaterThanOrEqual(LIBWRAP_MIN_MS);
@@ -136,10 +132,7 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
     it('iptables DROP makes the connection time out for that client only', async () => {
       await withLab({}, async (lab) => {
         await iptablesDrop(lab, lab.hostIp);
-        const [dropped, other] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp, connectTimeoutMs: 2_000 }),
-          rawProbe(lab.ip, 22, { localAddress: lab.altHostIp }),
-        ]);
+        const [dropped, other] = await probeBothClients(lab, { connectTimeoutMs: 2_000 });
         expect(dropped.outcome).toBe('timeout');
         expect(other.outcome).toBe('banner');
       });
@@ -148,10 +141,7 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
     it('iptables REJECT makes the connection refused for that client only', async () => {
       await withLab({}, async (lab) => {
         await iptablesReject(lab, lab.hostIp);
-        const [rejected, other] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp }),
-          rawProbe(lab.ip, 22, { localAddress: lab.altHostIp }),
-        ]);
+        const [rejected, other] = await probeBothClients(lab);
         expect(rejected.outcome).toBe('refused');
         expect(other.outcome).toBe('banner');
         expect((await lab.exec('iptables-save')).stdout).toMatch(/-A INPUT -s 10\.231\.\d+\.1\/32 -p tcp -m tcp --dport 22 -j REJECT/);
@@ -161,10 +151,7 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
     it('a fail2ban ban of the sshd jail refuses that client through its iptables action', async () => {
       await withLab({ fail2ban: true }, async (lab) => {
         await fail2banBan(lab, lab.hostIp);
-        const [banned, other] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp }),
-          rawProbe(lab.ip, 22, { localAddress: lab.altHostIp }),
-        ]);
+        const [banned, other] = await probeBothClients(lab);
         expect(banned.outcome).toBe('refused');
         expect(other.outcome).toBe('banner');
         const status = await lab.exec('fail2ban-client status sshd');
@@ -254,10 +241,7 @@ describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () =
         expect(lines[line - 1]).toBe(`sshd: ${lab.hostIp}`);
         expect(line).toBeGreaterThan(5_000);
         expect(line).toBeLessThan(15_000);
-        const [denied, other] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp }),
-          rawProbe(lab.ip, 22, { localAddress: lab.altHostIp }),
-        ]);
+        const [denied, other] = await probeBothClients(lab);
         expect(denied.outcome).toBe('reset');
         expect(denied.closeMs).toBeGreaterThanOrEqual(LIBWRAP_MIN_MS);
         expect(other.outcome).toBe('banner');
