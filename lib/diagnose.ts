@@ -59,7 +59,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   // The probe's real source address wins over the routing-table guess.
   if (probe?.localAddress && clients.length === 1 && clients[0]!.source === 'probe-source') clients[0]!.ip = probe.localAddress;
 
-  return judge({ options, clients, probe, run, runner: options.runner?.name ?? 'none', started });
+  return judge({ options, clients, probe, run, started });
 }
 
 /** The collector's raw result: a run, a failure to start, or no runner at all. */

@@ -17,13 +17,12 @@ export interface JudgeInput {
   clients: ClientIp[];
   probe: ProbeResult | null;
   run: CollectorRun;
-  runner: string;
   /** performance.now() when the diagnosis started. */
   started: number;
 }
 
-export function judge({ options, clients, probe, run, runner, started }: JudgeInput): Report {
-  const collected = summarize(run, runner, options.hostUnavailableReason);
+export function judge({ options, clients, probe, run, started }: JudgeInput): Report {
+  const collected = summarize(run, options.runner?.name ?? 'none', options.hostUnavailableReason);
   const facts: Facts = {
     port: options.target.port,
     clients,
