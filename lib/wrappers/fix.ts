@@ -3,17 +3,13 @@ import type { Rule, WrappersClient, WrappersDecision, WrappersFix, WrappersPolic
 
 /** True when every client pattern of `rule` is this very address (a DenyHosts-style line). */
 function onlyThisClient(rule: Rule, addr: string): boolean {
-  return (
-    rule.clients.length > 0 &&
-    rule.clients.every((t) => exactKey(t) === addr)
-  );
+  return rule.clients.length > 0 && rule.clients.every((t) => exactKey(t) === addr);
 }
-
 
 /**
  * The smallest edit that lets a denied client in: comment out the deciding line when it names
  * only this client and nothing else would deny it; otherwise an allow rule placed before the
- * deciding rule (or at the end of hosts.allow when hosts.deny decided).
+ * deciding rule (or at the end of hosts.allow when hosts.deny decided). `d` is a denial.
  */
 export function fixFor(
   policy: WrappersPolicy,
@@ -22,8 +18,7 @@ export function fixFor(
   server: { addr?: string; name?: string } | undefined,
   d: WrappersDecision,
   rule: Rule | null,
-): WrappersFix | undefined {
-  if (d.decision === 'allow') return undefined;
+): WrappersFix {
   if (rule && onlyThisClient(rule, d.client) && evaluate(policy, daemon, client, server, rule).decision === 'allow') {
     return { kind: 'comment-out', file: rule.file, line: rule.line, text: rule.firstLineText };
   }

@@ -38,9 +38,6 @@ export function decide(
   server?: { addr?: string; name?: string },
 ): WrappersDecision {
   const { decision: d, rule } = evaluateDetailed(policy, daemon, client, server);
-  if (d.decision === 'deny') {
-    const fix = fixFor(policy, daemon, client, server, d, rule);
-    if (fix) d.fix = fix;
-  }
+  if (d.decision === 'deny') d.fix = fixFor(policy, daemon, client, server, d, rule);
   return d;
 }
