@@ -63,7 +63,8 @@ async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunReque
     }
     try {
       const inv = await opts.ssm.send(new GetCommandInvocationCommand({ CommandId: sent.commandId, InstanceId: id }));
-      out.set(id, await invocationResult(opts, inv, status, started));
+      // The list call carries no ResponseCode: map again with it, so a failure names its exit code.
+      out.set(id, await invocationResult(opts, inv, mapSsmStatus(inv.Status, inv.StatusDetails, inv.ResponseCode) ?? status, started));
     } catch (err) {
       const c = classifyAwsError(err);
       out.set(id, result(c.status, started, { reason: `ssm:GetCommandInvocation failed (${c.code}): ${c.message}` }));

@@ -163,10 +163,13 @@ describe('AWS provider against the emulator', () => {
     const ids = Array.from({ length: 120 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
     for (const id of ids) emu.addInstance({ instanceId: id, executor: fixedExecutor(`hello ${id}\n`, 50) });
     emu.addInstance({ instanceId: ids[7]!, pingStatus: 'ConnectionLost' });
+    emu.addInstance({ instanceId: ids[9]!, executor: async () => ({ stdout: 'partial\n', stderr: '', exitCode: 3, timedOut: false }) });
     const out = await aws.runFleet!(ids, { script: 'echo hi', args: ['203.0.113.7'], timeoutMs: 20_000 });
     expect(out.size).toBe(120);
     expect(out.get(ids[0]!)).toMatchObject({ status: 'success', stdout: `hello ${ids[0]}\n` });
     expect(out.get(ids[7]!)?.status).toBe('agent-offline');
+    // A failed collector names its exit code, as with a single instance.
+    expect(out.get(ids[9]!)).toMatchObject({ status: 'failed', exitCode: 3, stdout: 'partial\n', reason: 'the collector exited with code 3' });
     expect(emu.count('SendCommand')).toBe(3);
     expect(emu.calls.filter((c) => c.action === 'SendCommand').map((c) => (c.params.InstanceIds as string[]).length)).toEqual([50, 50, 20]);
   });
