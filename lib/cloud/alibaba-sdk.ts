@@ -1,6 +1,6 @@
 /**
  * The one module that imports the Alibaba Cloud SDK (`@alicloud/openapi-core` and
- * `@alicloud/credentials`, about 400 KB bundled). alibaba-provider.ts imports it dynamically on
+ * `@alicloud/credentials`, about 570 KB minified). alibaba-provider.ts imports it dynamically on
  * the first Alibaba API call; the Lambda bundles ship it as a file of its own
  * (scripts/esbuild-lazy-files.cjs), so a function parses it only when an Alibaba instance is
  * checked.

@@ -190,6 +190,9 @@ async function runOnInstances(
   return done;
 }
 
+/** StopInvocation takes at most 50 instance ids. */
+const STOP_BATCH = 50;
+
 /** StopInvocation for `ids` (at most 50 per call); true when every call succeeded. */
 async function stopInvocation(opts: CloudAssistantOptions, invokeId: string, ids: readonly string[]): Promise<boolean> {
   let ok = true;
@@ -203,8 +206,6 @@ async function stopInvocation(opts: CloudAssistantOptions, invokeId: string, ids
   return ok;
 }
 
-/** StopInvocation takes at most 50 instance ids. */
-const STOP_BATCH = 50;
 
 /** One `InvocationResult` entry, read defensively. */
 export interface InvocationResult {
