@@ -75,8 +75,6 @@ export interface ApplyOptions {
   /** Recorded as `who`. */
   identity: string;
   securityCenter?: SecurityCenterUnblocker;
-  /** Per-step time budget. Default 30000. */
-  stepTimeoutMs?: number;
   /**
    * Epoch ms by which everything must be over: the steps, the verification, any rollback
    * (a Lambda worker's end). Steps get shorter budgets to fit; a plan that cannot fit is
@@ -89,12 +87,6 @@ export interface ApplyOptions {
    * rolled back: no change is kept that is not on record.
    */
   onStepRan?: (index: number, record: AuditRecord) => Promise<void>;
-  /**
-   * Demand an SSH banner from the outside probe after the fix whenever a probe ran when
-   * the plan was made (default true): a fix that leaves the host unreachable is undone.
-   */
-  requireBanner?: boolean;
-  now?: () => Date;
 }
 
 /** The fields `apply.sh` prints, in order; `rollbackArgs` is the argv of the inverse. */
@@ -135,6 +127,8 @@ interface Applied {
   rollbackArgs: string[] | null;
 }
 
+/** The time budget of one step when no deadline shortens it. */
+const STEP_TIMEOUT_MS = 30_000;
 /** Kept back from a deadline for the verifying diagnosis (collector up to 30 s) and the audit. */
 export const VERIFY_RESERVE_MS = 45_000;
 /** The shortest step budget worth starting (Cloud Assistant's minimum Timeout is 10 s). */
@@ -152,9 +146,9 @@ export function stepBudget(steps: number, maxStepMs: number, deadline: number | 
 
 /** Applies `plan`, verifies, rolls back on failed verification. Never throws for host outcomes. */
 export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<ApplyOutcome> {
-  const now = options.now ?? (() => new Date());
+  const now = () => new Date();
   const hostSteps = plan.steps.filter((s) => s.args !== null).length;
-  const timeoutMs = stepBudget(hostSteps, options.stepTimeoutMs ?? 30_000, options.deadline, now().getTime());
+  const timeoutMs = stepBudget(hostSteps, STEP_TIMEOUT_MS, options.deadline, now().getTime());
   if (timeoutMs === null) {
     const left = Math.max(0, Math.round(((options.deadline ?? 0) - now().getTime()) / 1000));
     return unverified(
@@ -225,7 +219,9 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
   const fixedIds = [...new Set(plan.steps.map((s) => s.checkId))];
   const stillFailing = fixedIds.filter((id) => after.checks.some((c) => c.id === id && c.status === 'fail'));
   const probeAfter = after.probe?.outcome ?? null;
-  const wantBanner = options.requireBanner !== false && plan.probeBefore !== null;
+  // A fix that leaves the host unreachable is undone: whenever a probe ran when the plan was
+  // made, the probe after the fix must get an SSH banner.
+  const wantBanner = plan.probeBefore !== null;
   const bannerMissing = wantBanner && probeAfter !== 'banner';
   const ok = stillFailing.length === 0 && !bannerMissing;
   for (const a of applied) if (a.record.result === 'changed' || a.record.result === 'unchanged') a.record.verified = ok;
