@@ -16,11 +16,10 @@ export interface ProbeOptions {
    * sleeps ~5 s in refuse() before exiting, so a denied client sees the reset only then.
    */
   timeoutMs?: number;
-  /** Time budget for the TCP handshake alone (a DROP rule shows as a connect timeout). */
-  connectTimeoutMs?: number;
-  /** Bind to this local address (tests that act as a specific client). */
-  localAddress?: string;
 }
+
+/** Time budget for the TCP handshake alone (a DROP rule shows as a connect timeout). */
+const CONNECT_TIMEOUT_MS = 5000;
 
 const MAX_PRE_BANNER_BYTES = 8192; // RFC 4253 allows other lines before the identification
 
@@ -78,13 +77,13 @@ export function classifyServerBytes(buf: Buffer): Classified {
  */
 export function probeSsh(opts: ProbeOptions): Promise<ProbeResult> {
   const timeoutMs = opts.timeoutMs ?? 8000;
-  const connectTimeoutMs = Math.min(opts.connectTimeoutMs ?? 5000, timeoutMs);
+  const connectTimeoutMs = Math.min(CONNECT_TIMEOUT_MS, timeoutMs);
   const started = performance.now();
   return new Promise((resolve) => {
     let connectedAt: number | undefined;
     let received = Buffer.alloc(0);
     let done = false;
-    const socket = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
+    const socket = net.connect({ host: opts.host, port: opts.port });
     socket.setNoDelay(true);
 
     const finish = (outcome: ProbeOutcome, extra: Partial<ProbeResult> = {}) => {
