@@ -3,9 +3,9 @@
  * ListCommandInvocations (50 invocations a page), output fetched with one
  * GetCommandInvocation per finished instance. About 1 + 2/50 API calls per instance.
  */
-import { GetCommandInvocationCommand, ListCommandInvocationsCommand, CancelCommandCommand } from '@aws-sdk/client-ssm';
+import { GetCommandInvocationCommand, ListCommandInvocationsCommand } from '@aws-sdk/client-ssm';
 import type { RunRequest, RunResult } from './types';
-import { classifyAwsError, invocationResult, mapSsmStatus, nextDelay, result, sendCommand, type SsmRunnerOptions } from './ssm-runner';
+import { cancelCommand, classifyAwsError, invocationResult, mapSsmStatus, nextDelay, result, sendCommand, type SsmRunnerOptions } from './ssm-runner';
 import { chunksOf, pool } from './fleet-pool';
 
 /** SendCommand accepts at most 50 instance ids. */
@@ -49,10 +49,10 @@ async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunReque
     }
   }
   if (pending.size) {
-    await opts.ssm.send(new CancelCommandCommand({ CommandId: sent.commandId, InstanceIds: [...pending] })).catch(() => undefined);
+    const cancelled = await cancelCommand(opts, sent.commandId, [...pending]);
     for (const id of pending) {
       out.set(id, result(lastError ? lastError.status : 'timeout', started, {
-        reason: lastError ? `no result before the deadline; last error ${lastError.code}` : `no result within ${Math.round(request.timeoutMs / 1000)} s`,
+        reason: lastError ? `no result before the deadline; last error ${lastError.code}; ${cancelled}` : `no result within ${Math.round(request.timeoutMs / 1000)} s; ${cancelled}`,
       }));
     }
   }

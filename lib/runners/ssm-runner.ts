@@ -225,14 +225,21 @@ export async function waitForInvocation(opts: SsmRunnerOptions, commandId: strin
       if (c.status === 'throttled') penalty = Math.min(penalty * 2, 8);
     }
   }
-  // Cancelled so that an agent picking it up late never runs it (a late remediation would
-  // change the host after we stopped verifying).
-  const cancelled = await opts.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] })).then(
+  const cancelled = await cancelCommand(opts, commandId, [instanceId]);
+  if (lastError) return result(lastError.status, started, { reason: `no result before the deadline; last GetCommandInvocation error: ${lastError.code}; ${cancelled}` });
+  return result('timeout', started, { reason: `no result within ${Math.round((deadline - started) / 1000)} s (last status ${lastStatus}); ${cancelled}` });
+}
+
+/**
+ * Cancels a command past our deadline, so that an agent picking it up late never runs it (a
+ * late remediation would change the host after we stopped verifying). Answers what happened,
+ * for the reason.
+ */
+export function cancelCommand(opts: SsmRunnerOptions, commandId: string, instanceIds: string[]): Promise<string> {
+  return opts.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds })).then(
     () => 'the command was cancelled',
     (err: unknown) => `CancelCommand failed (${classifyAwsError(err).code}): the command may still run`,
   );
-  if (lastError) return result(lastError.status, started, { reason: `no result before the deadline; last GetCommandInvocation error: ${lastError.code}; ${cancelled}` });
-  return result('timeout', started, { reason: `no result within ${Math.round((deadline - started) / 1000)} s (last status ${lastStatus}); ${cancelled}` });
 }
 
 /** A runner bound to one EC2 instance. */

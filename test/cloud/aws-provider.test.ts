@@ -159,6 +159,15 @@ describe('AWS provider against the emulator', () => {
     expect(list.map((i) => i.instanceId).sort()).toEqual([ID, ...[0, 1, 2, 3, 4].map((n) => `i-0bbbbbbbbbbbbbbb${n}`)].sort());
   });
 
+  it('cancels what a fleet run has not finished by its deadline, and says so', async () => {
+    const ids = ['i-0ddddddddddddddd0', 'i-0ddddddddddddddd1'];
+    for (const id of ids) emu.addInstance({ instanceId: id, executor: fixedExecutor('late\n') });
+    emu.faults.deliveryDelayMs = 60_000;
+    const out = await aws.runFleet!(ids, { script: 'echo hi', args: [], timeoutMs: 2_000 });
+    for (const id of ids) expect(out.get(id)).toMatchObject({ status: 'timeout', reason: 'no result within 2 s; the command was cancelled' });
+    expect(emu.count('CancelCommand')).toBe(1);
+  });
+
   it('runs a fleet in batches of 50 ids per SendCommand and returns every result', async () => {
     const ids = Array.from({ length: 120 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
     for (const id of ids) emu.addInstance({ instanceId: id, executor: fixedExecutor(`hello ${id}\n`, 50) });
