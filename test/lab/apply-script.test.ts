@@ -8,12 +8,11 @@ import { applyPlan, applyScript, parseScriptOutput } from '../../lib/remediation
 import { buildPlan } from '../../lib/remediation/plan';
 import { createLocalRunner, splitCommand } from '../../lib/runners/local-runner';
 import type { CheckResult, Report } from '../../lib/report/types';
-import { cleanupStale, createLab, labAvailable, type LabInstance } from './lab';
+import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
 
-const avail = labAvailable();
-if (!avail.ok && process.env.CI === 'true') throw new Error(`lab unavailable in CI: ${avail.reason}`);
+const labReady = labGate();
 
-describe.skipIf(!avail.ok)('apply.sh in a lab instance', () => {
+describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
   let lab: LabInstance;
   const run = (args: string[]) => createLocalRunner({ via: splitCommand(lab.via) }).run({ script: applyScript, args, timeoutMs: 20_000 });
 

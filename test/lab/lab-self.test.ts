@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupStale, createLab, labAvailable, type LabInstance } from './lab';
+import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
 import { rawProbe } from './raw-client';
 import {
   allowOverridesDeny,
@@ -22,9 +22,7 @@ import {
   waitForAuthLog,
 } from './scenarios';
 
-const avail = labAvailable();
-if (!avail.ok && process.env.CI === 'true') throw new Error(`lab unavailable in CI: ${avail.reason}`);
-if (!avail.ok) console.warn(`skipping lab tests: ${avail.reason}`);
+const labReady = labGate();
 
 const LAB_SH = fileURLToPath(new URL('./lab.sh', import.meta.url));
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
@@ -74,7 +72,7 @@ async function withLab(opts: Parameters<typeof createLab>[0], fn: (lab: LabInsta
   }
 }
 
-describe.skipIf(!avail.ok)('lab instances reproduce each failure for real', () => {
+describe.skipIf(!labReady)('lab instances reproduce each failure for real', () => {
   let before: Record<string, string>;
   beforeAll(async () => {
     await cleanupStale();

@@ -172,6 +172,17 @@ function checkAvailable(): { ok: boolean; reason?: string } {
   return { ok: true };
 }
 
+/**
+ * For a lab test file: whether its tests can run here. An unavailable lab fails the run in CI,
+ * and elsewhere skips the tests with the reason on stderr.
+ */
+export function labGate(): boolean {
+  const avail = labAvailable();
+  if (!avail.ok && process.env.CI === 'true') throw new Error(`lab unavailable in CI: ${avail.reason}`);
+  if (!avail.ok) console.warn(`skipping lab tests: ${avail.reason}`);
+  return avail.ok;
+}
+
 /** Removes lab instances (netns, veth, processes) left by runs whose owner process died. */
 export async function cleanupStale(): Promise<void> {
   const r = await run('sh', [LAB_SH, 'cleanup-stale']);
