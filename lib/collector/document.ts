@@ -6,6 +6,7 @@
 import { CollectorDocumentError } from './errors';
 
 export const COLLECTOR_VERSION = 1;
+const HEADER = '#sshdoctor-collector ';
 
 export interface RawSection {
   name: string;
@@ -27,13 +28,14 @@ export interface RawDocument {
 /** Parses the document. Throws {@link CollectorDocumentError} when it is not one at all. */
 export function parseDocument(text: string): RawDocument {
   const lines = text.split('\n');
-  const headerAt = lines.findIndex((l) => l.startsWith('#sshdoctor-collector '));
+  const headerAt = lines.findIndex((l) => l.startsWith(HEADER));
   if (headerAt < 0) {
     throw new CollectorDocumentError(`collector output is not an sshdoctor document (first bytes: ${JSON.stringify(text.slice(0, 80))})`);
   }
-  const version = Number(lines[headerAt]!.slice('#sshdoctor-collector '.length).trim());
+  const declared = lines[headerAt]!.slice(HEADER.length);
+  const version = Number(declared.trim());
   if (version !== COLLECTOR_VERSION) {
-    throw new CollectorDocumentError(`collector document version ${lines[headerAt]!.slice(21)} is not supported (expected ${COLLECTOR_VERSION})`);
+    throw new CollectorDocumentError(`collector document version ${declared} is not supported (expected ${COLLECTOR_VERSION})`);
   }
   const sections = new Map<string, RawSection>();
   let current: RawSection | null = null;
