@@ -16,9 +16,17 @@ export const FIREWALL_TEXT = {
       : `iptables drops tcp/${port} from ${ip} by the ${v.policy}.`,
   nft: (ip: string, text: string) => `An nftables rule names ${ip} and drops or rejects it: ${text}`,
   uncertain: (n: number) => `${n} rule${n > 1 ? 's' : ''} that could drop SSH use matches sshdoctor does not model (ipset, recent, limit ...): review them.`,
+  inSet: (ips: string[]) => `The client ${ips.join(', ')} appears in nftables rules or sets: if a drop rule uses that set, it is banned.`,
   open: (port: number, ips: string[]) => `The host firewall lets tcp/${port} in from ${ips.join(', ')}.`,
   none: 'No host firewall rules (iptables and nftables are empty or absent).',
 } as const;
+
+/** An nftables line that drops or rejects. */
+const NFT_BLOCKS = /\b(drop|reject)\b/;
+
+function iptablesCommand(family: 'ipv4' | 'ipv6'): 'iptables' | 'ip6tables' {
+  return family === 'ipv4' ? 'iptables' : 'ip6tables';
+}
 
 function bannedBy(v: IptVerdict): string {
   const f2b = v.path.find((c) => c.startsWith('f2b-'));
@@ -29,7 +37,7 @@ function bannedBy(v: IptVerdict): string {
 
 export const FIREWALL_FIX = {
   deleteRule: (family: 'ipv4' | 'ipv6', v: IptVerdict): Fix => {
-    const cmd = family === 'ipv4' ? 'iptables' : 'ip6tables';
+    const cmd = iptablesCommand(family);
     const rule = v.rule!;
     return {
       summary: `Delete the rule ${rule.text} from chain ${rule.chain}${bannedBy(v) ? ' (or unban through the blocker named above, which also removes it)' : ''}.`,
@@ -38,7 +46,7 @@ export const FIREWALL_FIX = {
     };
   },
   insertAccept: (family: 'ipv4' | 'ipv6', ip: string, port: number): Fix => {
-    const cmd = family === 'ipv4' ? 'iptables' : 'ip6tables';
+    const cmd = iptablesCommand(family);
     return {
       summary: `Accept tcp/${port} from ${ip} at the top of INPUT (the chain policy drops it).`,
       commands: [`${cmd}-save > /root/${cmd}.sshdoctor-$(date +%Y%m%d%H%M%S)`, `${cmd} -w -I INPUT 1 -s ${ip} -p tcp --dport ${port} -j ACCEPT`],
@@ -72,32 +80,27 @@ export const firewallCheck: Check = {
       for (const u of v.uncertain) uncertain.add(u.text);
       if (v.verdict === 'drop' || v.verdict === 'reject') {
         summaries.push(FIREWALL_TEXT.blocked(ip, facts.port, v));
-        evidence.push({ source: `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-save`, text: v.rule?.text ?? `:INPUT DROP` });
+        evidence.push({ source: `${iptablesCommand(family)}-save`, text: v.rule?.text ?? `:INPUT DROP` });
         fixes.push(v.rule ? FIREWALL_FIX.deleteRule(family, v) : FIREWALL_FIX.insertAccept(family, ip, facts.port));
       }
     }
     for (const hit of fw.nftClientHits) {
-      if (!ips.includes(hit.ip) || !/\b(drop|reject)\b/.test(hit.text)) continue;
+      if (!ips.includes(hit.ip) || !NFT_BLOCKS.test(hit.text)) continue;
       // A ban set shows the address in an element list, not on the rule line.
       summaries.push(FIREWALL_TEXT.nft(hit.ip, hit.text));
       evidence.push({ source: 'nft list ruleset', line: hit.line, text: hit.text });
     }
-    const setHits = fw.nftClientHits.filter((h) => ips.includes(h.ip) && !/\b(drop|reject)\b/.test(h.text));
+    const setHits = fw.nftClientHits.filter((h) => ips.includes(h.ip) && !NFT_BLOCKS.test(h.text));
     if (summaries.length) {
       return result(this, 'fail', summaries.join(' '), evidence, mergeFixes(fixes));
     }
     if (setHits.length) {
-      return result(
-        this,
-        'warn',
-        `The client ${setHits.map((h) => h.ip).join(', ')} appears in nftables rules or sets: if a drop rule uses that set, it is banned.`,
-        setHits.map((h) => ({ source: 'nft list ruleset', line: h.line, text: h.text })),
-      );
+      return result(this, 'warn', FIREWALL_TEXT.inSet(setHits.map((h) => h.ip)), setHits.map((h) => ({ source: 'nft list ruleset', line: h.line, text: h.text })));
     }
     if (uncertain.size) {
       return result(this, 'warn', FIREWALL_TEXT.uncertain(uncertain.size), [...uncertain].map((text) => ({ source: 'iptables-save', text })));
     }
-    const empty = !fw.iptables.lines.some((l) => l.startsWith('-A')) && !fw.ip6tables.lines.some((l) => l.startsWith('-A')) && !fw.nft.lines.some((l) => /\b(drop|reject)\b/.test(l));
+    const empty = !fw.iptables.lines.some((l) => l.startsWith('-A')) && !fw.ip6tables.lines.some((l) => l.startsWith('-A')) && !fw.nft.lines.some((l) => NFT_BLOCKS.test(l));
     return result(this, 'pass', empty ? FIREWALL_TEXT.none : FIREWALL_TEXT.open(facts.port, ips));
   },
 };
