@@ -14,6 +14,11 @@ export const PERMISSIONS_TEXT = {
   unknown: 'File modes were not collected.',
 } as const;
 
+export const PERMISSIONS_FIX = {
+  restore: (commands: string[]): Fix => ({ summary: 'Restore the modes sshd requires, then test the configuration.', commands: [...commands, 'sshd -t'] }),
+  privsep: { summary: 'Create /run/sshd.', commands: ['mkdir -p /run/sshd && chmod 0755 /run/sshd'] } as Fix,
+} as const;
+
 const PRIVSEP_DIRS = ['/run/sshd', '/var/run/sshd', '/var/empty/sshd', '/var/empty', '/usr/share/empty.sshd'];
 
 export const permissionsCheck: Check = {
@@ -38,14 +43,11 @@ export const permissionsCheck: Check = {
       evidence.push({ source: 'stat', text: `${e.mode} ${e.owner}:${e.group} ${e.path}` });
       commands.push(isKey ? `chown root:root ${e.path} && chmod 600 ${e.path}` : `chown root:root ${e.path} && chmod 755 ${e.path}`);
     }
-    if (evidence.length) {
-      const fix: Fix = { summary: 'Restore the modes sshd requires, then test the configuration.', commands: [...commands, 'sshd -t'] };
-      return result(this, 'fail', PERMISSIONS_TEXT.problems(evidence.length), evidence, fix);
-    }
+    if (evidence.length) return result(this, 'fail', PERMISSIONS_TEXT.problems(evidence.length), evidence, PERMISSIONS_FIX.restore(commands));
     const hasPrivsep = entries.some((e) => PRIVSEP_DIRS.includes(e.path) && e.type === 'directory');
     const running = host.service.processes.length > 0;
     if (!hasPrivsep && !running && host.meta.init !== 'systemd') {
-      return result(this, 'warn', PERMISSIONS_TEXT.noPrivsep, [], { summary: 'Create /run/sshd.', commands: ['mkdir -p /run/sshd && chmod 0755 /run/sshd'] });
+      return result(this, 'warn', PERMISSIONS_TEXT.noPrivsep, [], PERMISSIONS_FIX.privsep);
     }
     return result(this, 'pass', PERMISSIONS_TEXT.ok);
   },
