@@ -1,12 +1,10 @@
 import type { InstanceInfo } from '../inventory/types';
 import type { CommandRunner, RunRequest, RunResult } from '../runners/types';
 import type { SecurityCenterUnblocker } from '../remediation/apply';
+import type { NotInspected } from '../report/types';
 
-/** Something the report could not inspect, and why (agent offline, access denied, ...). */
-export interface NotInspected {
-  what: string;
-  reason: string;
-}
+/** Re-exported for the providers: the report's own type. */
+export type { NotInspected };
 
 /**
  * The port a cloud provider implements (AWS: EC2 + SSM + S3; Alibaba: ECS + Cloud Assistant + SAS).

@@ -86,6 +86,12 @@ export interface CollectorSummary {
   outputChars?: number;
 }
 
+/** Something the report could not inspect, and why (agent offline, access denied, ...). */
+export interface NotInspected {
+  what: string;
+  reason: string;
+}
+
 export interface Report {
   schemaVersion: 1;
   tool: { name: 'sshdoctor'; version: string };
@@ -103,6 +109,6 @@ export interface Report {
   checks: CheckResult[];
   verdict: Verdict;
   /** Things that could not be inspected, and why (agent offline, access denied, ...). */
-  notInspected: { what: string; reason: string }[];
+  notInspected: NotInspected[];
   timings: { probeMs?: number; collectorMs?: number; totalMs: number };
 }
