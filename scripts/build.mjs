@@ -12,7 +12,7 @@ await build({
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'esm',
   // Dynamic imports stay lazy (separate chunks): the AWS and Alibaba SDKs load only in cloud mode.
   splitting: true,
