@@ -101,7 +101,7 @@ describe('the packed CLI, installed with npm install -g', () => {
     const bare = new Set<string>();
     for (const f of files) {
       const src = readFileSync(join(dist, f), 'utf8');
-      for (const m of src.matchAll(/(?:from|import\()\s*"([^"\s]+)"/g)) {
+      for (const m of src.matchAll(/(?:from|import\()\s*"([@\w][\w@./:-]*)"/g)) {
         const spec = m[1]!;
         if (spec.startsWith('.') || spec.startsWith('node:')) continue;
         bare.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
