@@ -1,6 +1,7 @@
 /** `sshdoctor` entry point: dispatches to one subcommand and maps usage errors to exit 2. */
 import { UsageError } from './errors';
 import { EXIT, type Command, type CommandIo } from './io';
+import { TOOL_VERSION } from '../version';
 
 const USAGE = `usage: sshdoctor <command> [options]
 
@@ -8,6 +9,10 @@ commands:
   check     diagnose why SSH to a host or instance fails (see: sshdoctor check --help)
   fix       print the fix plan for failing checks; --apply applies, verifies, rolls back (see: sshdoctor fix --help)
   wrappers  evaluate /etc/hosts.allow and /etc/hosts.deny for client addresses
+
+options:
+  -h, --help     this text (each command has its own --help)
+  -V, --version  print sshdoctor's version
 `;
 
 const USAGE_ERRORS = new Set(['CloudValidationError', 'AddressNotAvailableError', 'AlibabaEndpointError']);
@@ -23,6 +28,10 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(USAGE);
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`sshdoctor ${TOOL_VERSION}\n`);
+    return EXIT.ok;
   }
   const load = commands[name];
   if (!load) {
