@@ -104,7 +104,12 @@ export function probeSsh(opts: ProbeOptions): Promise<ProbeResult> {
     const connectTimer = setTimeout(() => {
       if (connectedAt === undefined) finish('timeout', { errorCode: 'ETIMEDOUT' });
     }, connectTimeoutMs);
-    const totalTimer = setTimeout(() => finish('timeout', received.length ? { firstBytes: sanitizeBytes(received) } : {}), timeoutMs);
+    // Connected but nothing (or no complete identification) within the budget: the server side
+    // holds the connection, which a security group or ACL never does (they drop the SYN).
+    const totalTimer = setTimeout(
+      () => finish(connectedAt === undefined ? 'timeout' : 'silent', received.length ? { firstBytes: sanitizeBytes(received) } : {}),
+      timeoutMs,
+    );
 
     socket.on('connect', () => {
       connectedAt = performance.now();

@@ -1,5 +1,10 @@
 /** Outcome of one outside probe of an SSH port, as an OpenSSH client would see it. */
-export const PROBE_OUTCOMES = ['banner', 'reset', 'closed', 'refused', 'timeout', 'unreachable', 'not-ssh'] as const;
+/**
+ * `silent`: the TCP connection was accepted but no identification came within the budget
+ * (sshd hung or stopped, every MaxStartups slot held for LoginGraceTime, a middlebox that
+ * accepts and holds): a host-side problem, unlike `timeout` (the TCP handshake never completed).
+ */
+export const PROBE_OUTCOMES = ['banner', 'reset', 'closed', 'refused', 'timeout', 'silent', 'unreachable', 'not-ssh'] as const;
 export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
 
 export interface SshBanner {

@@ -28,7 +28,11 @@ const EXPLAINS: Record<Exclude<ProbeOutcome, 'banner'>, string[]> = {
   closed: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'auth-log'],
   refused: ['sshd-libraries', 'sshd-config', 'sshd-service', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
   timeout: ['security-group', 'network-acl', 'security-center', 'fail2ban', 'firewall'],
-  unreachable: ['security-group', 'network-acl', 'fail2ban', 'firewall'],
+  silent: ['max-startups', 'sshd-service', 'sshd-libraries', 'disk', 'auth-log'],
+  // Security groups and network ACLs drop silently (a timeout), never "no route": an
+  // unreachable answer comes from an ICMP reject (host firewall, fail2ban's REJECT action) or
+  // from the client's own routing.
+  unreachable: ['fail2ban', 'firewall'],
   'not-ssh': ['sshd-listen', 'sshd-service'],
 };
 
@@ -38,9 +42,19 @@ const OUTCOME_TEXT: Record<ProbeOutcome, string> = {
   closed: 'closed the connection before the SSH handshake',
   refused: 'refused the connection ("Connection refused")',
   timeout: 'did not answer (timeout)',
+  silent: 'accepted the TCP connection but never sent an SSH banner',
   unreachable: 'is unreachable (no route)',
   'not-ssh': 'answered, but not with SSH',
 };
+
+/** Where to look when no check explains the outcome (default: the network in between). */
+const NO_CAUSE_HINT: Partial<Record<ProbeOutcome, string>> = {
+  silent:
+    'something accepts connections on the port and holds them without a banner: a hung or stopped sshd, every MaxStartups slot held for LoginGraceTime, or a middlebox (proxy, load balancer) in front of it.',
+};
+
+/** Errors raised by the client's own network stack before any packet reached the instance. */
+const LOCAL_UNREACHABLE = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** libwrap's refuse() sleeps 5 s before exit: a reset this long after connect is its signature. */
 function looksLikeLibwrap(probe: ProbeResult): boolean {
@@ -59,10 +73,13 @@ export function verdictFor(probe: ProbeResult | null, checks: readonly CheckResu
     const causes = [...explaining, ...others].map((c) => c.id);
     let confirmed = explaining.length > 0;
     if (explaining[0]?.id === 'tcp-wrappers') confirmed = looksLikeLibwrap(probe);
+    // No route on the client's side (its own routing table, no source address) is not the
+    // instance's ICMP reject: nothing on the instance is confirmed by it.
+    if (probe.outcome === 'unreachable' && LOCAL_UNREACHABLE.has(probe.errorCode ?? '')) confirmed = false;
     const lead = explaining[0] ?? others[0];
     const summary = lead
       ? `Blocked: ${where} ${OUTCOME_TEXT[probe.outcome]}${confirmed ? '; confirmed cause' : '; likely cause'}: ${lead.summary}`
-      : `Blocked: ${where} ${OUTCOME_TEXT[probe.outcome]}; no cause found on the host${checks.some((c) => c.status === 'error') ? ' (some checks could not run)' : ''}: suspect the network between the client and the instance.`;
+      : `Blocked: ${where} ${OUTCOME_TEXT[probe.outcome]}; no cause found on the host${checks.some((c) => c.status === 'error') ? ' (some checks could not run)' : ''}: ${NO_CAUSE_HINT[probe.outcome] ?? 'suspect the network between the client and the instance.'}`;
     return { status: 'blocked', summary, causes, confirmed };
   }
   if (blocking.length) {

@@ -66,6 +66,24 @@ describe.runIf(labReady).concurrent('diagnosis of real failures on lab instances
     expect(code).toBe(1);
   });
 
+  it('reports a stopped sshd that still holds its socket as silent, explained on the host side, not the network', async () => {
+    const l = await newLab();
+    // SIGSTOP: the kernel still completes TCP handshakes into the listen backlog, nobody answers.
+    await l.exec('kill -STOP "$(cat /run/sshd.pid)"');
+    try {
+      const { code, report } = await diagnoseLab(l);
+      expect(report.probe?.outcome).toBe('silent');
+      expect(report.probe?.connectMs).toBeLessThan(1000);
+      expect(report.verdict.status).toBe('blocked');
+      expect(report.verdict.summary).toContain('accepted the TCP connection but never sent an SSH banner');
+      expect(report.verdict.summary).not.toContain('suspect the network');
+      expect(report.verdict.causes).not.toContain('security-group');
+      expect(code).toBe(1);
+    } finally {
+      await l.exec('kill -CONT "$(cat /run/sshd.pid)"');
+    }
+  });
+
   it('reads the all:all:deny option syntax in hosts.allow as a denial from the allow file', async () => {
     const l = await newLab();
     await sc.denyAllOptionSyntax(l);

@@ -74,11 +74,20 @@ describe('probeSsh', () => {
     expect(r.outcome).toBe('refused');
   });
 
-  it('reports a timeout when the server never speaks', async () => {
+  it('reports a server that accepts the connection and never speaks as silent, not a network timeout', async () => {
     const port = await serve(() => undefined);
     const r = await probeSsh({ host: '127.0.0.1', port, timeoutMs: 300 });
-    expect(r.outcome).toBe('timeout');
-    expect(r.connectMs).toBeDefined();
+    expect(r.outcome).toBe('silent');
+    expect(r.connectMs).toBeLessThan(300);
+    expect(r.totalMs).toBeGreaterThanOrEqual(290);
+    expect(r.firstBytes).toBeUndefined();
+  });
+
+  it('reports a partial identification that never ends as silent, with the bytes seen', async () => {
+    const port = await serve((s) => s.write('SSH-2.0-Open'));
+    const r = await probeSsh({ host: '127.0.0.1', port, timeoutMs: 300 });
+    expect(r.outcome).toBe('silent');
+    expect(r.firstBytes).toBe('SSH-2.0-Open');
   });
 
   it('reports a non-SSH service with its first bytes, sanitised', async () => {
