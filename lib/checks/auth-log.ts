@@ -6,9 +6,10 @@
 import type { Check } from './types';
 import type { Evidence } from '../report/types';
 import { clientIps, hostOr, isResult, result } from './support/result';
+import { sshdLogUnread, mentionsIp, needsRootResult, RECENT_MINUTES, recentLines } from './support/host-access';
 
 export const AUTH_LOG_TEXT = {
-  refused: (ips: string[]) => `sshd logged refusals for ${ips.join(', ')}.`,
+  refused: (ips: string[]) => `sshd logged refusals for ${ips.join(', ')} in the last ${RECENT_MINUTES} minutes.`,
   errors: (n: number) => `sshd logged ${n} error or fatal line${n > 1 ? 's' : ''} recently.`,
   quiet: (source: string) => `No sshd refusals or errors in the recent log (${source}).`,
   noLog: 'No sshd log found (/var/log/auth.log, /var/log/secure, journal).',
@@ -26,14 +27,15 @@ export const authLogCheck: Check = {
     const host = hostOr(this, facts);
     if (isResult(host)) return host;
     const log = host.authLog;
-    if (!log.source) return result(this, 'skip', AUTH_LOG_TEXT.noLog);
+    // An ordinary user reads no system log (or an empty journal): that is not a quiet log.
+    if (sshdLogUnread(host)) return needsRootResult(this, host, 'the sshd log') ?? result(this, 'skip', AUTH_LOG_TEXT.noLog);
     const ips = clientIps(facts);
-    const refusals = log.clientLines.filter((l) => REFUSAL.test(l));
-    const refusedIps = ips.filter((ip) => refusals.some((l) => l.includes(ip)));
+    const refusals = recentLines(log.clientLines, host).recent.filter((l) => REFUSAL.test(l));
+    const refusedIps = ips.filter((ip) => refusals.some((l) => mentionsIp(l, ip)));
     const ev = (ls: string[]): Evidence[] => ls.slice(-6).map((text) => ({ source: log.source!, text }));
-    if (refusedIps.length) return result(this, 'fail', AUTH_LOG_TEXT.refused(refusedIps), ev(refusals));
+    if (refusedIps.length) return result(this, 'fail', AUTH_LOG_TEXT.refused(refusedIps), ev(refusals.filter((l) => refusedIps.some((ip) => mentionsIp(l, ip)))));
     const errors = log.lines.filter((l) => ERROR.test(l));
     if (errors.length) return result(this, 'warn', AUTH_LOG_TEXT.errors(errors.length), ev(errors));
-    return result(this, 'pass', AUTH_LOG_TEXT.quiet(log.source));
+    return result(this, 'pass', AUTH_LOG_TEXT.quiet(log.source!));
   },
 };

@@ -6,6 +6,7 @@
 import type { Evidence, Fix } from '../report/types';
 import type { Check } from './types';
 import { clientIps, hostOr, isResult, mergeFixes, result, shq } from './support/result';
+import { needsRootResult, normalizeIp } from './support/host-access';
 
 export const FAIL2BAN_TEXT = {
   banned: (pairs: { jail: string; ip: string }[]) =>
@@ -45,10 +46,10 @@ export const fail2banCheck: Check = {
   run(facts) {
     const host = hostOr(this, facts);
     if (isResult(host)) return host;
-    const ips = new Set(clientIps(facts));
+    const ips = new Set(clientIps(facts).map(normalizeIp));
     const f2b = host.fail2ban;
-    const banned = f2b.banned.filter((b) => ips.has(b.ip));
-    const listed = host.blockers.listed.filter((l) => ips.has(l.ip));
+    const banned = f2b.banned.filter((b) => ips.has(normalizeIp(b.ip)));
+    const listed = host.blockers.listed.filter((l) => ips.has(normalizeIp(l.ip)));
     const evidence: Evidence[] = [
       ...banned.map((b) => ({ source: `fail2ban-client status ${b.jail}`, text: `Banned IP list contains ${b.ip}` })),
       ...listed.map((l) => ({ source: l.file, text: `${l.tool} lists ${l.ip}` })),
@@ -67,6 +68,11 @@ export const fail2banCheck: Check = {
         fixes.push(tool === 'denyhosts' ? FAIL2BAN_FIX.denyhosts(hits) : FAIL2BAN_FIX.sshguard(hits));
       }
       return result(this, 'fail', summaries.join(' '), evidence, mergeFixes(fixes));
+    }
+    // fail2ban-client talks to a root-only socket: an ordinary user cannot ask it for bans.
+    if (f2b.installed && !f2b.running) {
+      const unprivileged = needsRootResult(this, host, "fail2ban's ban lists");
+      if (unprivileged) return unprivileged;
     }
     if (f2b.installed && !f2b.running && host.blockers.running.some((r) => r.includes('fail2ban-server'))) {
       return result(this, 'warn', FAIL2BAN_TEXT.notRunning(f2b.error), [{ source: 'fail2ban-client status', text: f2b.error ?? 'no answer' }]);

@@ -8,6 +8,7 @@ import { evaluateInput, parseIptablesSave, type IptVerdict } from '../firewall/i
 import type { Evidence, Fix } from '../report/types';
 import type { Check } from './types';
 import { clientIps, hostOr, isResult, mergeFixes, result } from './support/result';
+import { needsRootResult } from './support/host-access';
 
 export const FIREWALL_TEXT = {
   blocked: (ip: string, port: number, v: IptVerdict) =>
@@ -64,6 +65,9 @@ export const firewallCheck: Check = {
   run(facts) {
     const host = hostOr(this, facts);
     if (isResult(host)) return host;
+    // iptables-save and nft print nothing to an ordinary user: an empty ruleset proves nothing.
+    const unprivileged = needsRootResult(this, host, 'the iptables and nftables rulesets');
+    if (unprivileged) return unprivileged;
     const fw = host.firewall;
     const ips = clientIps(facts);
     const tables = {

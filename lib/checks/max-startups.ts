@@ -6,12 +6,14 @@
 import type { Check } from './types';
 import type { Evidence, Fix } from '../report/types';
 import { clientIps, hostOr, isResult, result } from './support/result';
+import { mentionsIp, needsRootResult, sshdLogUnread, RECENT_MINUTES, recentLines } from './support/host-access';
 
 export const MAX_STARTUPS_TEXT = {
   dropped: (n: number, setting: string) =>
-    `sshd dropped ${n} recent connection${n > 1 ? 's' : ''} past MaxStartups (${setting}): too many unauthenticated connections at once.`,
-  penalty: (ips: string[]) => `sshd's PerSourcePenalties is refusing ${ips.length ? ips.join(', ') : 'some clients'} after repeated failures.`,
-  ok: (setting: string) => `No connections dropped by MaxStartups (${setting}) or PerSourcePenalties in the recent log.`,
+    `sshd dropped ${n} connection${n > 1 ? 's' : ''} past MaxStartups (${setting}) in the last ${RECENT_MINUTES} minutes: too many unauthenticated connections at once.`,
+  penalty: (ips: string[]) => `sshd's PerSourcePenalties refused ${ips.join(', ')} in the last ${RECENT_MINUTES} minutes after repeated failures.`,
+  ok: (setting: string, stale: number) =>
+    `No connections dropped by MaxStartups (${setting}) or PerSourcePenalties for these clients in the last ${RECENT_MINUTES} minutes of the log${stale ? ` (${stale} older or undated line${stale > 1 ? 's' : ''} not judged)` : ''}.`,
   noLog: (setting: string) => `No sshd log to look for MaxStartups drops (MaxStartups ${setting}).`,
 } as const;
 
@@ -42,12 +44,16 @@ export const maxStartupsCheck: Check = {
     const host = hostOr(this, facts);
     if (isResult(host)) return host;
     const setting = host.sshd.effective.options.maxstartups?.[0] ?? 'default 10:30:100';
-    const lines = [...new Set([...host.authLog.clientLines, ...host.authLog.lines])];
+    if (sshdLogUnread(host)) return needsRootResult(this, host, 'the sshd log') ?? result(this, 'skip', MAX_STARTUPS_TEXT.noLog(setting));
+    // Only recent lines explain what a client sees now; a penalty is per source address, so
+    // only one naming a client counts. MaxStartups is global: any recent drop throttles everyone.
+    const { recent, stale } = recentLines([...new Set([...host.authLog.clientLines, ...host.authLog.lines])], host);
     const source = host.authLog.source ?? 'log';
-    const drops = lines.filter((l) => /past MaxStartups/.test(l));
-    const penalties = lines.filter((l) => /penalt/i.test(l));
+    const drops = recent.filter((l) => /past MaxStartups/.test(l));
+    const clients = clientIps(facts);
+    const penalties = recent.filter((l) => /penalt/i.test(l) && clients.some((ip) => mentionsIp(l, ip)));
     if (penalties.length) {
-      const ips = clientIps(facts).filter((ip) => penalties.some((l) => l.includes(ip)));
+      const ips = clients.filter((ip) => penalties.some((l) => mentionsIp(l, ip)));
       const ev: Evidence[] = penalties.slice(-5).map((text) => ({ source, text }));
       return result(this, 'fail', MAX_STARTUPS_TEXT.penalty(ips), ev, MAX_STARTUPS_FIX.penalty(ips));
     }
@@ -55,7 +61,6 @@ export const maxStartupsCheck: Check = {
       const ev: Evidence[] = [{ source: 'sshd -T', text: `maxstartups ${setting}` }, ...drops.slice(-5).map((text) => ({ source, text }))];
       return result(this, 'fail', MAX_STARTUPS_TEXT.dropped(drops.length, setting), ev, MAX_STARTUPS_FIX.raise);
     }
-    if (!host.authLog.source) return result(this, 'skip', MAX_STARTUPS_TEXT.noLog(setting));
-    return result(this, 'pass', MAX_STARTUPS_TEXT.ok(setting));
+    return result(this, 'pass', MAX_STARTUPS_TEXT.ok(setting, stale));
   },
 };

@@ -5,6 +5,7 @@
 import type { Check } from './types';
 import type { Evidence, Fix } from '../report/types';
 import { backupCommand, hostOr, isResult, result, shq } from './support/result';
+import { needsRootResult } from './support/host-access';
 
 export const SSHD_CONFIG_TEXT = {
   ok: 'sshd -t accepts the configuration.',
@@ -46,6 +47,9 @@ export const sshdConfigCheck: Check = {
     const loader = t.output.find((l) => /error while loading shared libraries/.test(l));
     if (loader) return result(this, 'skip', SSHD_CONFIG_TEXT.cannotRun(loader.replace(/^.*error while loading shared libraries: /, 'missing ')));
     if (t.rc === 0) return result(this, 'pass', SSHD_CONFIG_TEXT.ok);
+    // Without root sshd -t cannot read the private host keys and fails for that alone.
+    const unprivileged = needsRootResult(this, host, 'sshd -t (it reads the private host keys)');
+    if (unprivileged) return unprivileged;
     const evidence: Evidence[] = t.output.slice(0, 5).map((text) => ({ source: 'sshd -t', text }));
     const privsep = t.output.map((l) => /Missing privilege separation directory: (\S+)/.exec(l)).find(Boolean);
     if (privsep) return result(this, 'warn', SSHD_CONFIG_TEXT.privsep(privsep[1]!), evidence, SSHD_CONFIG_FIX.privsep(privsep[1]!));

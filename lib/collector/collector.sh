@@ -26,6 +26,15 @@ done
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# has_ip IP: the lines of stdin that name IP as a whole address: 10.0.0.1 is not in
+# 10.0.0.15 or 110.0.0.1; [10.0.0.1]:22 and ::ffff:10.0.0.1 are.
+has_ip() {
+  awk -v ip="$1" '{
+    n = split($0, t, /[^0-9A-Fa-f:.]+/)
+    for (i = 1; i <= n; i++) { x = t[i]; sub(/[.]$/, "", x); sub(/^::[fF][fF][fF][fF]:/, "", x); if (x == ip) { print; next } }
+  }'
+}
+
 # Bound every command that could block (a hung fail2ban socket, a slow journal).
 if have timeout; then
   run() { timeout 5 "$@"; }
@@ -67,6 +76,8 @@ meta() {
   echo "kernel=$(uname -sr 2>/dev/null)"
   echo "arch=$(uname -m 2>/dev/null)"
   echo "time=$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)"
+  # Syslog's year-less stamps are local time: the checks compare them with this clock.
+  echo "localtime=$(date +%Y-%m-%dT%H:%M:%S 2>/dev/null)"
   echo "clients=$CLIENTS"
   echo "badargs=$BADARGS"
   if [ -d /run/systemd/system ]; then echo "init=systemd"; else echo "init=other"; fi
@@ -224,9 +235,10 @@ missing_libraries() {
 service() {
   if have systemctl && [ -d /run/systemd/system ]; then
     for u in ssh.service sshd.service ssh.socket sshd.socket; do
-      load=$(run systemctl show -p LoadState --value "$u" 2>/dev/null)
+      # `show --value` needs systemd 230+ (CentOS 7, Amazon Linux 2 run 219): strip the key.
+      load=$(run systemctl show -p LoadState "$u" 2>/dev/null | sed -n 's/^LoadState=//p')
       [ "$load" = "loaded" ] || continue
-      echo "unit $u active=$(run systemctl is-active "$u" 2>/dev/null) enabled=$(run systemctl is-enabled "$u" 2>/dev/null) $(run systemctl show -p SubState,Result,ExecMainStatus,NRestarts "$u" 2>/dev/null | tr '\n' ' ')"
+      echo "unit $u active=$(run systemctl is-active "$u" 2>/dev/null) enabled=$(run systemctl is-enabled "$u" 2>/dev/null) $(run systemctl show -p SubState -p Result -p ExecMainStatus -p NRestarts "$u" 2>/dev/null | tr '\n' ' ')"
     done
   fi
   if have ps; then
@@ -316,7 +328,7 @@ blockers() {
   fi
   for f in /var/db/sshguard/blacklist.db /var/lib/sshguard/blacklist.db /var/lib/sshguard/enemies; do
     [ -r "$f" ] || continue
-    for ip in $CLIENTS; do grep -q -F -- "$ip" "$f" 2>/dev/null && echo "sshguard-listed $ip $f"; done
+    for ip in $CLIENTS; do [ -n "$(has_ip "$ip" <"$f" 2>/dev/null | head -n 1)" ] && echo "sshguard-listed $ip $f"; done
   done
   return 0
 }
@@ -331,16 +343,17 @@ auth_log() {
     echo "#file $f"
     recent=$(tail -n 20000 "$f" 2>/dev/null | grep -E 'sshd' | grep -E "$AUTHPAT")
     for ip in $CLIENTS; do
-      printf '%s\n' "$recent" | grep -F -- "$ip" | tail -n 5 | sed 's/^/client /'
+      printf '%s\n' "$recent" | has_ip "$ip" | tail -n 5 | sed 's/^/client /'
     done
     printf '%s\n' "$recent" | tail -n 25
     break
   done
   if [ "$found" = 0 ] && have journalctl; then
     echo "#journal"
-    recent=$(run journalctl -q --no-pager -o short-iso -n 3000 _COMM=sshd 2>/dev/null | grep -E "$AUTHPAT")
+    # OpenSSH 9.8+ logs per-connection lines as sshd-session, 10.x also as sshd-auth.
+    recent=$(run journalctl -q --no-pager -o short-iso -n 3000 _COMM=sshd _COMM=sshd-session _COMM=sshd-auth 2>/dev/null | grep -E "$AUTHPAT")
     for ip in $CLIENTS; do
-      printf '%s\n' "$recent" | grep -F -- "$ip" | tail -n 5 | sed 's/^/client /'
+      printf '%s\n' "$recent" | has_ip "$ip" | tail -n 5 | sed 's/^/client /'
     done
     printf '%s\n' "$recent" | tail -n 25
   fi

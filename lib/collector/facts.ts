@@ -40,6 +40,9 @@ export const hostFactsSchema = z.object({
   truncatedSections: z.array(z.string()),
   meta: z.object({
     uid: z.nullable(z.number()),
+    /** The collector's clock (UTC, ISO 8601), and the host's local wall clock without zone. */
+    time: z.nullable(z.string()),
+    localTime: z.nullable(z.string()),
     hostname: z.string(),
     kernel: z.string(),
     arch: z.string(),
@@ -148,6 +151,8 @@ function buildFacts(doc: RawDocument): HostFacts {
     truncatedSections,
     meta: {
       uid: meta.uid !== undefined && meta.uid !== '' ? Number(meta.uid) : null,
+      time: meta.time || null,
+      localTime: meta.localtime || null,
       hostname: meta.hostname ?? '',
       kernel: meta.kernel ?? '',
       arch: meta.arch ?? '',

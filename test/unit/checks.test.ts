@@ -119,12 +119,62 @@ describe('checks on documents captured from real failures', () => {
     expect(svc.fix?.actions).toEqual([{ kind: 'service-start', service: 'ssh', manager: 'systemd' }]);
   });
 
+  it('ignores a PerSourcePenalties refusal of the client from two days ago (stale evidence)', () => {
+    const { doc, client } = fixture('healthy');
+    const line = `2026-11-19T13:12:28+0000 ip-10-0-0-5 sshd[812]: drop connection #0 from [${client}]:51234 on [10.0.0.5]:22 penalty: failed authentication`;
+    const r = judge(withSection(doc, 'auth-log', ['#journal', `client ${line}`, line]), client);
+    expect(r['max-startups']!.status).toBe('pass');
+    expect(r['max-startups']!.summary).toContain('last 30 minutes');
+    expect(r['max-startups']!.summary).toContain('1 older or undated line not judged');
+    expect(r['auth-log']!.status).not.toBe('fail');
+  });
+
+  it('ignores a recent PerSourcePenalties refusal of another address, even one that contains the client as a substring', () => {
+    const { doc, client } = fixture('healthy');
+    const other = `${client}5`; // 10.231.1.15 when the client is 10.231.1.1
+    const line = `2026-11-21T13:12:28+0000 ip-10-0-0-5 sshd[812]: drop connection #0 from [${other}]:51234 on [10.0.0.5]:22 penalty: failed authentication`;
+    const r = judge(withSection(doc, 'auth-log', ['#journal', `client ${line}`, line]), client);
+    expect(r['max-startups']!.status).toBe('pass');
+    expect(r['auth-log']!.status).not.toBe('fail');
+  });
+
+  it('judges year-less syslog stamps against the host\'s local clock', () => {
+    const { doc, client } = fixture('healthy');
+    // Local clock 8 h ahead of UTC (Asia/Shanghai): 21:12 local is 5 minutes ago, 13:12 local is 8 h ago.
+    const local = doc.replace('|time=2026-11-21T13:17:28Z\n', '|time=2026-11-21T13:17:28Z\n|localtime=2026-11-21T21:17:28\n');
+    const recent = `Nov 21 21:12:28 host sshd[812]: drop connection #0 from [${client}]:51234 on [10.0.0.5]:22 penalty: failed authentication`;
+    const old = `Nov 21 13:12:28 host sshd[812]: drop connection #0 from [${client}]:51234 on [10.0.0.5]:22 penalty: failed authentication`;
+    expect(judge(withSection(local, 'auth-log', ['#file /var/log/auth.log', `client ${recent}`]), client)['max-startups']!.status).toBe('fail');
+    expect(judge(withSection(local, 'auth-log', ['#file /var/log/auth.log', `client ${old}`]), client)['max-startups']!.status).toBe('pass');
+  });
+
+  it('a collector run without root: checks that need root skip with "needs root", never pass', () => {
+    const { doc, client } = fixture('healthy');
+    const r = judge(doc.replace('|uid=0\n', '|uid=1000\n'), client);
+    for (const id of ['firewall', 'fail2ban']) {
+      expect(r[id]!.status).toBe('skip');
+      expect(r[id]!.summary).toMatch(/^needs root: run with sudo or --via sudo/);
+    }
+  });
+
+  it('sshd -t failing without root (host keys unreadable) is "needs root", not a broken configuration', () => {
+    const { doc, client } = fixture('healthy');
+    const nonRoot = withSection(doc.replace('|uid=0\n', '|uid=1000\n'), 'sshd-test', [
+      "Unable to load host key: /etc/ssh/ssh_host_rsa_key",
+      'sshd: no hostkeys available -- exiting.',
+    ], 1);
+    const r = judge(nonRoot, client);
+    expect(r['sshd-config']!.status).toBe('skip');
+    expect(r['sshd-config']!.summary).toMatch(/^needs root/);
+  });
+
   it('reads journal-only sshd logs (Amazon Linux 2023) for PerSourcePenalties refusals', () => {
     const { doc, client } = fixture('healthy');
     const journal = withSection(doc, 'auth-log', [
       '#journal',
-      `client 2026-11-21T10:00:00+0000 ip-10-0-0-5 sshd[812]: drop connection #0 from [${client}]:51234 on [10.0.0.5]:22 penalty: failed authentication`,
-      `2026-11-21T10:00:00+0000 ip-10-0-0-5 sshd[812]: drop connection #0 from [${client}]:51234 on [10.0.0.5]:22 penalty: failed authentication`,
+      // The fixture's collector ran at 2026-11-21T13:17:28Z: these lines are 5 minutes old.
+      `client 2026-11-21T13:12:28+0000 ip-10-0-0-5 sshd[812]: drop connection #0 from [${client}]:51234 on [10.0.0.5]:22 penalty: failed authentication`,
+      `2026-11-21T13:12:28+0000 ip-10-0-0-5 sshd[812]: drop connection #0 from [${client}]:51234 on [10.0.0.5]:22 penalty: failed authentication`,
     ]);
     const r = judge(journal, client);
     expect(r['max-startups']!.status).toBe('fail');
