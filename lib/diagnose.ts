@@ -4,7 +4,7 @@
  * The judging half (zod, parsers, checks) is loaded while the probe and the collector run,
  * so its load time overlaps their network and process time (CLI start-up, Lambda cold start).
  */
-import type { Report, ClientIp } from './report/types';
+import { PROBE_SOURCE_CAVEAT, type Report, type ClientIp } from './report/types';
 import type { CommandRunner, RunResult } from './runners/types';
 import type { CloudFacts } from './inventory/types';
 import type { NotInspected } from './cloud/types';
@@ -45,7 +45,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
     // The address the probe will leave from, known before it connects, so the collector can
     // look it up in hosts.deny and ban lists while the probe runs.
     const source = await sourceAddressFor(host, port);
-    if (source) clients = [{ ip: source, source: 'probe-source' }];
+    if (source) clients = [{ ip: source, source: 'probe-source', caveat: PROBE_SOURCE_CAVEAT }];
   }
 
   const probeP: Promise<ProbeResult | null> = wantProbe
@@ -57,9 +57,18 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   const [probe, run, { judge }] = await Promise.all([probeP, runP, engine]);
 
   // The probe's real source address wins over the routing-table guess.
-  if (probe?.localAddress && clients.length === 1 && clients[0]!.source === 'probe-source') clients[0]!.ip = probe.localAddress;
+  if (probe?.localAddress && !isUnspecified(probe.localAddress) && clients.length === 1 && clients[0]!.source === 'probe-source') clients[0]!.ip = probe.localAddress;
+  if (!clients.length && wantProbe) {
+    // Never an invented address (0.0.0.0 would then be "allowed" or "denied" everywhere).
+    const unknown = { what: 'client address', reason: 'unknown: the probe found no source address to reach the target; pass --client-ip (clientIp) with the address you connect from' };
+    return judge({ options: { ...options, notInspected: [...(options.notInspected ?? []), unknown] }, clients, probe, run, started });
+  }
 
   return judge({ options, clients, probe, run, started });
+}
+
+function isUnspecified(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::' || ip === '';
 }
 
 /** The collector's raw result: a run, a failure to start, or no runner at all. */

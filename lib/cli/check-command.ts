@@ -11,7 +11,7 @@ import type { CommandRunner } from '../runners/types';
 import { inspectedNothing } from '../report/verdict';
 import { UsageError } from './errors';
 import { EXIT, type Command } from './io';
-import { parseClientIps, parseHost, parsePort } from './validate';
+import { assertResolves, parseClientIps, parseHost, parsePort } from './validate';
 import type { CloudCheckArgs } from './cloud-check';
 
 const HELP = `usage:
@@ -59,7 +59,8 @@ export type Target =
   | { kind: 'cloud'; args: CloudCheckArgs };
 
 /** Diagnoses a local target (this machine, or through its `--via` wrapper) with `runner`. */
-export function diagnoseLocal(target: Extract<Target, { kind: 'local' }>, runner: CommandRunner): Promise<Report> {
+export async function diagnoseLocal(target: Extract<Target, { kind: 'local' }>, runner: CommandRunner): Promise<Report> {
+  await assertResolves(target.host);
   return diagnose({ target: { host: target.host, port: target.port, provider: 'local' }, clientIps: target.clientIps, clientIpSource: 'user', runner });
 }
 

@@ -1,5 +1,6 @@
 /** Command-line argument rules; each failure is a UsageError naming the flag and the rule. */
 import net from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { canonicalIp, validateClientIps, validatePort } from '../cloud/validate';
 import { CloudValidationError } from '../cloud/errors';
 import { UsageError } from './errors';
@@ -27,6 +28,20 @@ export function parseClientIps(values: readonly string[]): string[] {
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 /** `--host`: an IP address or a DNS name (RFC 1123 labels). */
+/**
+ * A host name that does not resolve is the caller's to correct (exit 2 naming --host), not an
+ * "unreachable" instance.
+ */
+export async function assertResolves(host: string): Promise<void> {
+  if (net.isIP(host)) return;
+  try {
+    await lookup(host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'lookup failed';
+    throw new UsageError('--host', `${host} does not resolve to an address (${code})`);
+  }
+}
+
 export function parseHost(text: string): string {
   if (net.isIP(text)) return asUsage('--host', () => canonicalIp(text));
   const name = text.endsWith('.') ? text.slice(0, -1) : text;

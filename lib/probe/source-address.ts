@@ -22,7 +22,9 @@ export function sourceAddressFor(host: string, port: number): Promise<string | u
     try {
       socket.connect(port, host, () => {
         try {
-          done(socket.address().address.replace(/^::ffff:/, ''));
+          const address = socket.address().address.replace(/^::ffff:/, '');
+          // No route: some stacks bind the unspecified address instead of failing.
+          done(address === '0.0.0.0' || address === '::' ? undefined : address);
         } catch {
           done(undefined);
         }

@@ -18,6 +18,7 @@ export function renderDingtalk(report: Report, opts: { reportId?: string } = {})
   const lines = [`### ${VERDICT_MARK[report.verdict.status]} ${esc(title)}`, '', esc(report.verdict.summary), ''];
   lines.push(`- Probe: ${report.probe ? esc(report.probe.outcome) : 'not run'}`);
   lines.push(`- Collector: ${esc(report.collector.status)} (${esc(report.collector.runner)})`);
+  lines.push(`- Clients: ${esc(report.clients.map((c) => (c.caveat ? `${c.ip} (${c.caveat})` : c.ip)).join(', ') || 'unknown: pass a client IP')}`);
   lines.push('');
   for (const c of report.checks) {
     if (c.status !== 'fail' && c.status !== 'warn' && c.status !== 'error') continue;

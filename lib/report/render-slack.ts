@@ -52,7 +52,7 @@ export function renderSlack(report: Report, opts: { reportId?: string; request?:
     `*Target* ${esc([t.provider, t.region, t.host].filter(Boolean).join(' '))}:${t.port}`,
     `*Probe* ${report.probe ? esc(report.probe.outcome) : 'not run'}`,
     `*Collector* ${esc(report.collector.status)} (${esc(report.collector.runner)})`,
-    `*Clients* ${esc(report.clients.map((c) => c.ip).join(', ') || 'none')}`,
+    `*Clients* ${esc(report.clients.map((c) => (c.caveat ? `${c.ip} (${c.caveat})` : c.ip)).join(', ') || 'unknown: pass a client IP')}`,
   ];
   blocks.push({ type: 'section', fields: facts.map((text) => ({ type: 'mrkdwn', text })) });
   if (failing.length) blocks.push({ type: 'divider' });

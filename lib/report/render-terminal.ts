@@ -32,7 +32,7 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
   out.push(
     c(
       'grey',
-      `clients: ${report.clients.map((cl) => `${cl.ip}${cl.source === 'probe-source' ? ' (the probe\'s own address: pass --client-ip for yours)' : ''}`).join(', ') || 'none'} · collector: ${report.collector.status} via ${report.collector.runner}${report.collector.reason ? ` (${report.collector.reason})` : ''}${report.collector.truncated ? ' · TRUNCATED' : ''}`,
+      `clients: ${report.clients.map((cl) => `${cl.ip}${cl.caveat ? ` (${cl.caveat})` : cl.source === 'probe-source' ? " (the probe's own address: pass --client-ip for yours)" : ''}`).join(', ') || 'none'} · collector: ${report.collector.status} via ${report.collector.runner}${report.collector.reason ? ` (${report.collector.reason})` : ''}${report.collector.truncated ? ' · TRUNCATED' : ''}`,
     ),
   );
 

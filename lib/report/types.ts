@@ -68,7 +68,13 @@ export interface ClientIp {
   ip: string;
   /** `user`: named with --client-ip / clientIp; `probe-source`: the probe's own source address. */
   source: 'user' | 'probe-source' | 'caller';
+  /** Set when the address is a guess (the probe's own source address): what to keep in mind. */
+  caveat?: string;
 }
+
+/** The caveat of a `probe-source` client: every renderer shows it. */
+export const PROBE_SOURCE_CAVEAT =
+  "the probe's own source address: behind NAT or a proxy the instance may see another address; pass --client-ip (clientIp) with yours";
 
 export type CollectorStatus = 'ok' | 'partial' | 'failed' | 'skipped';
 

@@ -25,6 +25,22 @@ describe('sshdoctor check: bad input', () => {
     expect(r.stdout).toBe('');
   });
 
+  it.each([['check'], ['fix']])('%s: a host name that does not resolve is a usage error naming --host, not "unreachable"', async (command) => {
+    const r = await runCli([command, '--host', 'no-such-host.invalid', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--host: no-such-host\.invalid does not resolve to an address \((ENOTFOUND|EAI_AGAIN|EAI_NONAME)\)/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('without --client-ip, the JSON report marks the client address as the probe\'s own, a guess behind NAT', async () => {
+    const { report } = await runCheckJson(['--via', "sh -c 'echo not a document' x", '--port', '1']);
+    expect(report.clients).toHaveLength(1);
+    expect(report.clients[0]).toMatchObject({ ip: '127.0.0.1', source: 'probe-source' });
+    expect(report.clients[0]!.caveat).toMatch(/behind NAT .* may see another address; pass --client-ip/);
+    const withIp = await runCheckJson(['--via', "sh -c 'echo not a document' x", '--port', '1', '--client-ip', '198.51.100.7']);
+    expect(withIp.report.clients).toEqual([{ ip: '198.51.100.7', source: 'user' }]);
+  });
+
   it('rejects an unknown command with exit 2', async () => {
     const r = await runCli(['chekc']);
     expect(r.code).toBe(2);
