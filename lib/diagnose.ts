@@ -12,6 +12,7 @@ import type { ProbeResult } from './probe/types';
 import { collectorScript } from './collector/script';
 import { probeSsh } from './probe/probe';
 import { sourceAddressFor } from './probe/source-address';
+import type { AuthTarget } from './auth/types';
 
 export interface DiagnoseOptions {
   /** What the probe connects to (in cloud mode: only an address the cloud API returned). */
@@ -28,6 +29,8 @@ export interface DiagnoseOptions {
   probe?: boolean;
   cloud?: CloudFacts | null;
   notInspected?: NotInspected[];
+  /** Ask also whether this user can log in (with this public key): the authentication stage. */
+  user?: AuthTarget;
   /** Probe time budget (must exceed libwrap's ~5 s refusal delay). Default 8000. */
   probeTimeoutMs?: number;
   /** Collector time budget. Default 30000. */
@@ -49,7 +52,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   }
 
   const probeP: Promise<ProbeResult | null> = wantProbe
-    ? probeSsh({ host, port, timeoutMs: options.probeTimeoutMs ?? 8000 })
+    ? probeSsh({ host, port, timeoutMs: options.probeTimeoutMs ?? 8000 }).then((p) => withAuthStage(p, options.user))
     : Promise.resolve(null);
   const runP = runCollector(options.runner, clients.map((c) => c.ip), options.collectorTimeoutMs ?? 30_000);
   // Loaded after the probe and the collector have started, while they run.
@@ -65,6 +68,16 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   }
 
   return judge({ options, clients, probe, run, started });
+}
+
+/**
+ * After a banner, and only then, the authentication stage on a second connection: the first
+ * connection's outcome stays exactly what an OpenSSH client saw.
+ */
+async function withAuthStage(probe: ProbeResult, user: AuthTarget | undefined): Promise<ProbeResult> {
+  if (!user || probe.outcome !== 'banner') return probe;
+  const { probeAuth } = await import('./probe/auth-probe');
+  return { ...probe, auth: await probeAuth({ host: probe.host, port: probe.port, user }) };
 }
 
 function isUnspecified(ip: string): boolean {

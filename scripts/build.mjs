@@ -19,7 +19,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // zod and the engine are bundled (one file loads faster than zod's module graph); the cloud
   // SDKs stay external and are reached only from the lazy cloud chunks.
-  external: ['@aws-sdk/*', '@smithy/*', '@alicloud/*', '@darabonba/*', '@aws-lambda-powertools/*', '@middy/*'],
+  external: ['@aws-sdk/*', '@smithy/*', '@alicloud/*', '@darabonba/*', '@aws-lambda-powertools/*', '@middy/*', 'ssh2'],
   loader: { '.sh': 'text' },
   minify: true,
   sourcemap: 'linked',

@@ -3,6 +3,7 @@
  * builds the provider (the Alibaba SDK is loaded only here, only for Alibaba), and runs the
  * diagnosis by ID.
  */
+import type { AuthTarget } from '../auth/types';
 import { validateInstanceId, validateRegion, type ProviderName } from '../cloud/validate';
 import { CloudValidationError } from '../cloud/errors';
 import type { CloudProvider } from '../cloud/types';
@@ -18,6 +19,7 @@ export interface CloudCheckArgs {
   outputBucket: string | undefined;
   clientIps: string[];
   port: number;
+  user?: AuthTarget;
 }
 
 const FLAG: Record<string, string> = { instanceId: 'INSTANCE_ID', region: '--region', provider: '--provider' };
@@ -67,6 +69,7 @@ export async function setupCloudTarget(args: CloudCheckArgs): Promise<CloudTarge
       clientIpSource: 'user',
       ...(args.address ? { address: args.address as 'public' | 'private' } : {}),
       port: args.port,
+      ...(args.user ? { user: args.user } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@
  * that could only wait for its delivery timeout. Probe and collector then run concurrently
  * inside `diagnose()`.
  */
+import type { AuthTarget } from '../auth/types';
 import { diagnose } from '../diagnose';
 import type { ClientIp, Report } from '../report/types';
 import type { CloudFacts, InstanceInfo } from '../inventory/types';
@@ -25,6 +26,8 @@ export interface DiagnoseInstanceOptions {
   port?: number;
   probeTimeoutMs?: number;
   collectorTimeoutMs?: number;
+  /** Ask also whether this user can log in (validated by the caller). */
+  user?: AuthTarget;
 }
 
 const AGENT_NAME = { aws: 'SSM Agent', alibaba: 'Cloud Assistant' } as const;
@@ -79,6 +82,7 @@ export async function diagnoseInstance(provider: CloudProvider, opts: DiagnoseIn
     ...(opts.clientIpSource ? { clientIpSource: opts.clientIpSource } : {}),
     ...(opts.probeTimeoutMs ? { probeTimeoutMs: opts.probeTimeoutMs } : {}),
     ...(opts.collectorTimeoutMs ? { collectorTimeoutMs: opts.collectorTimeoutMs } : {}),
+    ...(opts.user ? { user: opts.user } : {}),
   };
 
   if (instance.state !== 'running') return notRunningReport(provider, instance, target, common);
@@ -108,7 +112,7 @@ async function notRunningReport(
   provider: CloudProvider,
   instance: InstanceInfo,
   target: { port: number; instanceId: string; provider: 'aws' | 'alibaba'; region: string },
-  common: { clientIps: string[] },
+  common: { clientIps: string[]; user?: AuthTarget },
 ): Promise<Report> {
   const reason = `the instance is ${instance.rawState}`;
   const report = await diagnose({

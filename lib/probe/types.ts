@@ -18,6 +18,8 @@ export interface SshBanner {
 }
 
 export interface ProbeResult {
+  /** The authentication stage (only with a user to ask about, and only after a banner). */
+  auth?: import('./auth-probe').AuthProbeResult;
   host: string;
   port: number;
   outcome: ProbeOutcome;

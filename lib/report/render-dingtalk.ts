@@ -1,4 +1,5 @@
 /** DingTalk markdown message rendering of a report (outgoing robot reply / session webhook). */
+import { authLine } from './render-terminal';
 import type { Report } from './types';
 
 const VERDICT_MARK = { reachable: '🟢', blocked: '🔴', unknown: '⚪' } as const;
@@ -17,6 +18,7 @@ export function renderDingtalk(report: Report, opts: { reportId?: string } = {})
   const title = `sshdoctor ${name}: ${report.verdict.status}`;
   const lines = [`### ${VERDICT_MARK[report.verdict.status]} ${esc(title)}`, '', esc(report.verdict.summary), ''];
   lines.push(`- Probe: ${report.probe ? esc(report.probe.outcome) : 'not run'}`);
+  if (report.probe?.auth) lines.push(`- Auth: ${esc(authLine(report.probe.auth))}`);
   lines.push(`- Collector: ${esc(report.collector.status)} (${esc(report.collector.runner)})`);
   lines.push(`- Clients: ${esc(report.clients.map((c) => (c.caveat ? `${c.ip} (${c.caveat})` : c.ip)).join(', ') || 'unknown: pass a client IP')}`);
   lines.push('');

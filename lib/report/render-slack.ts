@@ -3,6 +3,7 @@
  * a fix outcome. Formats only: every text comes from the report or the outcome (finding
  * texts live with their checks).
  */
+import { authLine } from './render-terminal';
 import type { ApplyOutcome } from '../remediation/apply';
 import type { CheckResult, Report } from './types';
 
@@ -50,7 +51,7 @@ export function renderSlack(report: Report, opts: { reportId?: string; request?:
   ];
   const facts = [
     `*Target* ${esc([t.provider, t.region, t.host].filter(Boolean).join(' '))}:${t.port}`,
-    `*Probe* ${report.probe ? esc(report.probe.outcome) : 'not run'}`,
+    `*Probe* ${report.probe ? esc(report.probe.outcome) : 'not run'}${report.probe?.auth ? ` · *Auth* ${esc(authLine(report.probe.auth))}` : ''}`,
     `*Collector* ${esc(report.collector.status)} (${esc(report.collector.runner)})`,
     `*Clients* ${esc(report.clients.map((c) => (c.caveat ? `${c.ip} (${c.caveat})` : c.ip)).join(', ') || 'unknown: pass a client IP')}`,
   ];

@@ -29,6 +29,7 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
     ? `${probe.outcome}${probe.banner ? ` ${probe.banner.software}` : ''}${probe.firstBytes ? ` "${probe.firstBytes}"` : ''}${probe.closeMs !== undefined ? ` after ${Math.round(probe.closeMs)} ms` : ''}${probe.connectMs !== undefined ? ` (connect ${Math.round(probe.connectMs)} ms)` : ''}`
     : 'not run';
   out.push(c('grey', `target ${target} · probe: ${probeText}`));
+  if (probe?.auth) out.push(c('grey', `auth: ${authLine(probe.auth)}`));
   out.push(
     c(
       'grey',
@@ -67,4 +68,14 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
 function rank(report: Report, ch: CheckResult): number {
   const i = report.verdict.causes.indexOf(ch.id);
   return i >= 0 ? i : 100 + (ch.status === 'fail' ? 0 : ch.status === 'error' ? 1 : 2);
+}
+
+/** One line for the authentication stage: user, key, answer, methods, algorithms. */
+export function authLine(a: NonNullable<Report['probe']>['auth'] & object): string {
+  const parts = [`${a.user}: ${a.outcome}`];
+  if (a.key) parts.push(`key ${a.key.sha256} ${a.key.accepted ? 'accepted' : 'refused'}`);
+  if (a.methods) parts.push(`methods ${a.methods.join(',') || 'none'}`);
+  if (a.algorithms) parts.push(`${a.algorithms.kex} / ${a.algorithms.hostKey} / ${a.algorithms.cipher}`);
+  if (a.error) parts.push(a.error);
+  return parts.join(' · ');
 }

@@ -3,6 +3,7 @@
  * saw, and whether the two agree (a confirmed cause).
  */
 import type { ProbeOutcome, ProbeResult } from '../probe/types';
+import type { AuthProbeResult } from '../probe/auth-probe';
 import type { CheckResult, Report, Verdict } from './types';
 
 /** Checks whose failure keeps a client out (the rest are context). */
@@ -62,7 +63,7 @@ function looksLikeLibwrap(probe: ProbeResult): boolean {
 }
 
 export function verdictFor(probe: ProbeResult | null, checks: readonly CheckResult[]): Verdict {
-  const failing = checks.filter((c) => c.status === 'fail' && (BLOCKING_CHECKS.has(c.id) || c.id === 'auth-log'));
+  const failing = checks.filter((c) => c.status === 'fail' && (BLOCKING_CHECKS.has(c.id) || c.id === 'auth-log' || AUTH_CHECKS.includes(c.id)));
   const blocking = failing.filter((c) => BLOCKING_CHECKS.has(c.id));
   const where = probe ? `${probe.host}:${probe.port}` : 'the instance';
 
@@ -87,10 +88,79 @@ export function verdictFor(probe: ProbeResult | null, checks: readonly CheckResu
     const prefix = probe ? `${where} answers this probe, but ` : '';
     return { status: 'blocked', summary: `Blocked: ${prefix}${lead.summary}`, causes: blocking.map((c) => c.id), confirmed: false };
   }
+  if (probe?.outcome === 'banner' && probe.auth) return authVerdict(probe, probe.auth, failing, where);
   if (probe?.outcome === 'banner') {
     return { status: 'reachable', summary: `Reachable: ${where} ${OUTCOME_TEXT.banner} (${probe.banner?.software ?? 'SSH'}).`, causes: [], confirmed: true };
   }
   return { status: 'unknown', summary: 'Unknown: the port was not probed and no blocking cause was found.', causes: [], confirmed: false };
+}
+
+/** Host checks that explain why sshd refuses a user or a key (the authentication stage). */
+export const AUTH_CHECKS = ['user-account', 'user-access', 'authorized-key', 'key-permissions'];
+
+/** Methods a person can complete without sshdoctor's help (not `none`, not host-based). */
+const USABLE_METHODS = ['publickey', 'password', 'keyboard-interactive', 'gssapi-with-mic'];
+
+/**
+ * The verdict when the question is "can USER log in": the port answered with a banner and no
+ * blocking check failed, so the authentication stage decides.
+ */
+function authVerdict(probe: ProbeResult, auth: AuthProbeResult, failing: readonly CheckResult[], where: string): Verdict {
+  const who = auth.user;
+  const key = auth.key ? ` key ${auth.key.sha256} (${auth.key.type})` : '';
+  const authCauses = AUTH_CHECKS.flatMap((id) => failing.filter((c) => c.id === id));
+  switch (auth.outcome) {
+    case 'accepted':
+      return { status: 'reachable', summary: `Reachable: ${where} accepts${key} for ${who} (${probe.banner?.software ?? 'SSH'}).`, causes: [], confirmed: true };
+    case 'no-auth-needed':
+      return { status: 'reachable', summary: `Reachable: ${where} lets ${who} in without authentication.`, causes: [], confirmed: true };
+    case 'methods': {
+      const usable = (auth.methods ?? []).filter((m) => USABLE_METHODS.includes(m));
+      if (usable.length && !authCauses.length) {
+        return {
+          status: 'reachable',
+          summary: `Reachable: ${where} allows ${who} to log in with ${usable.join(', ')}; whether your key is accepted was not asked (pass --public-key).`,
+          causes: [],
+          confirmed: true,
+        };
+      }
+      const lead = authCauses[0];
+      return {
+        status: 'blocked',
+        summary: `Blocked: ${where} ${usable.length ? `allows ${usable.join(', ')}` : 'allows no usable method'} for ${who}${lead ? `, but ${lead.summary}` : ''}.`,
+        causes: authCauses.map((c) => c.id),
+        confirmed: Boolean(lead) && !usable.length,
+      };
+    }
+    case 'refused': {
+      const lead = authCauses[0];
+      const said = `refuses${key} for ${who} ("Permission denied (${(auth.methods ?? ['publickey']).join(',')})")`;
+      return {
+        status: 'blocked',
+        summary: lead
+          ? `Blocked: ${where} ${said}; confirmed cause: ${lead.summary}`
+          : `Blocked: ${where} ${said}; no cause found on the host: the key is not in ${who}'s authorized keys, or sshd's rules for ${who} refuse it (see the sshd log).`,
+        causes: authCauses.map((c) => c.id),
+        confirmed: Boolean(lead),
+      };
+    }
+    case 'kex-failed':
+      // Only sshdoctor's own SSH library failed to agree: the user's OpenSSH may speak what the
+      // server offers (sntrup761, mlkem768), so this is not a verdict on the user's client.
+      return {
+        status: 'unknown',
+        summary: `Unknown: ${where} ${OUTCOME_TEXT.banner}, but sshdoctor's SSH library shares no algorithm with it (${auth.error ?? 'key exchange failed'})${auth.offered?.length ? `; the server offered: ${auth.offered.join('; ')}` : ''}. Clients that lack these algorithms (older OpenSSH, PuTTY, libraries) cannot connect either; whether ${who} can log in was not asked.`,
+        causes: [],
+        confirmed: false,
+      };
+    default:
+      return {
+        status: 'unknown',
+        summary: `Unknown: ${where} ${OUTCOME_TEXT.banner}, but the authentication stage for ${who} did not finish (${auth.error ?? auth.outcome}): whether ${who} can log in is not known.`,
+        causes: authCauses.map((c) => c.id),
+        confirmed: false,
+      };
+  }
 }
 
 /**

@@ -157,3 +157,42 @@ describe('verdictFor: a banner, or no probe', () => {
     expect(v).toMatchObject({ status: 'blocked', causes: ['sshd-service'], confirmed: false });
   });
 });
+
+describe('verdictFor: with a user to ask about (the authentication stage)', () => {
+  const banner = { raw: 'SSH-2.0-OpenSSH_9.2p1', protoVersion: '2.0', software: 'OpenSSH_9.2p1' };
+  const key = { type: 'ssh-ed25519', sha256: 'SHA256:abc', accepted: false };
+  const withAuth = (auth: NonNullable<ProbeResult['auth']>) => probe('banner', { banner, auth });
+
+  it('reachable only when the server accepted the key', () => {
+    const v = verdictFor(withAuth({ user: 'alice', outcome: 'accepted', key: { ...key, accepted: true }, totalMs: 1 }), []);
+    expect(v).toMatchObject({ status: 'reachable', confirmed: true });
+    expect(v.summary).toContain('accepts key SHA256:abc (ssh-ed25519) for alice');
+  });
+
+  it('a refused key is blocked even with every check passing, never reachable', () => {
+    const v = verdictFor(withAuth({ user: 'alice', outcome: 'refused', key, methods: ['publickey'], totalMs: 1 }), [check('firewall', 'pass')]);
+    expect(v).toMatchObject({ status: 'blocked', causes: [], confirmed: false });
+    expect(v.summary).toContain('refuses key SHA256:abc (ssh-ed25519) for alice ("Permission denied (publickey)")');
+    expect(v.summary).toContain('no cause found on the host');
+  });
+
+  it('a refused key with a failing host-side auth check names it as the confirmed cause', () => {
+    const v = verdictFor(withAuth({ user: 'alice', outcome: 'refused', key, totalMs: 1 }), [check('key-permissions'), check('user-account')]);
+    expect(v).toMatchObject({ status: 'blocked', causes: ['user-account', 'key-permissions'], confirmed: true });
+  });
+
+  it('without a key: reachable when the server allows a usable method, blocked when it allows none', () => {
+    expect(verdictFor(withAuth({ user: 'alice', outcome: 'methods', methods: ['publickey', 'password'], totalMs: 1 }), []).status).toBe('reachable');
+    expect(verdictFor(withAuth({ user: 'alice', outcome: 'methods', methods: [], totalMs: 1 }), []).status).toBe('blocked');
+  });
+
+  it('a key exchange only our library failed, or an unfinished stage, is unknown, never reachable or blocked', () => {
+    expect(verdictFor(withAuth({ user: 'alice', outcome: 'kex-failed', error: 'no matching key exchange algorithm', offered: ['KEX method: sntrup761x25519-sha512@openssh.com'], totalMs: 1 }), []).status).toBe('unknown');
+    expect(verdictFor(withAuth({ user: 'alice', outcome: 'timeout', totalMs: 1 }), []).status).toBe('unknown');
+  });
+
+  it('a blocking check still blocks before the authentication stage is considered', () => {
+    const v = verdictFor(withAuth({ user: 'alice', outcome: 'accepted', key: { ...key, accepted: true }, totalMs: 1 }), [check('tcp-wrappers')]);
+    expect(v).toMatchObject({ status: 'blocked', causes: ['tcp-wrappers'] });
+  });
+});
