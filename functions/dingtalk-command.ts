@@ -7,6 +7,7 @@ import { httpFunction } from '../lib/service/middleware';
 import { createChatDispatcher } from '../lib/service/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
+import { createDynamoReplayGuard } from '../lib/service/report-store';
 import { observability } from '../lib/service/observability';
 
 const { logger, middlewares, instrument, logError } = observability();
@@ -19,11 +20,14 @@ export function createHandler(load: () => DingtalkCommandDeps | Promise<Dingtalk
 export const handler = createHandler(async () => {
   const config = serviceConfig();
   if (!config.dingtalk.appSecretRef) throw new ConfigError('DINGTALK_APP_SECRET_REF', 'is required');
-  const dispatcher = await createChatDispatcher(config, createDocClient(instrument(new DynamoDBClient({}))), logError, instrument);
+  const doc = createDocClient(instrument(new DynamoDBClient({})));
+  const dispatcher = await createChatDispatcher(config, doc, logError, instrument);
   return {
     appSecret: await resolveSecret(config.dingtalk.appSecretRef, 'DINGTALK_APP_SECRET_REF'),
     dispatcher,
     target: config.dingtalk.target,
     maxBodyBytes: config.maxBodyBytes,
+    callbackOrigins: config.callbackOrigins.dingtalk,
+    replayGuard: createDynamoReplayGuard({ client: doc, table: config.tables.idempotency }),
   };
 });

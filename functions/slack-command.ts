@@ -32,6 +32,7 @@ export const handler = createHandler(async () => {
     target: config.slack.target,
     maxBodyBytes: config.maxBodyBytes,
     fixAllowList,
+    callbackOrigins: config.callbackOrigins.slack,
     post: fetchPoster,
   };
 });

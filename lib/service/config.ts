@@ -3,6 +3,7 @@
  * Secrets are never here: only the *names* of SSM parameters / Secrets Manager secrets
  * that hold them (see secrets.ts).
  */
+import { DEFAULT_CALLBACK_ORIGINS, parseCallbackOrigins, type CallbackOrigins } from './callback-origins';
 import * as z from 'zod/mini';
 import '../zod-locale';
 import { ConfigError } from './errors';
@@ -33,6 +34,7 @@ export interface ServiceConfig {
   fleet: { targets: FleetTarget[]; batchSize: number; queueUrl?: string };
   slack: { jobsQueueUrl?: string; signingSecretRef?: string; webhookUrlRef?: string; target: FleetTarget | LocalTarget };
   dingtalk: { appSecretRef?: string; target: FleetTarget | LocalTarget };
+  callbackOrigins: CallbackOrigins;
   alerts: { topicArn?: string };
   /** Secrets Manager secret holding `{accessKeyId, accessKeySecret}` for Alibaba Cloud. */
   alibabaCredentialsRef?: string;
@@ -85,6 +87,9 @@ const envSchema = z.object({
   FIX_AUDIT_TTL_DAYS: intIn(1, 3650, 365),
   // Validated where it is used (parseSlackFixAllowList): only the Slack function needs it.
   SLACK_FIX_ALLOWED_USERS: z.optional(z.string().check(z.maxLength(4096, 'must be at most 4096 characters'))),
+  // Origins the service may post chat callbacks to (callback-origins.ts); defaults: the chat services'.
+  SLACK_CALLBACK_ORIGINS: z.optional(z.string().check(z.maxLength(1024))),
+  DINGTALK_CALLBACK_ORIGINS: z.optional(z.string().check(z.maxLength(1024))),
 });
 
 /**
@@ -121,6 +126,10 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
       target: chatTarget(e.SLACK_TARGET, 'SLACK_TARGET'),
     },
     dingtalk: { appSecretRef: e.DINGTALK_APP_SECRET_REF, target: chatTarget(e.DINGTALK_TARGET, 'DINGTALK_TARGET') },
+    callbackOrigins: {
+      slack: parseCallbackOrigins(e.SLACK_CALLBACK_ORIGINS, 'SLACK_CALLBACK_ORIGINS', DEFAULT_CALLBACK_ORIGINS.slack),
+      dingtalk: parseCallbackOrigins(e.DINGTALK_CALLBACK_ORIGINS, 'DINGTALK_CALLBACK_ORIGINS', DEFAULT_CALLBACK_ORIGINS.dingtalk),
+    },
     alerts: { topicArn: e.ALERT_TOPIC_ARN },
     alibabaCredentialsRef: e.ALIBABA_CREDENTIALS_REF,
     fix: { auditTable: e.FIX_AUDIT_TABLE, auditTtlDays: e.FIX_AUDIT_TTL_DAYS, slackAllowedUsers: e.SLACK_FIX_ALLOWED_USERS },

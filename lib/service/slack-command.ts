@@ -10,6 +10,7 @@ import { ValidationError } from './errors';
 import { header, json, rawBody, type HttpEvent, type HttpResult } from './http';
 import type { ReplayGuard } from './report-store';
 import { checkRequestSchema, parseOrThrow } from './schemas';
+import { allowedCallbackUrl } from './callback-origins';
 import { acceptSlackFixClick } from './slack-fix';
 import { verifySlackRequest } from './slack-signature';
 
@@ -21,6 +22,8 @@ export interface SlackCommandDeps {
   maxBodyBytes: number;
   /** Slack user IDs allowed to press "Apply fix" (parseSlackFixAllowList); absent or empty: nobody. */
   fixAllowList?: ReadonlySet<string>;
+  /** Origins `response_url` may have (callback-origins.ts): Slack's hook host in a deployment. */
+  callbackOrigins: readonly string[];
   /** Posts to `response_url` (refusals and acknowledgements of "Apply fix"). Default: fetch. */
   post?: ChatPoster;
   now?: () => Date;
@@ -50,7 +53,7 @@ export async function handleSlackRequest(event: HttpEvent, deps: SlackCommandDep
   const payload = form.get('payload');
   if (payload !== null) return handleAction(payload, deps);
 
-  const url = parseOrThrow(responseUrl, form.get('response_url') ?? undefined, 'response_url');
+  const url = allowedCallbackUrl(parseOrThrow(responseUrl, form.get('response_url') ?? undefined, 'response_url'), deps.callbackOrigins, 'response_url');
   try {
     const request = parseChatText(form.get('text') ?? '', deps.target);
     await deps.dispatcher.dispatch({ kind: 'slack', request, responseUrl: url, user: form.get('user_id') ?? undefined });
@@ -70,6 +73,7 @@ async function handleAction(payload: string, deps: SlackCommandDeps): Promise<Ht
     throw new ValidationError('payload', 'must be valid JSON');
   }
   const action = parseOrThrow(actionPayload, value, 'payload');
+  action.response_url = allowedCallbackUrl(action.response_url, deps.callbackOrigins, 'payload.response_url');
   const fix = action.actions.find((a) => a.action_id === SLACK_APPLY_FIX_ACTION);
   if (fix) {
     const team = action.team?.id;

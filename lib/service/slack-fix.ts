@@ -54,7 +54,8 @@ export async function acceptSlackFixClick(
   } catch (err) {
     if (!(err instanceof ServiceError)) throw err;
     const refusal = { response_type: 'ephemeral', replace_original: false, text: `:no_entry: sshdoctor: fix not applied. ${err.message}` };
-    await deps.post(click.responseUrl, refusal);
+    // The refusal is also the HTTP answer: a chat callback that cannot be reached never turns it into a 500.
+    await deps.post(click.responseUrl, refusal).catch(() => undefined);
     return refusal;
   }
   await deps.dispatcher.dispatch({ kind: 'slack-fix', reportId, responseUrl: click.responseUrl, identity });

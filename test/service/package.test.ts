@@ -115,7 +115,7 @@ describe('osls package', () => {
       for (const action of ['dynamodb:PutItem', 'dynamodb:Query']) expect(grants(fn, action, 'FixAuditTable'), `${fn}: ${action}`).toBe(true);
     }
     expect([...actionsOf('slack-command')].sort()).toEqual([...base, 'ssm:GetParameter', 'dynamodb:PutItem', 'sqs:SendMessage'].sort());
-    expect([...actionsOf('dingtalk-command')].sort()).toEqual([...base, 'ssm:GetParameter', 'sqs:SendMessage'].sort());
+    expect([...actionsOf('dingtalk-command')].sort()).toEqual([...base, 'dynamodb:PutItem', 'ssm:GetParameter', 'sqs:SendMessage'].sort());
     expect([...actionsOf('fleet-sweep')].sort()).toEqual([...base, 'ec2:DescribeInstances', 'secretsmanager:GetSecretValue', 'sqs:SendMessage'].sort());
     for (const fn of FUNCTIONS) expect(template.Resources[logical(fn)]?.Properties.TracingConfig, fn).toEqual({ Mode: 'Active' });
   });

@@ -51,6 +51,8 @@ beforeAll(async () => {
     ),
     target: { provider: 'aws', region: 'us-east-1' },
     maxBodyBytes: 8192,
+    // The loopback stand-in of Slack's hook host.
+    callbackOrigins: [new URL(slack.url).origin],
   }));
   api = await serveLambdas([{ method: 'POST', path: '/slack/command', handler: handler as unknown as HttpHandler }]);
 });
@@ -81,6 +83,21 @@ async function send(body: string, opts: { timestamp?: number; signature?: string
 }
 
 describe('Slack slash command', () => {
+  it.each([
+    ['a loopback port that is not the stand-in', 'http://127.0.0.1:1/hook'],
+    ['a link-local address', 'http://169.254.169.254/latest'],
+    ['another https host', 'https://hooks.slack.com.attacker.example/x'],
+  ])('refuses a response_url on %s with 400 naming response_url, and posts nothing', async (_what, url) => {
+    const before = slack.received.length;
+    const jobs = dispatched.length;
+    const res = await send(form({ command: '/sshdoctor', text: TAGGED, response_url: url, user_id: 'U1' }));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('response_url');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(dispatched.length).toBe(jobs);
+    expect(slack.received.length).toBe(before);
+  });
+
   it('acknowledges a signed command, then posts a Block Kit report with a Check again button', async () => {
     const before = slack.received.length;
     const body = form({ command: '/sshdoctor', text: `${TAGGED} 198.51.100.4`, response_url: `${slack.url}/hook/1`, user_id: 'U1' });

@@ -79,6 +79,8 @@ describe.skipIf(!labReady)('Slack Apply fix', () => {
       target: { provider: 'alibaba', region: 'cn-hangzhou' },
       maxBodyBytes: 8192,
       fixAllowList: parseSlackFixAllowList(OPERATOR),
+      // The loopback stand-in of Slack's hook host.
+      callbackOrigins: [new URL(slack.url).origin],
       post,
     }));
     worker = createWorker(() => ({
