@@ -3,7 +3,7 @@
  * what the server does with the connection.
  */
 import net from 'node:net';
-import type { ProbeOutcome, ProbeResult, SshBanner } from './types';
+import type { PeerKind, ProbeOutcome, ProbeResult, SshBanner } from './types';
 
 /** What we send at once after connecting, as OpenSSH does (RFC 4253 section 4.2). */
 export const CLIENT_IDENT = 'SSH-2.0-sshdoctor_0.1\r\n';
@@ -30,6 +30,24 @@ export function sanitizeBytes(buf: Buffer, max = 64): string {
     out += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : byte === 0x0a ? '\\n' : byte === 0x0d ? '\\r' : `\\x${byte.toString(16).padStart(2, '0')}`;
   }
   return out;
+}
+
+/** Text only an SSH server sends before or instead of its identification. */
+const SSH_OWN_TEXT = /^(SSH-|Exceeded MaxStartups|Not allowed at this time|Too many)/;
+
+/** Which service answered, by its first bytes; never the bytes themselves. */
+export function classifyPeer(buf: Buffer): PeerKind {
+  if (buf.length >= 2 && (buf[0] === 0x16 || buf[0] === 0x15) && buf[1] === 0x03) return 'tls';
+  const text = buf.subarray(0, 256).toString('latin1');
+  if (/^HTTP\/\d/.test(text)) return 'http';
+  if (/^220[ -].*FTP/i.test(text)) return 'ftp';
+  if (/^220[ -]/.test(text)) return 'smtp';
+  if (/^\+OK/.test(text)) return 'pop3';
+  if (/^\* (OK|PREAUTH)/.test(text)) return 'imap';
+  if (/^(-ERR|-NOAUTH|-DENIED|\$\d|\*\d|:\d)/.test(text)) return 'redis';
+  // MySQL's greeting: 3-byte length, sequence 0, protocol version 10.
+  if (buf.length > 5 && buf[3] === 0 && buf[4] === 0x0a) return 'mysql';
+  return 'unknown';
 }
 
 /** Parses an `SSH-protoversion-softwareversion SP comments` line; undefined if it is not one. */
@@ -93,6 +111,10 @@ export function probeSsh(opts: ProbeOptions): Promise<ProbeResult> {
       clearTimeout(totalTimer);
       const now = performance.now();
       const result: ProbeResult = { host: opts.host, port: opts.port, outcome, totalMs: round(now - started), ...extra };
+      if (result.firstBytes !== undefined && !SSH_OWN_TEXT.test(received.toString('latin1'))) {
+        delete result.firstBytes;
+        result.peer = classifyPeer(received);
+      }
       if (socket.localAddress) result.localAddress = socket.localAddress.replace(/^::ffff:/, '');
       if (socket.localPort) result.localPort = socket.localPort;
       if (connectedAt !== undefined) result.connectMs = round(connectedAt - started);

@@ -7,6 +7,9 @@
 export const PROBE_OUTCOMES = ['banner', 'reset', 'closed', 'refused', 'timeout', 'silent', 'unreachable', 'not-ssh'] as const;
 export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
 
+export const PEER_KINDS = ['http', 'tls', 'smtp', 'ftp', 'pop3', 'imap', 'redis', 'mysql', 'unknown'] as const;
+export type PeerKind = (typeof PEER_KINDS)[number];
+
 export interface SshBanner {
   /** The identification line, sanitised (printable ASCII only). */
   raw: string;
@@ -24,8 +27,14 @@ export interface ProbeResult {
   port: number;
   outcome: ProbeOutcome;
   banner?: SshBanner;
-  /** First bytes received, sanitised, when the peer is not SSH. */
+  /**
+   * First bytes received, sanitised, only when they are SSH's own (a partial identification,
+   * sshd's "Exceeded MaxStartups" before a close). Another service's bytes are never kept: a
+   * greeting can carry a token or a version worth hiding; `peer` classifies it instead.
+   */
   firstBytes?: string;
+  /** What answered when it was not SSH (or not only SSH), by its first bytes. */
+  peer?: PeerKind;
   /** Local (source) address and port the connection used. */
   localAddress?: string;
   localPort?: number;

@@ -26,7 +26,7 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
   const target = report.target.instanceId ? `${report.target.provider} ${report.target.instanceId} (${report.target.host}:${report.target.port})` : `${report.target.host}:${report.target.port}`;
   const probe = report.probe;
   const probeText = probe
-    ? `${probe.outcome}${probe.banner ? ` ${probe.banner.software}` : ''}${probe.firstBytes ? ` "${probe.firstBytes}"` : ''}${probe.closeMs !== undefined ? ` after ${Math.round(probe.closeMs)} ms` : ''}${probe.connectMs !== undefined ? ` (connect ${Math.round(probe.connectMs)} ms)` : ''}`
+    ? `${probe.outcome}${probe.banner ? ` ${probe.banner.software}` : ''}${probe.firstBytes ? ` "${probe.firstBytes}"` : ''}${probe.peer ? ` (${probe.peer} answered)` : ''}${probe.closeMs !== undefined ? ` after ${Math.round(probe.closeMs)} ms` : ''}${probe.connectMs !== undefined ? ` (connect ${Math.round(probe.connectMs)} ms)` : ''}`
     : 'not run';
   out.push(c('grey', `target ${target} · probe: ${probeText}`));
   if (probe?.auth) out.push(c('grey', `auth: ${authLine(probe.auth)}`));

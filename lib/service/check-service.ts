@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { CloudProvider } from '../cloud/types';
 import type { InstanceInfo } from '../inventory/types';
 import type { ClientIp, Report } from '../report/types';
-import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, UpstreamError } from './errors';
+import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, UpstreamError, ValidationError } from './errors';
 import type { ReportStore } from './report-store';
 import type { CheckRequest } from './schemas';
 import type { ServiceConfig } from './config';
@@ -48,7 +48,7 @@ export interface Diagnoser {
 }
 
 export interface CheckDeps {
-  config: Pick<ServiceConfig, 'enabledProviders' | 'optInTag'>;
+  config: Pick<ServiceConfig, 'enabledProviders' | 'optInTag'> & Partial<Pick<ServiceConfig, 'sshPorts'>>;
   store: ReportStore;
   providers: ProviderFactory;
   diagnoser: Diagnoser;
@@ -71,6 +71,10 @@ export async function runCheck(
   deadline?: number,
 ): Promise<{ id: string; report: Report }> {
   if (!deps.config.enabledProviders.includes(req.provider)) throw new ProviderNotEnabledError(req.provider);
+  const ports = deps.config.sshPorts ?? [22];
+  if (req.port !== undefined && !ports.includes(req.port)) {
+    throw new ValidationError('port', `must be an SSH port this deployment allows (${ports.join(', ')}); SSH_PORTS lists them`);
+  }
   const clientIps = req.clientIp ? [req.clientIp] : callerIp && isIP(callerIp) ? [callerIp] : [];
   const clientIpSource: ClientIp['source'] | undefined = req.clientIp ? 'user' : clientIps.length ? 'caller' : undefined;
 

@@ -31,6 +31,8 @@ export interface ServiceConfig {
   reportTtlDays: number;
   historyTtlDays: number;
   maxBodyBytes: number;
+  /** SSH ports a caller may ask to probe (SSH_PORTS, default 22). */
+  sshPorts: readonly number[];
   fleet: { targets: FleetTarget[]; batchSize: number; queueUrl?: string };
   slack: { jobsQueueUrl?: string; signingSecretRef?: string; webhookUrlRef?: string; target: FleetTarget | LocalTarget };
   dingtalk: { appSecretRef?: string; target: FleetTarget | LocalTarget };
@@ -72,6 +74,9 @@ const envSchema = z.object({
   REPORT_TTL_DAYS: intIn(1, 365, 7),
   HISTORY_TTL_DAYS: intIn(1, 365, 30),
   MAX_BODY_BYTES: intIn(256, 1_048_576, 8192),
+  // SSH ports callers may ask to probe (comma-separated); anything else is refused, so the
+  // service cannot be used to read banners of other services.
+  SSH_PORTS: z._default(z.string().check(z.regex(/^\d{1,5}(,\d{1,5})*$/, 'must be comma-separated port numbers')), '22'),
   FLEET_TARGETS: z._default(z.string(), ''),
   FLEET_BATCH_SIZE: intIn(1, 50, 10),
   FLEET_QUEUE_URL: z.optional(z.url()),
@@ -121,6 +126,11 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     reportTtlDays: e.REPORT_TTL_DAYS,
     historyTtlDays: e.HISTORY_TTL_DAYS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    sshPorts: e.SSH_PORTS.split(',').map((p) => {
+      const n = Number(p);
+      if (n < 1 || n > 65535) throw new ConfigError('SSH_PORTS', `'${p}' must be a port from 1 to 65535`);
+      return n;
+    }),
     fleet: { targets, batchSize: e.FLEET_BATCH_SIZE, queueUrl: e.FLEET_QUEUE_URL },
     slack: { jobsQueueUrl: e.SLACK_JOBS_QUEUE_URL, signingSecretRef: e.SLACK_SIGNING_SECRET_REF, webhookUrlRef: e.SLACK_WEBHOOK_URL_REF,
       target: chatTarget(e.SLACK_TARGET, 'SLACK_TARGET'),

@@ -217,7 +217,8 @@ describe.runIf(labReady).concurrent('diagnosis of real failures on lab instances
     await sc.nonSshOn22(l);
     const { report } = await diagnoseLab(l);
     expect(report.probe?.outcome).toBe('not-ssh');
-    expect(report.probe?.firstBytes).toMatch(/^HTTP\//);
+    expect(report.probe?.peer).toBe('http');
+    expect(report.probe?.firstBytes).toBeUndefined();
     const listen = check(report, 'sshd-listen');
     expect(listen.status).toBe('fail');
     expect(report.verdict.causes[0]).toBe('sshd-listen');

@@ -37,7 +37,8 @@ beforeAll(async () => {
       method: 'POST',
       path: '/checks',
       handler: createChecksCreate(() => ({
-        config: { ...config, enabledProviders: [...config.enabledProviders] },
+        // The loopback sshd's port stands in for the deployment's SSH port.
+        config: { ...config, enabledProviders: [...config.enabledProviders], sshPorts: [22, sshd.port] },
         maxBodyBytes: 8192,
         store,
         providers: async () => provider,
@@ -103,6 +104,7 @@ describe('POST /checks', () => {
     ['a missing region', JSON.stringify({ provider: 'aws', instanceId: TAGGED }), 'region', 'is required'],
     ['a port of the wrong type', JSON.stringify({ ...valid, port: '22' }), 'port', 'must be an integer'],
     ['a port out of range', JSON.stringify({ ...valid, port: 70000 }), 'port', 'between 1 and 65535'],
+    ['a port that is not an allowed SSH port (another service)', JSON.stringify({ ...valid, port: 6380 }), 'port', 'must be an SSH port this deployment allows'],
     ['a CIDR as client IP', JSON.stringify({ ...valid, clientIp: '10.0.0.0/8' }), 'clientIp', 'IPv4 or IPv6'],
     ['an unknown field', JSON.stringify({ ...valid, command: 'id' }), 'command', 'unknown field'],
     ['a provider not enabled here', JSON.stringify({ provider: 'local', instanceId: 'localhost' }), 'provider', 'not enabled'],

@@ -90,11 +90,33 @@ describe('probeSsh', () => {
     expect(r.firstBytes).toBe('SSH-2.0-Open');
   });
 
-  it('reports a non-SSH service with its first bytes, sanitised', async () => {
+  it.each([
+    ['redis', '-NOAUTH Authentication required. token=s3cr3t\r\n'],
+    ['smtp', '220 mail.example ESMTP Postfix token=s3cr3t\r\n'],
+    ['ftp', '220 ProFTPD Server token=s3cr3t\r\n'],
+    ['imap', '* OK IMAP4rev1 token=s3cr3t\r\n'],
+  ])('classifies a %s greeting and drops its text', async (kind, greeting) => {
+    const port = await serve((s) => s.end(greeting));
+    const r = await probeSsh({ host: '127.0.0.1', port, timeoutMs: 2000 });
+    expect(r.peer).toBe(kind);
+    expect(JSON.stringify(r)).not.toContain('s3cr3t');
+  });
+
+  it('classifies a TLS server by its record header', async () => {
+    const port = await serve((s) => s.once('data', () => s.end(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]))));
+    const r = await probeSsh({ host: '127.0.0.1', port, timeoutMs: 2000 });
+    expect(r.peer).toBe('tls');
+    expect(r.firstBytes).toBeUndefined();
+  });
+
+  it('reports a non-SSH service by its kind, never with its bytes', async () => {
     const port = await serve((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\x1b[31mX\r\n\r\n')));
     const r = await probeSsh({ host: '127.0.0.1', port, timeoutMs: 2000 });
     expect(r.outcome).toBe('not-ssh');
-    expect(r.firstBytes).toMatch(/^HTTP\/1\.1 400 Bad Request\\r\\n\\x1b\[31mX/);
+    expect(r.peer).toBe('http');
+    // Another service's bytes (a greeting may carry a token) are never kept.
+    expect(r.firstBytes).toBeUndefined();
+    expect(JSON.stringify(r)).not.toContain('Bad Request');
   });
 });
 
