@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupStale, createLab, labGate, type LabInstance, type LabOptions } from './lab';
 import * as sc from './scenarios';
 import { runCheckJson } from '../support/cli';
-import type { CheckResult, Report } from '../../lib/report/types';
+import { PROBE_SOURCE_CAVEAT, type CheckResult, type Report } from '../../lib/report/types';
 
 const labReady = labGate();
 
@@ -43,7 +43,7 @@ describe.runIf(labReady).concurrent('diagnosis of real failures on lab instances
     expect(report.probe?.banner?.software).toMatch(/^OpenSSH_/);
     expect(report.verdict.status).toBe('reachable');
     expect(report.collector.status).toBe('ok');
-    expect(report.clients).toEqual([{ ip: l.hostIp, source: 'probe-source' }]);
+    expect(report.clients).toEqual([{ ip: l.hostIp, source: 'probe-source', caveat: PROBE_SOURCE_CAVEAT }]);
     const failing = report.checks.filter((c) => c.status === 'fail' || c.status === 'error');
     expect(failing).toEqual([]);
     expect(code).toBe(0);
