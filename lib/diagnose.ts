@@ -54,7 +54,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   const probeP: Promise<ProbeResult | null> = wantProbe
     ? probeSsh({ host, port, timeoutMs: options.probeTimeoutMs ?? 8000 }).then((p) => withAuthStage(p, options.user))
     : Promise.resolve(null);
-  const runP = runCollector(options.runner, clients.map((c) => c.ip), options.collectorTimeoutMs ?? 30_000);
+  const runP = runCollector(options.runner, clients.map((c) => c.ip), options.collectorTimeoutMs ?? 30_000, options.user);
   // Loaded after the probe and the collector have started, while they run.
   const engine = import('./judge');
   const [probe, run, { judge }] = await Promise.all([probeP, runP, engine]);
@@ -87,10 +87,13 @@ function isUnspecified(ip: string): boolean {
 /** The collector's raw result: a run, a failure to start, or no runner at all. */
 export type CollectorRun = { kind: 'ran'; result: RunResult } | { kind: 'threw'; reason: string } | { kind: 'none' };
 
-async function runCollector(runner: CommandRunner | null, clientIps: string[], timeoutMs: number): Promise<CollectorRun> {
+async function runCollector(runner: CommandRunner | null, clientIps: string[], timeoutMs: number, user?: AuthTarget): Promise<CollectorRun> {
   if (!runner) return { kind: 'none' };
   try {
-    return { kind: 'ran', result: await runner.run({ script: collectorScript, args: clientIps, timeoutMs }) };
+    if (!user) return { kind: 'ran', result: await runner.run({ script: collectorScript, args: clientIps, timeoutMs }) };
+    // The user and key travel as validated argv (checked again by the collector), never in the script.
+    const args = [...clientIps, `user=${user.name}`, ...(user.publicKey ? [`key=${user.publicKey.type} ${user.publicKey.base64}`] : [])];
+    return { kind: 'ran', result: await runner.run({ script: collectorScript, args, argsKind: 'validated-text', timeoutMs }) };
   } catch (err) {
     return { kind: 'threw', reason: (err as Error).message };
   }

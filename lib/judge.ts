@@ -31,6 +31,7 @@ export function judge({ options, clients, probe, run, started }: JudgeInput): Re
     host: collected.facts,
     hostError: collected.summary.status === 'failed' ? (collected.summary.reason ?? 'collector failed') : null,
     cloud: options.cloud ?? null,
+    user: options.user ?? null,
   };
   const checks = [...HOST_CHECKS, ...(facts.cloud ? CLOUD_CHECKS : [])].map((c) => runCheck(c, facts));
   const notInspected = [...(options.notInspected ?? [])];

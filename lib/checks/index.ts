@@ -15,6 +15,10 @@ import { maxStartupsCheck } from './max-startups';
 import { authLogCheck } from './auth-log';
 import { diskCheck } from './disk';
 import { permissionsCheck } from './permissions';
+import { userAccountCheck } from './user-account';
+import { userAccessCheck } from './user-access';
+import { authorizedKeyCheck } from './authorized-key';
+import { keyPermissionsCheck } from './key-permissions';
 
 /** Checks that judge the instance itself (from the collector document). */
 export const HOST_CHECKS: readonly Check[] = [
@@ -29,6 +33,11 @@ export const HOST_CHECKS: readonly Check[] = [
   authLogCheck,
   diskCheck,
   permissionsCheck,
+  // The authentication stage (with --user): skip without it.
+  userAccountCheck,
+  userAccessCheck,
+  authorizedKeyCheck,
+  keyPermissionsCheck,
 ];
 
 /** Checks that judge the cloud around the instance (from the provider APIs). */

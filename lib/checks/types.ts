@@ -2,6 +2,7 @@ import type { CheckResult, ClientIp } from '../report/types';
 import type { ProbeResult } from '../probe/types';
 import type { HostFacts } from '../collector/facts';
 import type { CloudFacts } from '../inventory/types';
+import type { AuthTarget } from '../auth/types';
 
 /** Everything a check may look at. Checks are pure functions of this object. */
 export interface Facts {
@@ -14,6 +15,8 @@ export interface Facts {
   /** Why host facts are missing or incomplete (runner status, parse error, truncation). */
   hostError: string | null;
   cloud: CloudFacts | null;
+  /** The user (and public key) asked about with --user; null without. */
+  user?: AuthTarget | null;
 }
 
 export type FactSource = 'host' | 'probe' | 'cloud';

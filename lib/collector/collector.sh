@@ -17,8 +17,30 @@ umask 077
 
 CLIENTS=""
 BADARGS=0
+# With --user: "user=NAME" and "key=TYPE BASE64", validated again here (never evaluated).
+USER_NAME=""
+USER_KEY=""
 for a in "$@"; do
   case $a in
+    user=*)
+      v=${a#user=}
+      case $v in
+        '' | [!A-Za-z_]* | *[!A-Za-z0-9_.$-]*) BADARGS=$((BADARGS + 1)) ;;
+        *) if [ ${#v} -le 32 ]; then USER_NAME=$v; else BADARGS=$((BADARGS + 1)); fi ;;
+      esac
+      ;;
+    key=*)
+      v=${a#key=}
+      case $v in
+        ssh-ed25519\ * | ssh-rsa\ * | ecdsa-sha2-nistp256\ * | ecdsa-sha2-nistp384\ * | ecdsa-sha2-nistp521\ * | sk-ssh-ed25519@openssh.com\ * | sk-ecdsa-sha2-nistp256@openssh.com\ *)
+          case ${v#* } in
+            '' | *[!A-Za-z0-9+/=]*) BADARGS=$((BADARGS + 1)) ;;
+            *) USER_KEY=$v ;;
+          esac
+          ;;
+        *) BADARGS=$((BADARGS + 1)) ;;
+      esac
+      ;;
     '' | *[!0-9a-fA-F:.]*) BADARGS=$((BADARGS + 1)) ;;
     *) if [ ${#a} -le 45 ]; then CLIENTS="$CLIENTS $a"; else BADARGS=$((BADARGS + 1)); fi ;;
   esac
@@ -334,7 +356,7 @@ blockers() {
 }
 
 # Recent sshd lines that explain refusals; client-specific lines first.
-AUTHPAT='refused connect|MaxStartups|penalt|error|fatal|Server listening|Received signal|terminating|Bad configuration|Missing privilege|Did not receive identification|not allowed because|Failed password|Invalid user|Connection (closed|reset)|banner exchange'
+AUTHPAT='Authentication refused|ROOT LOGIN REFUSED|account has expired|by PAM account configuration|not in PubkeyAcceptedAlgorithms|refused connect|MaxStartups|penalt|error|fatal|Server listening|Received signal|terminating|Bad configuration|Missing privilege|Did not receive identification|not allowed because|Failed password|Invalid user|Connection (closed|reset)|banner exchange'
 auth_log() {
   found=0
   for f in /var/log/auth.log /var/log/secure /var/log/messages; do
@@ -364,6 +386,71 @@ disk() {
   df -P / /var /var/log /run /tmp 2>/dev/null | awk '!seen[$0]++'
   echo "#inodes"
   df -Pi / /var /run 2>/dev/null | awk '!seen[$0]++'
+  return 0
+}
+
+# For --user: the account (derived shadow facts only: never the hash), what sshd's effective
+# configuration says for this user and each client (Match blocks applied), and each
+# authorized-keys file: its path chain's owners and modes, and the line holding the key.
+user_facts() {
+  [ -n "$USER_NAME" ] || { echo "#none"; return 0; }
+  pw=$(awk -F: -v u="$USER_NAME" '$1 == u { print; exit }' /etc/passwd 2>/dev/null)
+  [ -n "$pw" ] || pw=$(run getent passwd "$USER_NAME" 2>/dev/null | head -n 1)
+  echo "name=$USER_NAME"
+  if [ -z "$pw" ]; then echo "exists=0"; return 0; fi
+  echo "exists=1"
+  home=$(printf '%s\n' "$pw" | cut -d: -f6)
+  shell=$(printf '%s\n' "$pw" | cut -d: -f7)
+  echo "uid=$(printf '%s\n' "$pw" | cut -d: -f3)"
+  echo "home=$home"
+  echo "shell=$shell"
+  if [ -x "$shell" ]; then echo "shell-executable=1"; else echo "shell-executable=0"; fi
+  if [ -r /etc/shells ] && grep -qxF -- "$shell" /etc/shells; then echo "shell-listed=1"; else echo "shell-listed=0"; fi
+  echo "groups=$(id -Gn "$USER_NAME" 2>/dev/null)"
+  gid=$(printf '%s\n' "$pw" | cut -d: -f4)
+  run getent group "$gid" 2>/dev/null | awk -F: '{ print "primary-group=" $1; print "primary-group-members=" $4 }'
+  if [ -r /etc/shadow ]; then
+    # Derived flags and day numbers only: the hash field is reduced to "locked" / "no password".
+    awk -F: -v u="$USER_NAME" '$1 == u {
+      p = substr($2, 1, 1)
+      print "shadow-locked=" ((p == "!") ? 1 : 0)
+      print "shadow-nopassword=" (($2 == "*" || $2 == "!" || $2 == "!!" || $2 == "") ? 1 : 0)
+      print "shadow-lastchg=" $3; print "shadow-max=" $5; print "shadow-inactive=" $7; print "shadow-expire=" $8
+    }' /etc/shadow
+  else
+    echo "shadow=unreadable"
+  fi
+  echo "today=$(($(date +%s) / 86400))"
+  if [ -e /etc/nologin ]; then echo "nologin=$(head -n 1 /etc/nologin 2>/dev/null | cut -c1-200)"; fi
+  [ -n "$SSHD" ] || return 0
+  n=0
+  for ip in ${CLIENTS:-127.0.0.1}; do
+    n=$((n + 1))
+    [ "$n" -le 3 ] || break
+    out=$(run "$SSHD" -T -C "user=$USER_NAME,host=$ip,addr=$ip" 2>&1) || { printf '%s\n' "$out" | tail -n 2 | sed "s/^/T-error $ip /"; continue; }
+    printf '%s\n' "$out" | grep -E '^(allowusers|denyusers|allowgroups|denygroups|permitrootlogin|pubkeyauthentication|authenticationmethods|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|authorizedkeysfile|authorizedkeyscommand|strictmodes|usepam|passwordauthentication) ' | sed "s/^/T $ip /"
+  done
+  files=$(printf '%s\n' "$out" | awk '$1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i }' | head -n 4)
+  [ -n "$files" ] || files=".ssh/authorized_keys .ssh/authorized_keys2"
+  for f in $files; do
+    # %h home, %u user, %% a percent sign; a relative path is under the home directory.
+    f=$(printf '%s\n' "$f" | sed -e "s|%h|$home|g" -e "s|%u|$USER_NAME|g" -e 's|%%|%|g')
+    case $f in /*) ;; *) f="$home/$f" ;; esac
+    echo "#akfile $f"
+    p=""
+    for c in $(printf '%s\n' "$f" | tr '/' ' '); do
+      p="$p/$c"
+      stat -c 'chain %a %U %G %F %n' "$p" 2>/dev/null || { echo "chain-missing $p"; break; }
+    done
+    if [ -f "$f" ] && [ ! -r "$f" ]; then echo "akfile-unreadable $f"; continue; fi
+    [ -f "$f" ] || continue
+    echo "akfile-lines $(grep -cv '^[[:space:]]*\(#\|$\)' "$f" 2>/dev/null)"
+    if [ -n "$USER_KEY" ]; then
+      # The options before the key (from=, expiry-time=, command=, restrict...), never other keys.
+      awk -v k="$USER_KEY" '{ i = index($0, k); if (i > 0) { o = substr($0, 1, i - 1); sub(/[ \t]+$/, "", o); print "keyline " NR " " o } }' "$f" | head -n 3
+    fi
+  done
+  if have getenforce; then echo "selinux=$(run getenforce 2>/dev/null)"; fi
   return 0
 }
 
@@ -409,6 +496,7 @@ collect() {
   section auth-log 2000 auth_log
   section disk 600 disk
   section permissions 800 permissions
+  section user 2400 user_facts
   echo "#end"
 }
 

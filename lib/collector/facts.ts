@@ -35,6 +35,44 @@ const libraryCandidate = z.object({
 
 const iptables = z.object({ present: z.boolean(), lines: z.array(z.string()), omitted: z.number(), truncated: z.boolean() });
 
+const pathEntry = z.object({ mode: z.string(), owner: z.string(), group: z.string(), type: z.string(), path: z.string() });
+
+const userFacts = z.object({
+  name: z.string(),
+  exists: z.boolean(),
+  uid: z.nullable(z.number()),
+  home: z.string(),
+  shell: z.string(),
+  shellExecutable: z.boolean(),
+  shellListed: z.boolean(),
+  groups: z.array(z.string()),
+  primaryGroup: z.nullable(z.object({ name: z.string(), members: z.array(z.string()) })),
+  /** Derived from the shadow line (never the hash); null when /etc/shadow was unreadable. */
+  shadow: z.nullable(
+    z.object({ locked: z.boolean(), noPassword: z.boolean(), lastChange: z.nullable(z.number()), maxDays: z.nullable(z.number()), inactiveDays: z.nullable(z.number()), expireDay: z.nullable(z.number()) }),
+  ),
+  /** Days since the epoch on the host's clock. */
+  today: z.nullable(z.number()),
+  /** First line of /etc/nologin when it exists. */
+  nologin: z.nullable(z.string()),
+  /** `sshd -T -C user=,host=,addr=` per client: lower-case keyword -> values. */
+  effective: z.array(z.object({ client: z.string(), options: z.record(z.string(), z.array(z.string())), error: z.nullable(z.string()) })),
+  authorizedKeys: z.array(
+    z.object({
+      path: z.string(),
+      chain: z.array(pathEntry),
+      missing: z.nullable(z.string()),
+      unreadable: z.boolean(),
+      lines: z.nullable(z.number()),
+      /** Lines holding the key: number and the options before it. */
+      keyLines: z.array(z.object({ line: z.number(), options: z.string() })),
+    }),
+  ),
+  selinux: z.nullable(z.string()),
+});
+
+export type UserFacts = z.infer<typeof userFacts>;
+
 export const hostFactsSchema = z.object({
   complete: z.boolean(),
   truncatedSections: z.array(z.string()),
@@ -97,6 +135,8 @@ export const hostFactsSchema = z.object({
     inodes: z.array(z.object({ mount: z.string(), usePercent: z.number() })),
   }),
   permissions: z.array(z.object({ mode: z.string(), owner: z.string(), group: z.string(), type: z.string(), path: z.string() })),
+  /** With --user: the account and what sshd would do for it; null without --user. */
+  user: z.nullable(userFacts),
 });
 
 export type HostFacts = z.infer<typeof hostFactsSchema>;
@@ -213,6 +253,7 @@ function buildFacts(doc: RawDocument): HostFacts {
     blockers: blockersFacts(sec('blockers').lines),
     authLog: authLogFacts(sec('auth-log').lines),
     disk: diskFacts(sec('disk').lines),
+    user: userFactsOf(sec('user')),
     permissions: sec('permissions').lines.flatMap((l) => {
       const m = /^(\d+) (\S+) (\S+) (.+?) (\/\S*)$/.exec(l);
       return m ? [{ mode: m[1]!, owner: m[2]!, group: m[3]!, type: m[4]!, path: m[5]! }] : [];
@@ -389,4 +430,70 @@ function diskFacts(lines: string[]): HostFacts['disk'] {
     else space.push({ mount, usePercent, availableKb: Number(f[3]) || 0 });
   }
   return { space, inodes };
+}
+
+const CHAIN = /^chain (\d+) (\S+) (\S+) (.+?) (\/\S*)$/;
+
+function userFactsOf(s: RawSection): UserFacts | null {
+  if (!s.lines.length || s.lines.includes('#none')) return null;
+  const k = kv(s.lines.filter((l) => !l.startsWith('T ') && !l.startsWith('chain') && !l.startsWith('#') && !l.startsWith('keyline ')));
+  const num = (v: string | undefined) => (v === undefined || v === '' || !/^-?\d+$/.test(v) ? null : Number(v));
+  const effective: UserFacts['effective'] = [];
+  for (const l of s.lines) {
+    let m = /^T (\S+) (\S+) ?(.*)$/.exec(l);
+    if (m) {
+      let e = effective.find((x) => x.client === m![1]);
+      if (!e) effective.push((e = { client: m[1]!, options: {}, error: null }));
+      (e.options[m[2]!.toLowerCase()] ??= []).push(m[3]!);
+      continue;
+    }
+    m = /^T-error (\S+) (.*)$/.exec(l);
+    if (m) effective.push({ client: m[1]!, options: {}, error: m[2]! });
+  }
+  const authorizedKeys: UserFacts['authorizedKeys'] = [];
+  for (const l of s.lines) {
+    if (l.startsWith('#akfile ')) {
+      authorizedKeys.push({ path: l.slice(8), chain: [], missing: null, unreadable: false, lines: null, keyLines: [] });
+      continue;
+    }
+    const cur = authorizedKeys[authorizedKeys.length - 1];
+    if (!cur) continue;
+    const c = CHAIN.exec(l);
+    if (c) cur.chain.push({ mode: c[1]!, owner: c[2]!, group: c[3]!, type: c[4]!, path: c[5]! });
+    else if (l.startsWith('chain-missing ')) cur.missing = l.slice(14);
+    else if (l.startsWith('akfile-unreadable ')) cur.unreadable = true;
+    else if (l.startsWith('akfile-lines ')) cur.lines = num(l.slice(13));
+    else {
+      const kl = /^keyline (\d+) ?(.*)$/.exec(l);
+      if (kl) cur.keyLines.push({ line: Number(kl[1]), options: kl[2]! });
+    }
+  }
+  const pg = k['primary-group'];
+  return {
+    name: k.name ?? '',
+    exists: k.exists === '1',
+    uid: num(k.uid),
+    home: k.home ?? '',
+    shell: k.shell ?? '',
+    shellExecutable: k['shell-executable'] === '1',
+    shellListed: k['shell-listed'] === '1',
+    groups: (k.groups ?? '').split(' ').filter(Boolean),
+    primaryGroup: pg ? { name: pg, members: (k['primary-group-members'] ?? '').split(',').filter(Boolean) } : null,
+    shadow:
+      k['shadow-locked'] !== undefined
+        ? {
+            locked: k['shadow-locked'] === '1',
+            noPassword: k['shadow-nopassword'] === '1',
+            lastChange: num(k['shadow-lastchg']),
+            maxDays: num(k['shadow-max']),
+            inactiveDays: num(k['shadow-inactive']),
+            expireDay: num(k['shadow-expire']),
+          }
+        : null,
+    today: num(k.today),
+    nologin: k.nologin ?? null,
+    effective,
+    authorizedKeys,
+    selinux: k.selinux ?? null,
+  };
 }

@@ -111,6 +111,16 @@ function authVerdict(probe: ProbeResult, auth: AuthProbeResult, failing: readonl
   const authCauses = AUTH_CHECKS.flatMap((id) => failing.filter((c) => c.id === id));
   switch (auth.outcome) {
     case 'accepted':
+      // sshd answers a key query before it checks the account (expiry, shell, /etc/nologin,
+      // PermitRootLogin for some versions): a host finding still refuses the login after it.
+      if (authCauses.length) {
+        return {
+          status: 'blocked',
+          summary: `Blocked: ${where} accepts${key} for ${who}, but refuses the login after it; confirmed cause: ${authCauses[0]!.summary}`,
+          causes: authCauses.map((c) => c.id),
+          confirmed: true,
+        };
+      }
       return { status: 'reachable', summary: `Reachable: ${where} accepts${key} for ${who} (${probe.banner?.software ?? 'SSH'}).`, causes: [], confirmed: true };
     case 'no-auth-needed':
       return { status: 'reachable', summary: `Reachable: ${where} lets ${who} in without authentication.`, causes: [], confirmed: true };

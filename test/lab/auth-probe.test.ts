@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePublicKey } from '../../lib/auth/validate';
 import { probeAuth } from '../../lib/probe/auth-probe';
 import { runCheckJson } from '../support/cli';
+
+const collectorSource = readFileSync(new URL('../../lib/collector/collector.sh', import.meta.url), 'utf8');
 import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
 
 const labReady = labGate();
@@ -128,5 +130,79 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
     expect(bad.report.verdict.status).toBe('blocked');
     expect(bad.report.verdict.summary).toContain('alice');
     expect(bad.code).toBe(1);
+  });
+
+  // Each failure mode reproduced for real: the real OpenSSH client fails, and the named check
+  // fails with the right evidence; the lab is put back after each.
+  const SCENARIOS: {
+    name: string;
+    setup: string;
+    undo: string;
+    user?: string;
+    key?: 'ed' | 'rsa' | 'other';
+    restart?: boolean;
+    check: string;
+    evidence: RegExp;
+  }[] = [
+    { name: 'authorized_keys mode 0666', setup: 'chmod 666 /home/alice/.ssh/authorized_keys', undo: 'chmod 600 /home/alice/.ssh/authorized_keys', check: 'key-permissions', evidence: /666 alice:alice .*authorized_keys/ },
+    { name: 'home directory 0777', setup: 'chmod 777 /home/alice', undo: 'chmod 755 /home/alice', check: 'key-permissions', evidence: /777 alice:alice directory \/home\/alice$/ },
+    { name: '.ssh owned by another user', setup: 'chown nobody /home/alice/.ssh', undo: 'chown alice /home/alice/.ssh', check: 'key-permissions', evidence: /nobody:alice directory \/home\/alice\/\.ssh/ },
+    { name: 'key not listed', setup: 'true', undo: 'true', key: 'other', check: 'authorized-key', evidence: /none is SHA256:/ },
+    { name: 'AllowUsers without the user', setup: "printf 'AllowUsers root\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'user-access', evidence: /allowusers root/ },
+    { name: 'DenyUsers with the user', setup: "printf 'DenyUsers alice\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'user-access', evidence: /denyusers alice/ },
+    { name: 'an RSA key with PubkeyAcceptedAlgorithms ssh-ed25519', setup: "printf 'PubkeyAcceptedAlgorithms ssh-ed25519\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, key: 'rsa', check: 'authorized-key', evidence: /pubkeyacceptedalgorithms ssh-ed25519/ },
+    { name: 'a Match Address block disabling public keys for the client', setup: "printf 'Match Address 10.231.0.0/16\\n  PubkeyAuthentication no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'user-access', evidence: /pubkeyauthentication no/ },
+    { name: 'an expired account', setup: 'usermod -e 1970-01-02 alice', undo: "usermod -e '' alice", check: 'user-account', evidence: /account expiry day 1 / },
+    { name: 'a nologin shell', setup: 'usermod -s /usr/sbin/nologin alice', undo: 'usermod -s /bin/sh alice', check: 'user-account', evidence: /shell=\/usr\/sbin\/nologin/ },
+    { name: '/etc/nologin', setup: "echo 'maintenance until 18:00' > /etc/nologin", undo: 'rm -f /etc/nologin', check: 'user-account', evidence: /maintenance until 18:00/ },
+    { name: 'AuthorizedKeysFile pointing elsewhere', setup: "printf 'AuthorizedKeysFile /etc/ssh/keys/%%u\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'authorized-key', evidence: /authorizedkeysfile \/etc\/ssh\/keys\/%u/ },
+    { name: 'PermitRootLogin no for root', setup: "mkdir -p -m 700 /root/.ssh && cp /home/alice/.ssh/authorized_keys /root/.ssh/ && printf 'PermitRootLogin no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf /root/.ssh/authorized_keys', restart: true, user: 'root', check: 'user-access', evidence: /permitrootlogin no/ },
+    { name: 'a from= option excluding the client', setup: "sed -i 's/^ssh-ed25519/from=\"192.0.2.0\\/24\" ssh-ed25519/' /home/alice/.ssh/authorized_keys", undo: "sed -i 's/^from=\"192.0.2.0\\/24\" //' /home/alice/.ssh/authorized_keys", check: 'authorized-key', evidence: /from="192\.0\.2\.0\/24"/ },
+  ];
+
+  for (const sc of SCENARIOS) {
+    it(`diagnoses ${sc.name}: the real client is refused, and ${sc.check} fails with the evidence`, async () => {
+      const user = sc.user ?? 'alice';
+      const key = keys[sc.key ?? 'ed'];
+      expect((await lab.exec(sc.setup)).code).toBe(0);
+      if (sc.restart) await lab.restartSshd();
+      try {
+        expect(sshLogsIn(user, key.priv)).toBe(false);
+        const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', user, '--public-key', `${key.priv}.pub`], { timeoutMs: 60_000 });
+        const c = report.checks.find((x) => x.id === sc.check)!;
+        expect(c.status, c.summary).toBe('fail');
+        expect(c.evidence.map((e) => `${e.source}${e.line ? `:${e.line}` : ''} ${e.text}`).join('\n')).toMatch(sc.evidence);
+        expect(report.verdict.status).toBe('blocked');
+        expect(report.verdict.causes).toContain(sc.check);
+        expect(code).toBe(1);
+      } finally {
+        await lab.exec(sc.undo);
+        if (sc.restart) await lab.restartSshd();
+      }
+    });
+  }
+
+  it('a healthy login: the real client logs in, no check fails, reachable', async () => {
+    expect(sshLogsIn('alice', keys.ed.priv)).toBe(true);
+    const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', `${keys.ed.priv}.pub`], { timeoutMs: 60_000 });
+    expect(report.checks.filter((c) => c.status === 'fail' || c.status === 'error')).toEqual([]);
+    for (const id of ['user-account', 'user-access', 'authorized-key', 'key-permissions']) expect(report.checks.find((c) => c.id === id)?.status).toBe('pass');
+    expect(report.verdict.status).toBe('reachable');
+    expect(code).toBe(0);
+  });
+
+  it('the collector document never carries any part of the password hash', async () => {
+    await lab.exec("echo 'alice:Sup3r-Secret-pw' | chpasswd");
+    try {
+      const shadow = (await lab.exec("awk -F: '$1 == \"alice\" { print $2 }' /etc/shadow")).stdout.trim();
+      expect(shadow.length).toBeGreaterThan(20);
+      const r = await lab.exec(`sh -s -- ${lab.hostIp} user=alice`, { input: collectorSource });
+      expect(r.stdout).toContain('@section user');
+      expect(r.stdout).toContain('shadow-locked=0');
+      // No 8-character run of the hash (salt or digest) appears anywhere.
+      for (let i = 0; i + 8 <= shadow.length; i += 4) expect(r.stdout).not.toContain(shadow.slice(i, i + 8));
+    } finally {
+      await lab.exec("usermod -p '*' alice");
+    }
   });
 });

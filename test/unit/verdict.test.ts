@@ -169,6 +169,12 @@ describe('verdictFor: with a user to ask about (the authentication stage)', () =
     expect(v.summary).toContain('accepts key SHA256:abc (ssh-ed25519) for alice');
   });
 
+  it('an accepted key with a failing account check (expired, nologin shell) is blocked: sshd refuses after the key', () => {
+    const v = verdictFor(withAuth({ user: 'alice', outcome: 'accepted', key: { ...key, accepted: true }, totalMs: 1 }), [check('user-account')]);
+    expect(v).toMatchObject({ status: 'blocked', causes: ['user-account'], confirmed: true });
+    expect(v.summary).toContain('refuses the login after it');
+  });
+
   it('a refused key is blocked even with every check passing, never reachable', () => {
     const v = verdictFor(withAuth({ user: 'alice', outcome: 'refused', key, methods: ['publickey'], totalMs: 1 }), [check('firewall', 'pass')]);
     expect(v).toMatchObject({ status: 'blocked', causes: [], confirmed: false });

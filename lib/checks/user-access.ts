@@ -1,0 +1,74 @@
+/**
+ * sshd's own rules for this user and client, read from `sshd -T -C user=,host=,addr=` so Match
+ * blocks count: DenyUsers/AllowUsers, DenyGroups/AllowGroups (sshd applies them in that order),
+ * PermitRootLogin, PubkeyAuthentication and AuthenticationMethods.
+ */
+import type { Check } from './types';
+import type { Evidence, Fix } from '../report/types';
+import { result } from './support/result';
+import { configLineFor, isCheckResult, matchPatternList, userOr } from './support/user-facts';
+
+export const USER_ACCESS_TEXT = {
+  denyUsers: (u: string, v: string) => `sshd's DenyUsers (${v}) names ${u}: "User ${u} from ... not allowed because listed in DenyUsers".`,
+  allowUsers: (u: string, v: string) => `sshd's AllowUsers (${v}) does not include ${u}: every other user is refused.`,
+  denyGroups: (u: string, v: string) => `sshd's DenyGroups (${v}) names a group of ${u}.`,
+  allowGroups: (u: string, v: string) => `sshd's AllowGroups (${v}) includes none of ${u}'s groups.`,
+  root: (v: string) => `PermitRootLogin ${v}: sshd refuses root${v === 'no' ? '' : ' with a key'} ("ROOT LOGIN REFUSED").`,
+  pubkey: (u: string, client: string) => `PubkeyAuthentication is off for ${u} from ${client} (a Match block or the global setting): no key is accepted.`,
+  methods: (v: string) => `AuthenticationMethods ${v}: a key alone is not enough to log in.`,
+  unread: (why: string) => `sshd -T -C could not run (${why}): sshd's rules for this user were not inspected.`,
+  ok: (u: string) => `sshd's Allow/Deny rules, PermitRootLogin and public-key settings let ${u} in from these clients.`,
+} as const;
+
+const editFix = (keyword: string, where?: { file: string; line: number; text: string }): Fix => ({
+  summary: `Change ${keyword} in ${where ? `${where.file} line ${where.line}` : 'sshd_config'} (this changes who may log in), then check with sshd -t and reload sshd.`,
+  commands: [where ? `sed -n '${where.line}p' ${where.file}   # ${keyword}: edit this line` : `grep -rni '^${keyword}' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/`, 'sshd -t && (systemctl reload ssh || systemctl reload sshd)'],
+});
+
+export const userAccessCheck: Check = {
+  id: 'user-access',
+  title: "sshd's rules for this user",
+  description: 'With --user: the effective DenyUsers, AllowUsers, DenyGroups, AllowGroups, PermitRootLogin, PubkeyAuthentication and AuthenticationMethods for the user and each client (sshd -T -C, so Match blocks apply), with the config line that sets them.',
+  needs: ['host'],
+  run(facts) {
+    const u = userOr(this, facts);
+    if (isCheckResult(u)) return u;
+    if (!u.exists) return result(this, 'skip', `There is no user ${u.name}: see user-account.`);
+    const lines = facts.host!.sshd.configLines;
+    const errors = u.effective.filter((e) => e.error);
+    if (!u.effective.length || errors.length === u.effective.length) {
+      const why = errors[0]?.error ?? 'no output';
+      if (facts.host!.meta.uid !== 0) return result(this, 'skip', `needs root: run with sudo or --via sudo (${USER_ACCESS_TEXT.unread(why)})`);
+      return result(this, 'error', USER_ACCESS_TEXT.unread(why));
+    }
+    for (const e of u.effective.filter((x) => !x.error)) {
+      const o = e.options;
+      const src = `sshd -T -C user=${u.name},addr=${e.client}`;
+      const hit = (keyword: string, summary: string): ReturnType<typeof result> => {
+        const where = configLineFor(lines, keyword);
+        const ev: Evidence[] = [{ source: src, text: `${keyword.toLowerCase()} ${(o[keyword.toLowerCase()] ?? []).join(' ')}` }];
+        if (where) ev.push({ source: where.file, line: where.line, text: where.text });
+        return result(this, 'fail', summary, ev, editFix(keyword, where));
+      };
+      const list = (k: string) => (o[k] ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean);
+      // user@host patterns match on the user part here; the host part is the client's.
+      const userMatches = (pats: string[]) => matchPatternList(pats.map((p) => p.split('@')[0]!), u.name);
+      const deny = list('denyusers');
+      if (deny.length && userMatches(deny)) return hit('DenyUsers', USER_ACCESS_TEXT.denyUsers(u.name, deny.join(' ')));
+      const allow = list('allowusers');
+      if (allow.length && !userMatches(allow)) return hit('AllowUsers', USER_ACCESS_TEXT.allowUsers(u.name, allow.join(' ')));
+      const denyG = list('denygroups');
+      if (denyG.length && u.groups.some((g) => matchPatternList(denyG, g))) return hit('DenyGroups', USER_ACCESS_TEXT.denyGroups(u.name, denyG.join(' ')));
+      const allowG = list('allowgroups');
+      if (allowG.length && !u.groups.some((g) => matchPatternList(allowG, g))) return hit('AllowGroups', USER_ACCESS_TEXT.allowGroups(u.name, allowG.join(' ')));
+      const prl = o.permitrootlogin?.[0];
+      if (u.uid === 0 && (prl === 'no' || (prl === 'forced-commands-only' && facts.user?.publicKey))) return hit('PermitRootLogin', USER_ACCESS_TEXT.root(prl));
+      if (facts.user?.publicKey && o.pubkeyauthentication?.[0] === 'no') return hit('PubkeyAuthentication', USER_ACCESS_TEXT.pubkey(u.name, e.client));
+      const methods = o.authenticationmethods?.[0];
+      if (facts.user?.publicKey && methods && methods !== 'any' && !methods.split(/\s+/).some((m) => m === 'publickey')) {
+        return hit('AuthenticationMethods', USER_ACCESS_TEXT.methods(methods));
+      }
+    }
+    return result(this, 'pass', USER_ACCESS_TEXT.ok(u.name));
+  },
+};
