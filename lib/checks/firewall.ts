@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { evaluateInput, parseIptablesSave, type IptVerdict } from '../firewall/iptables';
+import { evaluateNftInput, nftRuleRef, parseNftJson, type NftChain, type NftChainVerdict, type NftRule } from '../firewall/nftables';
 import type { Evidence, Fix } from '../report/types';
 import type { Check } from './types';
 import { clientIps, hostOr, isResult, mergeFixes, result } from './support/result';
@@ -56,11 +57,47 @@ export const FIREWALL_FIX = {
   },
 } as const;
 
+/** nft fixes use the real family, table and chain the verdict came from. */
+export const NFT_FIX = {
+  deleteRule: (r: NftRule): Fix => ({
+    summary: `Delete the nftables rule that blocks SSH (${nftRuleRef(r)}: ${r.text}).`,
+    commands: ['nft list ruleset > /root/nftables.sshdoctor-$(date +%Y%m%d%H%M%S)', `nft delete rule ${r.family} ${r.table} ${r.chain} handle ${r.handle ?? 'HANDLE'}`],
+  }),
+  insertAccept: (c: NftChain, ip: string, port: number): Fix => ({
+    summary: `Accept tcp/${port} from ${ip} at the top of ${c.family} ${c.table} ${c.name} (its policy drops it).`,
+    commands: ['nft list ruleset > /root/nftables.sshdoctor-$(date +%Y%m%d%H%M%S)', `nft insert rule ${c.family} ${c.table} ${c.name} ${net.isIPv6(ip) ? 'ip6' : 'ip'} saddr ${ip} tcp dport ${port} accept`],
+  }),
+  firewalld: (zone: string, port: number): Fix => ({
+    summary: `Open SSH in firewalld's zone ${zone} (firewalld owns these nftables rules; edits with nft are lost on reload).`,
+    commands: [port === 22 ? `firewall-cmd --permanent --zone=${zone} --add-service=ssh` : `firewall-cmd --permanent --zone=${zone} --add-port=${port}/tcp`, 'firewall-cmd --reload'],
+  }),
+  ufw: (ip: string, port: number): Fix => ({
+    summary: `Allow tcp/${port} from ${ip} in ufw (ufw owns these rules; edits with iptables are lost on reload).`,
+    commands: [`ufw allow from ${ip} to any port ${port} proto tcp`],
+  }),
+} as const;
+
+export const NFT_TEXT = {
+  blocked: (ip: string, port: number, v: NftChainVerdict) =>
+    v.rule
+      ? `nftables ${v.verdict === 'reject' ? 'rejects' : 'drops'} tcp/${port} from ${ip}: ${nftRuleRef(v.rule)}: ${v.rule.text}`
+      : `nftables drops tcp/${port} from ${ip} by the ${v.chain.family} ${v.chain.table} ${v.chain.name} ${v.policy ?? 'policy drop'}.`,
+  unknown: (ip: string, rules: NftRule[]) =>
+    `nftables: whether tcp/SSH from ${ip} gets in depends on rules sshdoctor cannot evaluate (${rules.map((r) => `${nftRuleRef(r)}: ${r.text}`).join('; ') || 'a loop or an unmodelled chain'}): not evaluable, review them.`,
+  notEvaluable: (why: string) => `The nftables ruleset could not be evaluated (${why}) and it drops or rejects traffic somewhere: not evaluable, review it.`,
+  legacy: (cmd: string) => `(${cmd}: the legacy x_tables rules, loaded beside nftables)`,
+} as const;
+
+/** iptables-nft shows its own tables through iptables-save: nft need not judge them twice. */
+function iptablesNftTable(c: NftChain, iptablesPresent: boolean): boolean {
+  return iptablesPresent && (c.family === 'ip' || c.family === 'ip6') && c.table === 'filter' && /^[A-Z]+$/.test(c.name);
+}
+
 export const firewallCheck: Check = {
   id: 'firewall',
   title: 'Host firewall (iptables / nftables)',
   description:
-    'Follows a new TCP connection from each client to the sshd port through the INPUT chain of iptables and ip6tables, and looks for the client in nftables rules. DROP shows as a timeout, REJECT as a refusal.',
+    'Follows a new TCP connection from each client to the sshd port through iptables and ip6tables INPUT (legacy tables too), and through every nftables input base chain (priority order, policies, jumps, sets, interfaces), with firewalld and ufw named in the fix. DROP shows as a timeout, REJECT as a refusal; what cannot be evaluated is reported, never passed.',
   needs: ['host'],
   run(facts) {
     const host = hostOr(this, facts);
@@ -70,41 +107,76 @@ export const firewallCheck: Check = {
     if (unprivileged) return unprivileged;
     const fw = host.firewall;
     const ips = clientIps(facts);
-    const tables = {
-      ipv4: parseIptablesSave(fw.iptables.lines),
-      ipv6: parseIptablesSave(fw.ip6tables.lines),
-    };
+    const sets = [
+      { cmd: 'iptables-save', family: 'ipv4' as const, facts: fw.iptables },
+      { cmd: 'ip6tables-save', family: 'ipv6' as const, facts: fw.ip6tables },
+      { cmd: 'iptables-legacy-save', family: 'ipv4' as const, facts: fw.iptablesLegacy },
+      { cmd: 'ip6tables-legacy-save', family: 'ipv6' as const, facts: fw.ip6tablesLegacy },
+    ].map((t) => ({ ...t, table: parseIptablesSave(t.facts.lines) }));
     const evidence: Evidence[] = [];
     const fixes: Fix[] = [];
     const summaries: string[] = [];
-    const uncertain = new Set<string>();
+    const uncertain = new Map<string, string>();
+    const ufwActive = fw.ufw.active === true;
     for (const ip of ips) {
       const family = net.isIPv6(ip) ? 'ipv6' : 'ipv4';
-      const v = evaluateInput(tables[family], { src: ip, dport: facts.port });
-      for (const u of v.uncertain) uncertain.add(u.text);
-      if (v.verdict === 'drop' || v.verdict === 'reject') {
-        summaries.push(FIREWALL_TEXT.blocked(ip, facts.port, v));
-        evidence.push({ source: `${iptablesCommand(family)}-save`, text: v.rule?.text ?? `:INPUT DROP` });
-        fixes.push(v.rule ? FIREWALL_FIX.deleteRule(family, v) : FIREWALL_FIX.insertAccept(family, ip, facts.port));
+      const iif = fw.arrival.find((a) => a.ip === ip)?.iface ?? null;
+      for (const t of sets.filter((x) => x.family === family)) {
+        const v = evaluateInput(t.table, { src: ip, dport: facts.port, iif });
+        for (const u of v.uncertain) uncertain.set(u.text, t.cmd);
+        if (v.verdict === 'drop' || v.verdict === 'reject') {
+          const legacy = t.cmd.includes('legacy') ? ` ${NFT_TEXT.legacy(t.cmd)}` : '';
+          summaries.push(FIREWALL_TEXT.blocked(ip, facts.port, v) + legacy);
+          evidence.push({ source: t.cmd, text: v.rule?.text ?? `:INPUT DROP` });
+          if (ufwActive && v.path.some((c) => c.startsWith('ufw'))) fixes.push(NFT_FIX.ufw(ip, facts.port));
+          else fixes.push(v.rule ? FIREWALL_FIX.deleteRule(family, v) : FIREWALL_FIX.insertAccept(family, ip, facts.port));
+        }
       }
     }
+    // Native nftables (Amazon Linux 2023, RHEL 8+ with firewalld, Debian 12): the JSON ruleset.
+    let nftUnknown: string | null = null;
+    if (fw.nftJson.text) {
+      try {
+        const rs = parseNftJson(fw.nftJson.text);
+        for (const ip of ips) {
+          const iif = fw.arrival.find((a) => a.ip === ip)?.iface ?? null;
+          const v = evaluateNftInput(rs, { src: ip, dport: facts.port, iif }, (c) => iptablesNftTable(c, fw.iptables.present));
+          const d = v.decidedBy;
+          if ((v.verdict === 'drop' || v.verdict === 'reject') && d) {
+            summaries.push(NFT_TEXT.blocked(ip, facts.port, d));
+            evidence.push({ source: 'nft -j list ruleset', text: d.rule ? `${nftRuleRef(d.rule)}: ${d.rule.text}` : `${d.chain.family} ${d.chain.table} ${d.chain.name} ${d.policy ?? 'policy drop'}` });
+            const zone = fw.firewalld.running ? (fw.firewalld.defaultZone ?? 'public') : null;
+            fixes.push(zone && d.chain.table === 'firewalld' ? NFT_FIX.firewalld(zone, facts.port) : d.rule ? NFT_FIX.deleteRule(d.rule) : NFT_FIX.insertAccept(d.chain, ip, facts.port));
+          } else if (v.verdict === 'unknown' && d) {
+            nftUnknown = NFT_TEXT.unknown(ip, d.uncertain.length ? d.uncertain : d.rule ? [d.rule] : []);
+            for (const r of d.uncertain) uncertain.set(`${nftRuleRef(r)}: ${r.text}`, 'nft -j list ruleset');
+          }
+        }
+      } catch (err) {
+        nftUnknown = NFT_TEXT.notEvaluable((err as Error).message);
+      }
+    } else if (fw.nft.present && (fw.nftJson.truncated || fw.nftJson.error || fw.nft.lines.some((l) => NFT_BLOCKS.test(l) || /policy drop/.test(l)))) {
+      if (fw.nft.lines.some((l) => NFT_BLOCKS.test(l)) || fw.nftJson.truncated) nftUnknown = NFT_TEXT.notEvaluable(fw.nftJson.truncated ? 'the JSON ruleset was cut by the size cap' : (fw.nftJson.error ?? 'nft -j is not available'));
+    }
     for (const hit of fw.nftClientHits) {
-      if (!ips.includes(hit.ip) || !NFT_BLOCKS.test(hit.text)) continue;
-      // A ban set shows the address in an element list, not on the rule line.
+      if (!ips.includes(hit.ip) || !NFT_BLOCKS.test(hit.text) || fw.nftJson.text) continue;
+      // Without the JSON ruleset: a rule line naming the client and dropping it.
       summaries.push(FIREWALL_TEXT.nft(hit.ip, hit.text));
       evidence.push({ source: 'nft list ruleset', line: hit.line, text: hit.text });
     }
-    const setHits = fw.nftClientHits.filter((h) => ips.includes(h.ip) && !NFT_BLOCKS.test(h.text));
     if (summaries.length) {
       return result(this, 'fail', summaries.join(' '), evidence, mergeFixes(fixes));
     }
-    if (setHits.length) {
+    if (nftUnknown) return result(this, 'warn', nftUnknown, [...uncertain].map(([text, source]) => ({ source, text })));
+    const setHits = fw.nftClientHits.filter((h) => ips.includes(h.ip) && !NFT_BLOCKS.test(h.text));
+    if (setHits.length && !fw.nftJson.text) {
       return result(this, 'warn', FIREWALL_TEXT.inSet(setHits.map((h) => h.ip)), setHits.map((h) => ({ source: 'nft list ruleset', line: h.line, text: h.text })));
     }
     if (uncertain.size) {
-      return result(this, 'warn', FIREWALL_TEXT.uncertain(uncertain.size), [...uncertain].map((text) => ({ source: 'iptables-save', text })));
+      return result(this, 'warn', FIREWALL_TEXT.uncertain(uncertain.size), [...uncertain].map(([text, source]) => ({ source, text })));
     }
-    const empty = !fw.iptables.lines.some((l) => l.startsWith('-A')) && !fw.ip6tables.lines.some((l) => l.startsWith('-A')) && !fw.nft.lines.some((l) => NFT_BLOCKS.test(l));
+    const empty =
+      sets.every((t) => !t.facts.lines.some((l) => l.startsWith('-A'))) && !fw.nft.lines.some((l) => NFT_BLOCKS.test(l) || /policy drop/.test(l)) && !fw.nftJson.text?.includes('"drop"');
     return result(this, 'pass', empty ? FIREWALL_TEXT.none : FIREWALL_TEXT.open(facts.port, ips));
   },
 };

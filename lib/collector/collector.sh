@@ -287,9 +287,13 @@ listening() {
 # sshguard add one per ban); every omission is counted.
 iptables_dump() {
   have "$1" || { echo "#absent"; return 0; }
-  run "$1" 2>/dev/null | awk -v clients="$CLIENTS" '
+  # stderr is kept: a permission error must not read as an empty ruleset.
+  run "$1" 2>&1 | awk -v clients="$CLIENTS" '
     BEGIN { n = split(clients, c, " "); for (i = 1; i <= n; i++) { isclient[c[i]] = 1; isclient[c[i] "/32"] = 1; isclient[c[i] "/128"] = 1 } }
+    /Permission denied|Operation not permitted|must be root/ { print "#denied " $0; next }
+    /^# Warning: iptables-legacy tables present/ { print "#legacy-warning " $0; next }
     /^#/ { next }
+    !/^[*:]/ && !/^-A / && !/^COMMIT/ { print "#stderr " $0; next }
     /^-A / && / -s [0-9a-fA-F:.]+\/(32|128) / {
       for (i = 1; i <= NF; i++) if ($i == "-s") src = $(i + 1)
       if (!(src in isclient)) { omitted++; next }
@@ -300,6 +304,8 @@ iptables_dump() {
 
 nft_dump() {
   have nft || { echo "#absent"; return 0; }
+  # With JSON (section nft-json) the text form is only a fallback for evidence.
+  if run nft -j list ruleset >/dev/null 2>&1; then echo "#json"; return 0; fi
   run nft list ruleset 2>/dev/null | awk 'length($0) > 300 { print substr($0, 1, 300) " ..."; next } { print }'
 }
 
@@ -310,6 +316,82 @@ nft_clients() {
   rules=$(run nft list ruleset 2>/dev/null)
   for ip in $CLIENTS; do
     printf '%s\n' "$rules" | grep -n -F -w -- "$ip" | head -n 5 | sed "s/^/$ip /"
+  done
+  return 0
+}
+
+# The ruleset as `nft -j` JSON (one line), spaces after separators removed and folded into
+# 240-character lines: the reader joins the lines back without separators.
+nft_json() {
+  have nft || { echo "#absent"; return 0; }
+  out=$(run nft -j list ruleset 2>&1)
+  rc=$?
+  if [ "$rc" -ne 0 ] || [ "${out#\{}" = "$out" ]; then
+    printf '%s\n' "$out" | head -n 3 | sed 's/^/#error /'
+    return "$rc"
+  fi
+  printf '%s\n' "$out" | sed 's/": /":/g; s/, "/,"/g; s/, {/,{/g; s/, \[/,[/g' | fold -w 240
+}
+
+# The interface each client's packets arrive on (the route back to it, as the kernel picks
+# it), for iptables -i and nft iif/iifname rules.
+fw_route() {
+  have ip || { echo "#no-ip"; return 0; }
+  for ip in $CLIENTS; do
+    printf 'route %s %s\n' "$ip" "$(run ip -o route get "$ip" 2>&1 | head -n 1)"
+  done
+  run ip -o addr show 2>/dev/null | awk '{ print "addr " $2 " " $4 }' | head -n 20
+  return 0
+}
+
+# iptables-legacy tables (x_tables), read only when the kernel already has some loaded:
+# iptables-nft prints "# Warning: iptables-legacy tables present" then.
+iptables_legacy() {
+  names=/proc/net/ip_tables_names
+  [ "$1" = ip6tables-legacy-save ] && names=/proc/net/ip6_tables_names
+  [ -s "$names" ] || { echo "#none"; return 0; }
+  iptables_dump "$1"
+}
+
+# ufw: status (needs root) and its configuration files as fallback facts.
+ufw_state() {
+  have ufw || [ -e /etc/ufw/ufw.conf ] || { echo "#absent"; return 0; }
+  [ -r /etc/ufw/ufw.conf ] && grep -E '^ENABLED=' /etc/ufw/ufw.conf | sed 's/^/conf /'
+  [ -r /etc/default/ufw ] && grep -E '^DEFAULT_INPUT_POLICY=' /etc/default/ufw | sed 's/^/conf /'
+  if have ufw; then
+    st=$(run ufw status verbose 2>&1)
+    echo "#status-rc=$?"
+    printf '%s\n' "$st" | head -n 60
+  fi
+  return 0
+}
+
+# firewalld: running state, default and active zones, and each active zone's settings; from
+# its XML (/etc overrides /usr/lib) when it is not running.
+firewalld_state() {
+  have firewall-cmd || [ -d /etc/firewalld ] || { echo "#absent"; return 0; }
+  if have firewall-cmd && [ "$(run firewall-cmd --state 2>/dev/null)" = running ]; then
+    echo "#running"
+    echo "default $(run firewall-cmd --get-default-zone 2>/dev/null)"
+    run firewall-cmd --get-active-zones 2>/dev/null | head -n 20 | sed 's/^/active /'
+    for z in $(run firewall-cmd --get-active-zones 2>/dev/null | grep -v '^[[:space:]]' | head -n 5); do
+      echo "#zone $z"
+      run firewall-cmd --list-all --zone="$z" 2>/dev/null | head -n 30
+    done
+    return 0
+  fi
+  echo "#not-running"
+  def=$(sed -n 's/^DefaultZone=//p' /etc/firewalld/firewalld.conf 2>/dev/null | head -n 1)
+  [ -n "$def" ] || def=public
+  echo "default $def"
+  # Zones customised in /etc (they override /usr/lib), then the default zone's shipped file.
+  files=""
+  for f in /etc/firewalld/zones/*.xml; do [ -r "$f" ] && files="$files $f"; done
+  [ -r "/etc/firewalld/zones/$def.xml" ] || files="$files /usr/lib/firewalld/zones/$def.xml"
+  for f in $files; do
+    [ -r "$f" ] || { echo "#missing $f"; continue; }
+    echo "#xml $f"
+    grep -E '<(zone|service|port|source|interface|rule|accept|drop|reject|forward-port)' "$f" | sed 's/^[[:space:]]*//' | head -n 25
   done
   return 0
 }
@@ -491,6 +573,12 @@ collect() {
   section ip6tables 800 iptables_dump ip6tables-save
   section nftables 1200 nft_dump
   section nft-clients 400 nft_clients
+  section nft-json 6000 nft_json
+  section fw-route 600 fw_route
+  section iptables-legacy 1000 iptables_legacy iptables-legacy-save
+  section ip6tables-legacy 400 iptables_legacy ip6tables-legacy-save
+  section ufw 1200 ufw_state
+  section firewalld 1500 firewalld_state
   section fail2ban 600 fail2ban
   section blockers 400 blockers
   section auth-log 2000 auth_log

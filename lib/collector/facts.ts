@@ -33,7 +33,42 @@ const libraryCandidate = z.object({
   elfMachine: z.optional(z.string()),
 });
 
-const iptables = z.object({ present: z.boolean(), lines: z.array(z.string()), omitted: z.number(), truncated: z.boolean() });
+const iptables = z.object({
+  present: z.boolean(),
+  lines: z.array(z.string()),
+  omitted: z.number(),
+  truncated: z.boolean(),
+  /** Permission errors the command printed (not root): the rules could not be read. */
+  denied: z.array(z.string()),
+  /** iptables-nft printed `# Warning: iptables-legacy tables present`. */
+  legacyWarning: z.boolean(),
+});
+
+/** Firewall facts beyond iptables-save: nft JSON, arrival interfaces, legacy tables, ufw, firewalld. */
+const firewallExtra = {
+  /** `nft -j list ruleset`, joined back; null when nft is absent or failed (see `error`). */
+  nftJson: z.object({ present: z.boolean(), text: z.nullable(z.string()), error: z.nullable(z.string()), truncated: z.boolean() }),
+  /** The interface each client's packets arrive on (`ip route get`); null when unknown. */
+  arrival: z.array(z.object({ ip: z.string(), iface: z.nullable(z.string()), raw: z.string() })),
+  iptablesLegacy: iptables,
+  ip6tablesLegacy: iptables,
+  ufw: z.object({
+    present: z.boolean(),
+    /** From `ufw status`; null when the status could not be read. */
+    active: z.nullable(z.boolean()),
+    statusRc: z.nullable(z.number()),
+    status: z.array(z.string()),
+    conf: z.record(z.string(), z.string()),
+  }),
+  firewalld: z.object({
+    present: z.boolean(),
+    running: z.boolean(),
+    defaultZone: z.nullable(z.string()),
+    /** `active ...` lines of `firewall-cmd --get-active-zones`. */
+    active: z.array(z.string()),
+    zones: z.array(z.object({ name: z.string(), source: z.string(), lines: z.array(z.string()) })),
+  }),
+};
 
 const pathEntry = z.object({ mode: z.string(), owner: z.string(), group: z.string(), type: z.string(), path: z.string() });
 
@@ -115,6 +150,7 @@ export const hostFactsSchema = z.object({
     ip6tables: iptables,
     nft: z.object({ present: z.boolean(), lines: z.array(z.string()), truncated: z.boolean() }),
     nftClientHits: z.array(z.object({ ip: z.string(), line: z.number(), text: z.string() })),
+    ...firewallExtra,
   }),
   fail2ban: z.object({
     installed: z.boolean(),
@@ -248,6 +284,7 @@ function buildFacts(doc: RawDocument): HostFacts {
         const m = /^(\S+) (\d+):(.*)$/.exec(l);
         return m ? [{ ip: m[1]!, line: Number(m[2]), text: m[3]!.trim() }] : [];
       }),
+      ...firewallExtraFacts(sec, doc),
     },
     fail2ban: fail2banFacts(sec('fail2ban').lines),
     blockers: blockersFacts(sec('blockers').lines),
@@ -357,10 +394,68 @@ function listening(lines: string[]): HostFacts['listening'] {
 function iptablesFacts(s: RawSection): HostFacts['firewall']['iptables'] {
   const stats = s.lines.find((l) => l.startsWith('#omitted='));
   return {
-    present: s.lines.length > 0 && !s.lines.includes('#absent'),
+    present: s.lines.length > 0 && !s.lines.includes('#absent') && !s.lines.includes('#none'),
     lines: s.lines.filter((l) => !l.startsWith('#')),
     omitted: stats ? Number(stats.slice(9)) || 0 : 0,
     truncated: s.dropped > 0,
+    denied: s.lines.filter((l) => l.startsWith('#denied ')).map((l) => l.slice(8)),
+    legacyWarning: s.lines.some((l) => l.startsWith('#legacy-warning ')),
+  };
+}
+
+function firewallExtraFacts(sec: (name: string) => RawSection, doc: RawDocument) {
+  const nj = sec('nft-json');
+  const errors = nj.lines.filter((l) => l.startsWith('#error ')).map((l) => l.slice(7));
+  const data = nj.lines.filter((l) => !l.startsWith('#'));
+  const nftJson = {
+    present: doc.sections.has('nft-json') && !nj.lines.includes('#absent'),
+    // The collector folded one JSON line at fixed width: joining without separators restores it.
+    text: data.length && !errors.length ? data.join('') : null,
+    error: errors.length ? errors.join(' ') : doc.sections.has('nft-json') || !doc.sections.has('nftables') ? null : 'the collector did not read nft -j',
+    truncated: nj.dropped > 0 || nj.cut > 0,
+  };
+  const route = sec('fw-route').lines;
+  const arrival = route.flatMap((l) => {
+    const m = /^route (\S+) (.*)$/.exec(l);
+    if (!m) return [];
+    const dev = /\bdev (\S+)/.exec(m[2]!);
+    // `local X dev lo`: the client is one of the host's own addresses.
+    return [{ ip: m[1]!, iface: dev ? dev[1]! : null, raw: m[2]!.trim() }];
+  });
+  const ufwLines = sec('ufw').lines;
+  const rcLine = ufwLines.find((l) => l.startsWith('#status-rc='));
+  const statusRc = rcLine ? Number(rcLine.slice(11)) : null;
+  const status = ufwLines.filter((l) => !l.startsWith('#') && !l.startsWith('conf '));
+  const statusLine = status.find((l) => l.startsWith('Status: '));
+  const conf = kv(ufwLines.filter((l) => l.startsWith('conf ')).map((l) => l.slice(5).replace(/"/g, '')));
+  const fwd = sec('firewalld').lines;
+  const zones: { name: string; source: string; lines: string[] }[] = [];
+  for (const l of fwd) {
+    const z1 = /^#zone (\S+)$/.exec(l);
+    const x = /^#xml (\S+)$/.exec(l);
+    if (z1) zones.push({ name: z1[1]!, source: 'firewall-cmd', lines: [] });
+    else if (x) zones.push({ name: x[1]!.replace(/^.*\//, '').replace(/\.xml$/, ''), source: x[1]!, lines: [] });
+    else if (!l.startsWith('#') && zones.length) zones[zones.length - 1]!.lines.push(l);
+  }
+  return {
+    nftJson,
+    arrival,
+    iptablesLegacy: iptablesFacts(sec('iptables-legacy')),
+    ip6tablesLegacy: iptablesFacts(sec('ip6tables-legacy')),
+    ufw: {
+      present: doc.sections.has('ufw') && !ufwLines.includes('#absent'),
+      active: statusRc === 0 && statusLine ? statusLine === 'Status: active' : null,
+      statusRc,
+      status,
+      conf,
+    },
+    firewalld: {
+      present: doc.sections.has('firewalld') && !fwd.includes('#absent'),
+      running: fwd.includes('#running'),
+      defaultZone: fwd.find((l) => l.startsWith('default '))?.slice(8).trim() || null,
+      active: fwd.filter((l) => l.startsWith('active ')).map((l) => l.slice(7)),
+      zones,
+    },
   };
 }
 

@@ -22,6 +22,8 @@ export interface IptTable {
 export interface Packet {
   src: string;
   dport: number;
+  /** Interface the client's packets arrive on; null when unknown (then `-i` rules are uncertain). */
+  iif?: string | null;
   /** Always a new connection: the handshake of the SSH client. */
 }
 
@@ -131,10 +133,18 @@ function ruleMatches(rule: IptRule, p: Packet): Match {
         i++;
         break;
       case '-i':
-      case '--in-interface':
-        if (!test(val === 'lo' ? isLoopback(p.src) : !isLoopback(p.src) || val!.endsWith('+'))) return 'no';
+      case '--in-interface': {
+        // A rule for another interface does not see this client's packets; without the
+        // arrival interface the rule cannot be judged (never "matches everyone").
+        const iif = p.iif ?? (isLoopback(p.src) ? 'lo' : null);
+        if (iif === null) {
+          unknown = true;
+        } else if (!test(val!.endsWith('+') ? iif.startsWith(val!.slice(0, -1)) : iif === val)) {
+          return 'no';
+        }
         i++;
         break;
+      }
       case '-o':
       case '--out-interface':
         i++;
