@@ -4,12 +4,14 @@
  * directory that is missing or writable by others.
  */
 import type { Check } from './types';
-import type { Evidence, Fix } from '../report/types';
+import type { Evidence, Fix, FixAction } from '../report/types';
 import { hostOr, isResult, result } from './support/result';
 
 export const PERMISSIONS_TEXT = {
   ok: 'Host keys, /etc/ssh and the privilege-separation directory have safe modes.',
   problems: (n: number) => `${n} permission problem${n > 1 ? 's' : ''} that sshd refuses to work with.`,
+  keys: (paths: string[], running: boolean) =>
+    `Private host key${paths.length > 1 ? 's' : ''} ${paths.join(', ')} ${paths.length > 1 ? 'are' : 'is'} readable by others: sshd ignores ${paths.length > 1 ? 'them' : 'it'} ("UNPROTECTED PRIVATE KEY FILE")${running ? '' : ', and with no usable host key it cannot start'}.`,
   noPrivsep: 'The privilege-separation directory (/run/sshd) is missing; systemd creates it when it starts ssh, a manual start needs it.',
   unknown: 'File modes were not collected.',
 } as const;
@@ -33,6 +35,8 @@ export const permissionsCheck: Check = {
     if (!entries.length) return result(this, 'skip', PERMISSIONS_TEXT.unknown);
     const evidence: Evidence[] = [];
     const commands: string[] = [];
+    const actions: FixAction[] = [];
+    const badKeys: string[] = [];
     const mode = (m: string) => parseInt(m, 8);
     for (const e of entries) {
       const isKey = /ssh_host_.*_key$/.test(e.path);
@@ -41,9 +45,18 @@ export const permissionsCheck: Check = {
         ((e.path === '/etc/ssh' || PRIVSEP_DIRS.includes(e.path)) && ((mode(e.mode) & 0o022) !== 0 || e.owner !== 'root'));
       if (!bad) continue;
       evidence.push({ source: 'stat', text: `${e.mode} ${e.owner}:${e.group} ${e.path}` });
-      commands.push(isKey ? `chown root:root ${e.path} && chmod 600 ${e.path}` : `chown root:root ${e.path} && chmod 755 ${e.path}`);
+      // RHEL, Amazon Linux and Alibaba Cloud Linux keep host keys root:ssh_keys 0640 (their
+      // sshd-keygen and ssh-keysign need it); Debian and Ubuntu keep them root:root 0600.
+      const want = isKey ? (e.group === 'ssh_keys' ? { mode: '640', group: 'ssh_keys' } : { mode: '600', group: 'root' }) : { mode: '755', group: 'root' };
+      commands.push(`chown root:${want.group} ${e.path} && chmod ${want.mode} ${e.path}`);
+      actions.push({ kind: 'set-mode', path: e.path, mode: want.mode, owner: 'root', group: want.group });
+      if (isKey) badKeys.push(e.path);
     }
-    if (evidence.length) return result(this, 'fail', PERMISSIONS_TEXT.problems(evidence.length), evidence, PERMISSIONS_FIX.restore(commands));
+    if (evidence.length) {
+      const running = host.service.processes.some((p) => /sshd/.test(p.args));
+      const summary = badKeys.length === evidence.length ? PERMISSIONS_TEXT.keys(badKeys, running) : PERMISSIONS_TEXT.problems(evidence.length);
+      return result(this, 'fail', summary, evidence, { ...PERMISSIONS_FIX.restore(commands), actions });
+    }
     const hasPrivsep = entries.some((e) => PRIVSEP_DIRS.includes(e.path) && e.type === 'directory');
     const running = host.service.processes.length > 0;
     if (!hasPrivsep && !running && host.meta.init !== 'systemd') {

@@ -12,7 +12,8 @@ export const SSHD_CONFIG_TEXT = {
   bad: (msg: string) => `sshd rejects its configuration: ${msg}`,
   privsep: (dir: string) =>
     `sshd -t could not run because its privilege-separation directory ${dir} is missing (systemd creates it when it starts the service; a manual start needs it).`,
-  noHostKeys: 'sshd has no usable host keys: it exits at start.',
+  noHostKeys: 'sshd has no host keys: it exits at start ("no hostkeys available").',
+  keysUnusable: 'sshd has no usable host keys (the keys exist but it refuses them: see permissions): it exits at start.',
   noBinary: 'No sshd binary to test the configuration with.',
   cannotRun: (msg: string) => `sshd -t could not run (${msg}); the configuration is untested: see sshd-libraries.`,
 } as const;
@@ -27,7 +28,7 @@ export const SSHD_CONFIG_FIX = {
     summary: `Create ${dir} (root-owned, mode 0755).`,
     commands: [`mkdir -p ${dir} && chown root:root ${dir} && chmod 0755 ${dir}`, 'sshd -t'],
   }),
-  hostKeys: { summary: 'Generate the missing host keys.', commands: ['ssh-keygen -A', 'sshd -t'] } as Fix,
+  hostKeys: { summary: 'Generate the missing host keys.', commands: ['ssh-keygen -A', 'sshd -t'], actions: [{ kind: 'hostkeys-generate' }] } as Fix,
 } as const;
 
 // "/etc/ssh/sshd_config line 12: Bad configuration option: Foo" and
@@ -53,7 +54,12 @@ export const sshdConfigCheck: Check = {
     const evidence: Evidence[] = t.output.slice(0, 5).map((text) => ({ source: 'sshd -t', text }));
     const privsep = t.output.map((l) => /Missing privilege separation directory: (\S+)/.exec(l)).find(Boolean);
     if (privsep) return result(this, 'warn', SSHD_CONFIG_TEXT.privsep(privsep[1]!), evidence, SSHD_CONFIG_FIX.privsep(privsep[1]!));
-    if (t.output.some((l) => /no hostkeys available/.test(l))) return result(this, 'fail', SSHD_CONFIG_TEXT.noHostKeys, evidence, SSHD_CONFIG_FIX.hostKeys);
+    if (t.output.some((l) => /no hostkeys available/.test(l))) {
+      // Keys that exist but are too open are the permissions check's finding (and fix);
+      // generating keys helps only when there are none.
+      const keysExist = host.permissions.some((p) => /\/ssh_host_[a-z0-9]+_key$/.test(p.path));
+      return result(this, 'fail', keysExist ? SSHD_CONFIG_TEXT.keysUnusable : SSHD_CONFIG_TEXT.noHostKeys, evidence, keysExist ? null : SSHD_CONFIG_FIX.hostKeys);
+    }
     const located = t.output.map((l) => LINE_ERROR.exec(l)).find(Boolean);
     if (located) {
       const [, file, no, msg] = located;

@@ -334,6 +334,57 @@ symlink() {
   finish changed
 }
 
+# sshd's own paths only: its private host keys, /etc/ssh and the privilege-separation dirs.
+sshd_own_path() {
+  safe_path "$1" || usage "$2: must be a plain absolute path"
+  case $1 in
+    /etc/ssh/ssh_host_*_key) case ${1#/etc/ssh/ssh_host_} in *[!a-z0-9_]*) usage "$2: must be /etc/ssh/ssh_host_TYPE_key" ;; esac ;;
+    /etc/ssh | /run/sshd | /var/run/sshd | /var/empty/sshd | /var/empty | /usr/share/empty.sshd) ;;
+    *) usage "$2: must be a private host key, /etc/ssh or a privilege-separation directory" ;;
+  esac
+}
+
+set_mode() {
+  [ "$#" -eq 4 ] || usage "set-mode PATH MODE OWNER GROUP"
+  sshd_own_path "$1" PATH
+  case $2 in [0-7][0-7][0-7] | 0[0-7][0-7][0-7]) ;; *) usage "MODE: must be an octal mode such as 600" ;; esac
+  name_arg "$3" OWNER
+  name_arg "$4" GROUP
+  path=$1 mode=$2 owner=$3 group=$4
+  [ ! -L "$path" ] || precondition "$path is a symbolic link"
+  [ -e "$path" ] || precondition "$path does not exist"
+  was=$(stat -c '%a %U %G' "$path") || failed "cannot stat $path"
+  out before "$was $path"
+  if [ "$was" = "${mode#0} $owner $group" ]; then
+    out after "$was $path"
+    finish unchanged "$path already has $owner:$group mode $mode"
+  fi
+  { chown "$owner:$group" "$path" && chmod "$mode" "$path"; } || failed "chown/chmod of $path failed"
+  out after "$(stat -c '%a %U %G' "$path") $path"
+  # shellcheck disable=SC2086 # was holds three words: mode owner group
+  rollback_args mode "$path" $was
+  finish changed
+}
+
+hostkeys_generate() {
+  [ "$#" -eq 0 ] || usage "hostkeys-generate takes no arguments"
+  command -v ssh-keygen >/dev/null 2>&1 || precondition "ssh-keygen is not available"
+  before=""
+  for k in /etc/ssh/ssh_host_*_key; do [ -f "$k" ] && before="$before $k"; done
+  out before "host keys: ${before:-none}"
+  ssh-keygen -A >/dev/null 2>&1 || failed "ssh-keygen -A failed"
+  created=""
+  for k in /etc/ssh/ssh_host_*_key; do
+    [ -f "$k" ] || continue
+    case " $before " in *" $k "*) ;; *) created="$created $k" ;; esac
+  done
+  out after "host keys:$(for k in /etc/ssh/ssh_host_*_key; do [ -f "$k" ] && printf ' %s' "$k"; done)"
+  [ -n "$created" ] || finish unchanged "every host key type already had a key"
+  # shellcheck disable=SC2086 # one argument per key created
+  rollback_args hostkeys $created
+  finish changed
+}
+
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
 service_start() {
@@ -494,7 +545,23 @@ rollback() {
       out after "$2 stopped"
       finish restored
       ;;
-    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink or service" ;;
+    mode)
+      [ "$#" -eq 4 ] || usage "rollback mode PATH MODE OWNER GROUP"
+      sshd_own_path "$1" PATH
+      case $2 in [0-7][0-7][0-7] | [0-7][0-7][0-7][0-7]) ;; *) usage "MODE: must be an octal mode" ;; esac
+      name_arg "$3" OWNER
+      name_arg "$4" GROUP
+      { chown "$3:$4" "$1" && chmod "$2" "$1"; } || failed "could not restore $1 to $3:$4 mode $2"
+      out after "$(stat -c '%a %U %G' "$1") $1"
+      finish restored
+      ;;
+    hostkeys)
+      for k in "$@"; do sshd_own_path "$k" KEY; case $k in /etc/ssh/ssh_host_*_key) ;; *) usage "KEY: must be a host key" ;; esac; done
+      for k in "$@"; do rm -f "$k" "$k.pub" || failed "could not remove $k"; done
+      out after "removed: $*"
+      finish restored
+      ;;
+    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode or hostkeys" ;;
   esac
 }
 
@@ -510,6 +577,8 @@ case $action in
   firewall-insert-accept) firewall_insert_accept "$@" ;;
   symlink) symlink "$@" ;;
   service-start) service_start "$@" ;;
+  set-mode) set_mode "$@" ;;
+  hostkeys-generate) hostkeys_generate "$@" ;;
   rollback) rollback "$@" ;;
-  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start or rollback" ;;
+  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate or rollback" ;;
 esac

@@ -127,8 +127,19 @@ export function actionArgs(a: FixAction): string[] | null {
       if (!/^\d{1,20}$/.test(a.recordId)) fail('recordId', 'must be decimal digits');
       ip('ip', a.ip);
       return null;
+    case 'set-mode':
+      if (!SSHD_OWN_PATH.test(a.path)) fail('path', 'must be a private host key (/etc/ssh/ssh_host_*_key), /etc/ssh or a privilege-separation directory');
+      if (!/^0?[0-7]{3}$/.test(a.mode)) fail('mode', 'must be an octal mode such as 600');
+      if (!NAME.test(a.owner)) fail('owner', 'must be a user name');
+      if (!NAME.test(a.group)) fail('group', 'must be a group name');
+      return [a.kind, a.path, a.mode, a.owner, a.group];
+    case 'hostkeys-generate':
+      return [a.kind];
   }
 }
+
+/** The only paths set-mode may touch: sshd's host keys and directories. */
+const SSHD_OWN_PATH = /^(\/etc\/ssh\/ssh_host_[a-z0-9]+_key|\/etc\/ssh|\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
 
 const FW = (family: 'ipv4' | 'ipv6') => (family === 'ipv4' ? 'iptables' : 'ip6tables');
 const BACKUP = (file: string) => `cp -p ${shq(file)} ${shq(file)}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)`;
@@ -156,6 +167,10 @@ export function describeAction(a: FixAction): string {
         : `Start the ${a.service} service (${a.manager}), once sshd -t passes.`;
     case 'security-center-unblock':
       return `Delete Security Center custom block record ${a.recordId} (blocks ${a.ip}).`;
+    case 'set-mode':
+      return `Set ${a.path} to ${a.owner}:${a.group} mode ${a.mode} (the previous owner and mode are recorded for the rollback).`;
+    case 'hostkeys-generate':
+      return 'Create the missing host keys with ssh-keygen -A (the rollback removes only the keys it created).';
   }
 }
 
@@ -183,6 +198,10 @@ export function commandsFor(a: FixAction): string[] {
       return ['mkdir -p /run/sshd && chmod 0755 /run/sshd', `${shq(a.service)} -t`, shq(a.service)];
     case 'security-center-unblock':
       return [`aliyun sas DeleteCustomBlockRecord --Id ${a.recordId}`];
+    case 'set-mode':
+      return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.owner)}:${shq(a.group)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
+    case 'hostkeys-generate':
+      return ['ssh-keygen -A'];
   }
 }
 
@@ -190,6 +209,8 @@ export function commandsFor(a: FixAction): string[] {
 function phase(s: { checkId: string; action: FixAction }): number {
   switch (s.action.kind) {
     case 'symlink':
+    case 'set-mode':
+    case 'hostkeys-generate':
       return 0;
     case 'comment-line':
       return s.checkId === 'sshd-config' ? 1 : 2;

@@ -31,6 +31,10 @@ export type FixAction =
   | { kind: 'firewall-insert-accept'; family: 'ipv4' | 'ipv6'; table: string; chain: string; ip: string; port: number }
   | { kind: 'symlink'; link: string; target: string }
   | { kind: 'service-start'; service: string; manager: 'systemd' | 'sysv' | 'direct' }
+  /** Owner and mode of a private host key or sshd's own directories (/etc/ssh, privilege separation). */
+  | { kind: 'set-mode'; path: string; mode: string; owner: string; group: string }
+  /** `ssh-keygen -A`: create the host keys that are missing (rollback removes only those). */
+  | { kind: 'hostkeys-generate' }
   | { kind: 'security-center-unblock'; recordId: string; ip: string };
 
 export interface Fix {

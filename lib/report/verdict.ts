@@ -27,7 +27,9 @@ export const BLOCKING_CHECKS = new Set([
 const EXPLAINS: Record<Exclude<ProbeOutcome, 'banner'>, string[]> = {
   reset: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'firewall', 'fail2ban', 'auth-log'],
   closed: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'auth-log'],
-  refused: ['sshd-libraries', 'sshd-config', 'sshd-service', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
+  // Root causes before the symptom: a missing library, unusable host keys or a bad config keep
+  // sshd from starting; "no sshd running" (sshd-service) is what they look like.
+  refused: ['sshd-libraries', 'permissions', 'sshd-config', 'sshd-service', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
   timeout: ['security-group', 'network-acl', 'security-center', 'fail2ban', 'firewall'],
   silent: ['max-startups', 'sshd-service', 'sshd-libraries', 'disk', 'auth-log'],
   // Security groups and network ACLs drop silently (a timeout), never "no route": an

@@ -84,6 +84,20 @@ describe.runIf(labReady).concurrent('diagnosis of real failures on lab instances
     }
   });
 
+  it('names why sshd cannot start (host keys readable by others), not just that it is not running', async () => {
+    const l = await newLab();
+    await l.stopSshd();
+    await l.exec('chmod 644 /etc/ssh/ssh_host_*_key');
+    const { report } = await diagnoseLab(l);
+    expect(report.probe?.outcome).toBe('refused');
+    expect(report.verdict.causes.slice(0, 2)).toEqual(['permissions', 'sshd-config']);
+    expect(report.verdict.summary).toMatch(/confirmed cause: Private host keys .* readable by others: sshd ignores them .* cannot start/);
+    const perm = check(report, 'permissions');
+    expect(perm.evidence.map((e) => e.text)).toContain('644 root:root /etc/ssh/ssh_host_ed25519_key');
+    expect(perm.fix?.actions).toContainEqual({ kind: 'set-mode', path: '/etc/ssh/ssh_host_ed25519_key', mode: '600', owner: 'root', group: 'root' });
+    expect(check(report, 'sshd-config').fix).toBeNull();
+  });
+
   it('reads the all:all:deny option syntax in hosts.allow as a denial from the allow file', async () => {
     const l = await newLab();
     await sc.denyAllOptionSyntax(l);

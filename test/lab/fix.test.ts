@@ -51,6 +51,7 @@ async function state(lab: LabInstance): Promise<string> {
     iptables-save | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'
     fail2ban-client status sshd 2>/dev/null | grep 'Banned IP list' || true
     readlink /usr/lib/x86_64-linux-gnu/liblz4.so.1 || echo no-link
+    stat -c '%a %U %G %n' /etc/ssh/ssh_host_*_key 2>/dev/null || echo no-host-keys
     cat /run/sshd.pid 2>/dev/null || echo no-pid`);
   return r.stdout;
 }
@@ -73,6 +74,9 @@ const scenarios: { name: string; check: string; make: (lab: LabInstance) => Prom
   { name: 'a removed liblz4.so.1 link', check: 'sshd-libraries', make: (lab) => removeLz4Link(lab) },
   { name: 'a stopped sshd', check: 'sshd-service', make: (lab) => stopSshd(lab) },
   { name: 'a broken sshd_config', check: 'sshd-config', make: (lab) => breakSshdConfig(lab) },
+  // sshd will not start: the root cause, not "no sshd running", is what gets fixed.
+  { name: 'private host keys at 0644 (sshd refuses to start)', check: 'permissions', make: (lab) => lab.stopSshd().then(() => lab.exec('chmod 644 /etc/ssh/ssh_host_*_key')) },
+  { name: 'all host keys deleted (sshd refuses to start)', check: 'sshd-config', make: (lab) => lab.stopSshd().then(() => lab.exec('rm -f /etc/ssh/ssh_host_*')) },
 ];
 
 describe.skipIf(!labReady)('sshdoctor fix --apply on lab instances', () => {

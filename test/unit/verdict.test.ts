@@ -23,7 +23,7 @@ const CAN_EXPLAIN: Record<Exclude<ProbeOutcome, 'banner'>, string[]> = {
   reset: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries', 'firewall', 'fail2ban'],
   closed: ['tcp-wrappers', 'max-startups', 'sshd-config', 'permissions', 'sshd-libraries'],
   // Nothing listening, or a REJECT --reject-with tcp-reset.
-  refused: ['sshd-libraries', 'sshd-config', 'sshd-service', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
+  refused: ['sshd-libraries', 'permissions', 'sshd-config', 'sshd-service', 'sshd-listen', 'fail2ban', 'firewall', 'disk'],
   // A silent DROP anywhere on the path.
   timeout: ['security-group', 'network-acl', 'security-center', 'fail2ban', 'firewall'],
   // The connection is accepted and held: the server side, never a packet filter.
