@@ -28,7 +28,8 @@ beforeAll(async () => {
   emu = await startAwsEmulator();
   restoreEnv = useAwsEmulatorEnv(emu.url);
   dynamo = await startDynalite();
-  const config = { enabledProviders: ['aws'], optInTag: { key: 'sshdoctor:enabled', value: 'true' } } as unknown as ServiceConfig;
+  // Port 1 (nothing listens there) stands in for the deployment's SSH port.
+  const config = { enabledProviders: ['aws'], optInTag: { key: 'sshdoctor:enabled', value: 'true' }, sshPorts: [22, 1] } as unknown as ServiceConfig;
   api = await serveLambdas([
     {
       method: 'POST',
