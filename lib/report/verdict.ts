@@ -88,7 +88,8 @@ export function verdictFor(probe: ProbeResult | null, checks: readonly CheckResu
   if (blocking.length) {
     const lead = blocking[0]!;
     const prefix = probe ? `${where} answers this probe, but ` : '';
-    return { status: 'blocked', summary: `Blocked: ${prefix}${lead.summary}`, causes: blocking.map((c) => c.id), confirmed: false };
+    const authCauses = probe?.auth ? failing.filter((c) => AUTH_CHECKS.includes(c.id)) : [];
+    return { status: 'blocked', summary: `Blocked: ${prefix}${lead.summary}`, causes: [...blocking, ...authCauses].map((c) => c.id), confirmed: false };
   }
   if (probe?.outcome === 'banner' && probe.auth) return authVerdict(probe, probe.auth, failing, where);
   if (probe?.outcome === 'banner') {

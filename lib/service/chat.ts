@@ -28,16 +28,18 @@ export interface ChatTarget {
 export function parseChatText(text: string, target: ChatTarget): CheckRequest {
   const tokens = text.trim().split(/\s+/).filter(Boolean);
   const [instanceId, ...rest] = tokens;
-  if (!instanceId) throw new ValidationError('text', 'usage: <instance-id> [client-ip] [region]');
-  if (tokens.length > 3) throw new ValidationError('text', 'at most 3 words: <instance-id> [client-ip] [region]');
+  if (!instanceId) throw new ValidationError('text', 'usage: <instance-id> [user] [client-ip] [region]');
+  if (tokens.length > 4) throw new ValidationError('text', 'at most 4 words: <instance-id> [user] [client-ip] [region]');
   let clientIp: string | undefined;
   let region = target.region;
+  let user: string | undefined;
   for (const t of rest) {
     if (isIP(t)) clientIp = t;
-    else if (/^[a-z]{2}-[a-z0-9-]{3,28}$/.test(t)) region = t;
-    else throw new ValidationError('text', 'words after the instance id must be a client IP or a region');
+    else if (/^[a-z]{2}-[a-z0-9-]{3,28}-\d+$|^[a-z]{2}-[a-z]+$/.test(t)) region = t;
+    else if (user === undefined && /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(t)) user = t;
+    else throw new ValidationError('text', 'words after the instance id must be a user name, a client IP or a region');
   }
-  const req = parseOrThrow(checkRequestSchema, { provider: target.provider, instanceId, region, clientIp });
+  const req = parseOrThrow(checkRequestSchema, { provider: target.provider, instanceId, region, clientIp, ...(user ? { user } : {}) });
   return req;
 }
 

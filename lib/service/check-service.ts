@@ -11,6 +11,8 @@ import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, U
 import type { ReportStore } from './report-store';
 import type { CheckRequest } from './schemas';
 import type { ServiceConfig } from './config';
+import type { AuthTarget } from '../auth/types';
+import { parsePublicKey } from '../auth/validate';
 
 /** Builds (or returns a cached) provider for one region; SDKs load inside, lazily. */
 export type ProviderFactory = (name: 'aws' | 'alibaba', region: string) => Promise<CloudProvider>;
@@ -22,6 +24,14 @@ export interface InstanceDiagnoseOptions {
   port?: number;
   /** How long the collector may run on the instance. Default: the engine's (30 s). */
   collectorTimeoutMs?: number;
+  /** Also ask whether this user can log in (with this public key). */
+  user?: AuthTarget;
+}
+
+/** The request's user and public key (validated by the schema) as the engine's question. */
+function authOf(req: CheckRequest): { user?: AuthTarget } {
+  if (!req.user) return {};
+  return { user: { name: req.user, ...(req.publicKey ? { publicKey: parsePublicKey(req.publicKey) } : {}) } };
 }
 
 /** The engine's own collector budget, used when the caller has time for it. */
@@ -44,7 +54,7 @@ export function collectorBudget(deadline: number, now = Date.now()): number {
 export interface Diagnoser {
   instance(provider: CloudProvider, opts: InstanceDiagnoseOptions): Promise<Report>;
   /** This machine, through the local runner; only wired under `npm start`. */
-  local?(opts: { clientIps: string[]; clientIpSource?: ClientIp['source']; port: number }): Promise<Report>;
+  local?(opts: { clientIps: string[]; clientIpSource?: ClientIp['source']; port: number; user?: AuthTarget }): Promise<Report>;
 }
 
 export interface CheckDeps {
@@ -81,12 +91,12 @@ export async function runCheck(
   let report: Report;
   if (req.provider === 'local') {
     if (!deps.diagnoser.local) throw new ProviderNotEnabledError('local');
-    report = await deps.diagnoser.local({ clientIps, clientIpSource, port: req.port ?? 22 });
+    report = await deps.diagnoser.local({ clientIps, clientIpSource, port: req.port ?? 22, ...authOf(req) });
   } else {
     const { provider } = await optedInInstance(req.provider, req.region ?? '', req.instanceId, deps);
     const budget = deadline === undefined ? {} : { collectorTimeoutMs: collectorBudget(deadline) };
     report = await cloud('diagnosis', () =>
-      deps.diagnoser.instance(provider, { instanceId: req.instanceId, clientIps, clientIpSource, port: req.port, ...budget }),
+      deps.diagnoser.instance(provider, { instanceId: req.instanceId, clientIps, clientIpSource, port: req.port, ...budget, ...authOf(req) }),
     );
   }
   const id = randomUUID();

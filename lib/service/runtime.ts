@@ -105,6 +105,7 @@ export function createDiagnoser(cfg: ServiceConfig): Diagnoser {
         clientIps: opts.clientIps,
         clientIpSource: opts.clientIpSource,
         runner: createLocalRunner(),
+        ...(opts.user ? { user: opts.user } : {}),
       });
     };
   }

@@ -6,6 +6,8 @@ import * as z from 'zod/mini';
 import '../zod-locale';
 import { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION, canonicalIp } from '../cloud/validate';
 import { ValidationError } from './errors';
+import { AuthInputError } from '../auth/errors';
+import { parsePublicKey, validateUserName } from '../auth/validate';
 
 export { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION };
 
@@ -36,6 +38,22 @@ const port = z
   .number({ error: 'must be an integer' })
   .check(z.int('must be an integer'), z.gte(1, 'must be between 1 and 65535'), z.lte(65535, 'must be between 1 and 65535'));
 
+/** `user` and `publicKey` follow the CLI's rules (lib/auth/validate.ts); a key needs a user. */
+function authIssues(req: { user?: string; publicKey?: string }, ctx: { addIssue: (i: { code: 'custom'; path: string[]; message: string }) => void }): void {
+  if (req.publicKey !== undefined && req.user === undefined) ctx.addIssue({ code: 'custom', path: ['publicKey'], message: 'needs user: the key is asked about for that user' });
+  for (const [field, check] of [
+    ['user', () => req.user !== undefined && validateUserName(req.user)],
+    ['publicKey', () => req.publicKey !== undefined && parsePublicKey(req.publicKey)],
+  ] as const) {
+    try {
+      check();
+    } catch (err) {
+      if (err instanceof AuthInputError) ctx.addIssue({ code: 'custom', path: [field], message: err.message });
+      else throw err;
+    }
+  }
+}
+
 /** `POST /checks` body. Unknown fields are rejected so typos do not pass silently. */
 export const checkRequestSchema = z
   .strictObject(
@@ -45,6 +63,9 @@ export const checkRequestSchema = z
       region: z.optional(z.string({ error: 'must be a string' }).check(z.maxLength(32, 'must be at most 32 characters'))),
       clientIp: z.optional(ipAddress),
       port: z.optional(port),
+      /** Also ask whether this user can log in; publicKey is an OpenSSH public key line. */
+      user: z.optional(z.string({ error: 'must be a string' }).check(z.maxLength(32, 'must be at most 32 characters'))),
+      publicKey: z.optional(z.string({ error: 'must be a string' }).check(z.maxLength(16384, 'must be at most 16384 characters'))),
     },
     { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'must be a JSON object') },
   )
@@ -54,6 +75,7 @@ export const checkRequestSchema = z
       if (!idRule.test(req.instanceId)) {
         ctx.addIssue({ code: 'custom', path: ['instanceId'], message: `must match ${idRule.source} for ${req.provider}` });
       }
+      authIssues(req, ctx);
       if (req.provider === 'local') return;
       if (req.region === undefined) {
         ctx.addIssue({ code: 'custom', path: ['region'], message: `is required for ${req.provider}` });

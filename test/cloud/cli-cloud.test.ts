@@ -4,6 +4,10 @@
  * credential chains), which point at the wire-protocol emulators; the emulated run-command
  * APIs run the real collector inside a lab instance.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addLabNetwork, startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';
 import { viaExecutor } from '../emulators/executors';
@@ -107,5 +111,46 @@ describe.skipIf(!labReady)('sshdoctor check by instance ID (CLI process, emulate
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/SignatureDoesNotMatch/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  describe('the authentication stage through the run-command APIs', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'sshdoctor-cloud-auth-'));
+      for (const k of ['good', 'other']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, k)]);
+      const r = await inst.exec("id bob >/dev/null 2>&1 || useradd -m -s /bin/sh bob && usermod -p '*' bob && install -d -m 700 -o bob -g bob /home/bob/.ssh");
+      expect(r.code).toBe(0);
+      await inst.writeFile('/home/bob/.ssh/authorized_keys', readFileSync(join(dir, 'good.pub'), 'utf8'));
+      await inst.exec('chown bob:bob /home/bob/.ssh/authorized_keys && chmod 600 /home/bob/.ssh/authorized_keys');
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('AWS: the user and key travel to the collector through SSM as argv; an unlisted key is blocked with the reason', async () => {
+      aws.reset();
+      addLabNetwork(aws);
+      addAws();
+      const good = await runCheckJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'good.pub')], { env: awsEnv });
+      expect(good.report.probe?.auth).toMatchObject({ user: 'bob', outcome: 'accepted' });
+      expect(good.report.checks.find((c) => c.id === 'authorized-key')?.status).toBe('pass');
+      expect(good.report.verdict.status).toBe('reachable');
+      const bad = await runCheckJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'other.pub')], { env: awsEnv });
+      expect(bad.report.probe?.auth).toMatchObject({ user: 'bob', outcome: 'refused' });
+      expect(bad.report.checks.find((c) => c.id === 'authorized-key')?.status).toBe('fail');
+      expect(bad.report.verdict).toMatchObject({ status: 'blocked', causes: ['authorized-key'], confirmed: true });
+    });
+
+    it('Alibaba: the user travels through Cloud Assistant; a nologin shell is named as the cause', async () => {
+      ali.addInstance({ instanceId: ALI_ID, privateIps: [inst.ip], executor: shellExecutor(inst.via.split(' ')) });
+      await inst.exec('usermod -s /usr/sbin/nologin bob');
+      try {
+        const { report } = await runCheckJson([ALI_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'good.pub')], { env: aliEnv });
+        expect(report.collector.runner).toBe('cloud-assistant');
+        expect(report.checks.find((c) => c.id === 'user-account')).toMatchObject({ status: 'fail' });
+        expect(report.verdict.status).toBe('blocked');
+        expect(report.verdict.causes).toContain('user-account');
+      } finally {
+        await inst.exec('usermod -s /bin/sh bob');
+      }
+    });
   });
 });

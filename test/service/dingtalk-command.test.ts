@@ -66,6 +66,15 @@ describe('DingTalk robot requests', () => {
     ]);
   });
 
+  it('takes a user name after the instance id: /sshdoctor <instance-id> [user] [client-ip]', async () => {
+    const before = dispatched.length;
+    expect((await send(message(`@sshdoctor ${INSTANCE} ecs-user 203.0.113.9`))).status).toBe(200);
+    await settle();
+    expect(dispatched.slice(before).map((j) => (j as { request: unknown }).request)).toEqual([
+      { provider: 'alibaba', region: 'cn-hangzhou', instanceId: INSTANCE, clientIp: '203.0.113.9', user: 'ecs-user' },
+    ]);
+  });
+
   it('refuses a replay of a signed request, even with a rewritten body, and runs nothing', async () => {
     const ts = String(Date.now());
     const sign = dingtalkSignature(SECRET, ts);
