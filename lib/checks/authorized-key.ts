@@ -22,7 +22,8 @@ export const AUTHORIZED_KEY_TEXT = {
 
 export const AUTHORIZED_KEY_FIX = {
   add: (u: string, file: string, key: string): Fix => ({
-    summary: `Add the key to ${file} (this changes who may log in: fix --apply does not do it on its own).`,
+    summary: `Add the key to ${file} (this changes who may log in: fix --apply does it only with --authorize-key).`,
+    actions: [{ kind: 'authorize-key', user: u, file, key }],
     commands: [`install -d -m 700 -o ${shq(u)} -g "$(id -gn ${shq(u)})" ${shq(file.replace(/\/[^/]+$/, ''))}`, `printf '%s\\n' ${shq(key)} >> ${shq(file)}`, `chown ${shq(u)} ${shq(file)} && chmod 600 ${shq(file)}`],
   }),
 } as const;

@@ -6,7 +6,7 @@
  * Alibaba Cloud Linux) does not.
  */
 import type { Check } from './types';
-import type { Evidence, Fix } from '../report/types';
+import type { Evidence, Fix, FixAction } from '../report/types';
 import { result, shq } from './support/result';
 import { isCheckResult, userOr } from './support/user-facts';
 import type { UserFacts } from '../collector/facts';
@@ -19,15 +19,28 @@ export const KEY_PERMISSIONS_TEXT = {
 } as const;
 
 export const KEY_PERMISSIONS_FIX = {
-  chain: (u: string, bad: UserFacts['authorizedKeys'][number]['chain']): Fix => ({
-    summary: `Give ${bad.map((b) => b.path).join(', ')} the owner and modes sshd requires.`,
-    commands: bad.flatMap((b) => {
-      const owner = b.path.startsWith('/home') || b.owner !== 'root' ? u : 'root';
-      const mode = b.type === 'directory' ? (b.path.endsWith('/.ssh') ? '700' : 'go-w') : '600';
-      return [`chown ${shq(owner)} ${shq(b.path)}`, `chmod ${mode} ${shq(b.path)}`];
-    }),
-  }),
+  chain: (u: string, home: string, bad: UserFacts['authorizedKeys'][number]['chain']): Fix => {
+    const inHome = (p: string) => p === home || p.startsWith(`${home}/`);
+    // Only the user's own tree is changed automatically (owner: the user); a directory above
+    // the home (e.g. /home at 0777) is the administrator's to judge: commands only.
+    const actions: FixAction[] | undefined = home.startsWith('/') && home !== '/' && bad.every((b) => inHome(b.path)) ? bad.map((b) => ({ kind: 'user-path-mode', user: u, path: b.path, mode: wantedMode(b) })) : undefined;
+    return {
+      summary: `Give ${bad.map((b) => b.path).join(', ')} the owner and modes sshd requires.`,
+      commands: bad.flatMap((b) => {
+        const owner = inHome(b.path) ? u : 'root';
+        return [`chown ${shq(owner)} ${shq(b.path)}`, `chmod ${wantedMode(b)} ${shq(b.path)}`];
+      }),
+      ...(actions ? { actions } : {}),
+    };
+  },
 } as const;
+
+/** 700 for ~/.ssh, 600 for a key file, other directories keep their mode without group/other write. */
+function wantedMode(b: { path: string; type: string; mode: string }): string {
+  if (b.type !== 'directory') return '600';
+  if (b.path.endsWith('/.ssh')) return '700';
+  return (parseInt(b.mode, 8) & 0o755).toString(8).padStart(3, '0');
+}
 
 const DEBIAN_FAMILY = /^(debian|ubuntu)$/;
 
@@ -65,6 +78,6 @@ export const keyPermissionsCheck: Check = {
     if (!bad.size) return result(this, 'pass', KEY_PERMISSIONS_TEXT.ok(u.name));
     const list = [...bad.values()];
     const evidence: Evidence[] = list.map((c) => ({ source: 'stat', text: `${c.mode} ${c.owner}:${c.group} ${c.type} ${c.path}` }));
-    return result(this, 'fail', KEY_PERMISSIONS_TEXT.bad(u.name, list.map((c) => c.path)), evidence, KEY_PERMISSIONS_FIX.chain(u.name, list));
+    return result(this, 'fail', KEY_PERMISSIONS_TEXT.bad(u.name, list.map((c) => c.path)), evidence, KEY_PERMISSIONS_FIX.chain(u.name, u.home, list));
   },
 };

@@ -17,6 +17,7 @@ import { diagnoseLocal, parseCommandArgs, parseTargetArgs } from './check-comman
 
 const HELP = `usage:
   sshdoctor fix [--local] [--host HOST] [--port PORT] [--client-ip IP]... [--via "CMD"]
+                [--user NAME [--public-key FILE|-] [--authorize-key]]
                 [--only CHECK[,CHECK...]] [--apply] [--json]
   sshdoctor fix INSTANCE_ID --provider aws|alibaba --region REGION [--client-ip IP]...
                 [--address public|private] [--port PORT] [--only CHECK[,CHECK...]] [--apply] [--json]
@@ -28,6 +29,9 @@ const HELP = `usage:
 
   --only IDS   fix only these checks (comma-separated ids, e.g. tcp-wrappers,fail2ban)
   --apply      apply the plan (default: print it, change nothing)
+  --authorize-key  also plan (and with --apply, do) steps that change who may log in:
+               adding the --public-key to NAME's authorized keys; without it they are
+               printed as manual steps only
   --json       print { plan, outcome } as one JSON object
   (target options as for sshdoctor check --help; by instance ID, every step runs through
   SSM or Cloud Assistant, and verification probes the address the cloud API returns)
@@ -49,12 +53,16 @@ export function cliIdentity(): string {
 }
 
 export const fixCommand: Command = async (argv, io) => {
-  const { values, positionals } = parseCommandArgs(argv, 'fix', { only: { type: 'string' }, apply: { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs(argv, 'fix', { only: { type: 'string' }, apply: { type: 'boolean' }, 'authorize-key': { type: 'boolean' } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const target = parseTargetArgs(values, positionals);
+  const authorizeKey = values['authorize-key'] === true;
+  if (authorizeKey && !(target.kind === 'cloud' ? target.args.user : target.user)?.publicKey) {
+    throw new UsageError('--authorize-key', 'needs --user NAME and --public-key FILE: the key to add');
+  }
   let only: string[] | undefined;
   if (values.only !== undefined) {
     try {
@@ -92,7 +100,7 @@ export const fixCommand: Command = async (argv, io) => {
     io.stderr(`sshdoctor fix: could not inspect the host: ${report.collector.reason ?? 'collector failed'}\n`);
     return EXIT.couldNotDiagnose;
   }
-  const plan = buildPlan(report, only ? { only } : {});
+  const plan = buildPlan(report, { ...(only ? { only } : {}), allowAccessChanges: authorizeKey });
 
   if (!values.apply) {
     io.stdout(values.json ? `${JSON.stringify({ plan, outcome: null }, null, 2)}\n` : renderPlan(plan, { dryRun: true }));

@@ -385,6 +385,82 @@ hostkeys_generate() {
   finish changed
 }
 
+# user_home USER: sets home to the user's home directory from passwd (the only tree user
+# actions touch). Not a command substitution, so that its refusals end the script.
+user_home() {
+  case $1 in '' | [!A-Za-z_]* | *[!A-Za-z0-9_.-]*) usage "USER: must be a user name" ;; esac
+  home=$(awk -F: -v u="$1" '$1 == u { print $6; exit }' /etc/passwd)
+  [ -n "$home" ] || precondition "no user $1 in /etc/passwd"
+  safe_path "$home" || precondition "$1's home $home is not a plain path"
+  [ "$home" != / ] || precondition "$1's home is /"
+}
+
+# The user's home, or a path below it that is no symbolic link at any step.
+user_path() {
+  safe_path "$2" || usage "PATH: must be a plain absolute path"
+  case $2 in "$1" | "$1"/?*) ;; *) usage "PATH: must be $1 or below it" ;; esac
+  p=""
+  for c in $(printf '%s\n' "$2" | tr '/' ' '); do
+    p="$p/$c"
+    [ ! -L "$p" ] || precondition "$p is a symbolic link"
+  done
+}
+
+user_path_mode() {
+  [ "$#" -eq 3 ] || usage "user-path-mode USER PATH MODE"
+  user_home "$1"
+  user_path "$home" "$2"
+  case $3 in [0-7][0-7][0-7] | 0[0-7][0-7][0-7]) ;; *) usage "MODE: must be an octal mode such as 700" ;; esac
+  user=$1 path=$2 mode=$3
+  [ -e "$path" ] || precondition "$path does not exist"
+  was=$(stat -c '%a %U %G' "$path") || failed "cannot stat $path"
+  out before "$was $path"
+  group=${was##* }
+  if [ "$was" = "${mode#0} $user $group" ]; then
+    out after "$was $path"
+    finish unchanged "$path already has owner $user and mode $mode"
+  fi
+  { chown "$user" "$path" && chmod "$mode" "$path"; } || failed "chown/chmod of $path failed"
+  out after "$(stat -c '%a %U %G' "$path") $path"
+  # shellcheck disable=SC2086 # was holds three words: mode owner group
+  rollback_args user-mode "$user" "$path" $was
+  finish changed
+}
+
+authorize_key() {
+  [ "$#" -eq 3 ] || usage "authorize-key USER FILE KEY"
+  user_home "$1"
+  user_path "$home" "$2"
+  case $3 in
+    ssh-ed25519\ * | ssh-rsa\ * | ecdsa-sha2-nistp256\ * | ecdsa-sha2-nistp384\ * | ecdsa-sha2-nistp521\ * | sk-ssh-ed25519@openssh.com\ * | sk-ecdsa-sha2-nistp256@openssh.com\ *)
+      case ${3#* } in '' | *[!A-Za-z0-9+/=]*) usage "KEY: must be type base64" ;; esac ;;
+    *) usage "KEY: must be an OpenSSH public key (type base64)" ;;
+  esac
+  user=$1 file=$2 key=$3
+  if [ -f "$file" ] && grep -qF -- "$key" "$file"; then
+    out before "key present in $file"
+    out after "key present in $file"
+    finish unchanged "the key is already in $file"
+  fi
+  dir=$(dirname "$file")
+  grp=$(id -gn "$user") || failed "no group for $user"
+  if [ ! -d "$dir" ]; then install -d -m 700 -o "$user" -g "$grp" "$dir" || failed "cannot create $dir"; fi
+  if [ -f "$file" ]; then
+    backup="$file.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)"
+    cp -p "$file" "$backup" || failed "cannot back up $file"
+    out backup "$backup"
+    out before "$(wc -l <"$file") lines in $file"
+  else
+    backup=""
+    out before "$file missing"
+  fi
+  printf '%s\n' "$key" >>"$file" || failed "cannot append to $file"
+  { chown "$user:$grp" "$file" && chmod 600 "$file"; } || failed "cannot set owner and mode of $file"
+  out after "$(wc -l <"$file") lines in $file"
+  if [ -n "$backup" ]; then rollback_args user-file "$user" "$file" "$backup"; else rollback_args user-file "$user" "$file" -; fi
+  finish changed
+}
+
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
 service_start() {
@@ -561,7 +637,33 @@ rollback() {
       out after "removed: $*"
       finish restored
       ;;
-    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode or hostkeys" ;;
+    user-mode)
+      [ "$#" -eq 5 ] || usage "rollback user-mode USER PATH MODE OWNER GROUP"
+      user_home "$1"
+      user_path "$home" "$2"
+      case $3 in [0-7][0-7][0-7] | [0-7][0-7][0-7][0-7]) ;; *) usage "MODE: must be an octal mode" ;; esac
+      name_arg "$4" OWNER
+      name_arg "$5" GROUP
+      { chown "$4:$5" "$2" && chmod "$3" "$2"; } || failed "could not restore $2"
+      out after "$(stat -c '%a %U %G' "$2") $2"
+      finish restored
+      ;;
+    user-file)
+      [ "$#" -eq 3 ] || usage "rollback user-file USER FILE BACKUP"
+      user_home "$1"
+      user_path "$home" "$2"
+      if [ "$3" = - ]; then
+        rm -f "$2" || failed "could not remove $2"
+        out after "$2 removed (it did not exist before)"
+      else
+        case $3 in "$2.sshdoctor-"*) ;; *) usage "BACKUP: must be a sshdoctor backup of FILE" ;; esac
+        [ -f "$3" ] || precondition "backup $3 is gone"
+        cp -p "$3" "$2" || failed "could not restore $2 from $3"
+        out after "$2 restored from $3"
+      fi
+      finish restored
+      ;;
+    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode, hostkeys, user-mode or user-file" ;;
   esac
 }
 
@@ -579,6 +681,8 @@ case $action in
   service-start) service_start "$@" ;;
   set-mode) set_mode "$@" ;;
   hostkeys-generate) hostkeys_generate "$@" ;;
+  user-path-mode) user_path_mode "$@" ;;
+  authorize-key) authorize_key "$@" ;;
   rollback) rollback "$@" ;;
-  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate or rollback" ;;
+  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate, user-path-mode, authorize-key or rollback" ;;
 esac

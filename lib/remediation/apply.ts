@@ -8,6 +8,7 @@ import type { FixAction, Report } from '../report/types';
 import type { ProbeOutcome } from '../probe/types';
 import type { CommandRunner } from '../runners/types';
 import type { FixPlan, PlanStep } from './plan';
+import { AUTH_CHECKS } from '../report/verdict';
 import script from './apply.sh';
 import { compactShellScript } from '../runners/compact-script';
 
@@ -223,7 +224,12 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
   // made, the probe after the fix must get an SSH banner.
   const wantBanner = plan.probeBefore !== null;
   const bannerMissing = wantBanner && probeAfter !== 'banner';
-  const ok = stillFailing.length === 0 && !bannerMissing;
+  // A fix for the authentication stage is verified from outside: the server must now accept
+  // the key (or, without a key, the stage must not end refused).
+  const authAfter = after.probe?.auth;
+  const authFixed = plan.steps.some((s) => AUTH_CHECKS.includes(s.checkId));
+  const keyRefused = authFixed && authAfter !== undefined && authAfter.outcome !== 'accepted' && authAfter.outcome !== 'no-auth-needed' && (authAfter.key !== undefined || authAfter.outcome === 'refused');
+  const ok = stillFailing.length === 0 && !bannerMissing && !keyRefused;
   for (const a of applied) if (a.record.result === 'changed' || a.record.result === 'unchanged') a.record.verified = ok;
 
   const changed = applied.some((a) => a.record.result === 'changed');
@@ -231,7 +237,7 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
     return {
       status: changed ? 'fixed' : 'nothing-to-do',
       summary: changed
-        ? `Fixed and verified: ${fixedIds.join(', ')} now pass${wantBanner ? `, and ${after.target.host}:${after.target.port} answers with an SSH banner` : ''}.`
+        ? `Fixed and verified: ${fixedIds.join(', ')} now pass${wantBanner ? `, and ${after.target.host}:${after.target.port} answers with an SSH banner` : ''}${authFixed && authAfter?.outcome === 'accepted' ? `; the server accepts ${authAfter.user}'s key` : ''}.`
         : 'Nothing changed: every step found its fix already in place, and verification passed.',
       audit,
       after,
@@ -242,6 +248,7 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
   const why = [
     ...(stillFailing.length ? [`${stillFailing.join(', ')} still fail${stillFailing.length === 1 ? 's' : ''}`] : []),
     ...(bannerMissing ? [`the probe of ${after.target.host}:${after.target.port} saw "${probeAfter ?? 'nothing'}" instead of an SSH banner`] : []),
+    ...(keyRefused ? [`the server still does not accept ${authAfter!.user}'s key (${authAfter!.outcome})`] : []),
   ].join(' and ');
   const rb = await rollBack(applied, options, timeoutMs);
   const undoable = applied.some((a) => a.rollbackArgs?.length);

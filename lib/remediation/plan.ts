@@ -43,6 +43,13 @@ export interface FixPlan {
 export interface PlanOptions {
   /** Check ids to fix (default: every failing check). */
   only?: readonly string[];
+  /** Steps that change who may log in (adding a key) are planned only with this (--authorize-key). */
+  allowAccessChanges?: boolean;
+}
+
+/** Actions that change who may log in: never applied without their own explicit flag. */
+export function changesAccess(a: FixAction): boolean {
+  return a.kind === 'authorize-key';
 }
 
 /** Every check id, for `--only` validation. */
@@ -58,7 +65,7 @@ export function parseOnly(text: string): string[] {
 }
 
 // Same rules as apply.sh (which checks them again): plain absolute paths, no "..".
-const SAFE_PATH = /^\/(?:[A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*\/)*[A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*$/;
+const SAFE_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9_.+@-]+)+$/;
 const LIB_DIRS = ['/lib/', '/lib64/', '/lib32/', '/usr/lib/', '/usr/lib64/', '/usr/lib32/', '/usr/local/lib/'];
 const NAME = /^[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,63}$/;
 const FILE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.+-]+$/;
@@ -135,8 +142,22 @@ export function actionArgs(a: FixAction): string[] | null {
       return [a.kind, a.path, a.mode, a.owner, a.group];
     case 'hostkeys-generate':
       return [a.kind];
+    case 'user-path-mode':
+      if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
+      if (!SAFE_PATH.test(a.path) || !a.path.startsWith('/')) fail('path', 'must be a plain absolute path');
+      if (!/^0?[0-7]{3}$/.test(a.mode)) fail('mode', 'must be an octal mode such as 700');
+      return [a.kind, a.user, a.path, a.mode];
+    case 'authorize-key': {
+      if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
+      if (!SAFE_PATH.test(a.file) || !a.file.startsWith('/')) fail('file', 'must be a plain absolute path');
+      const m = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}$/.exec(a.key);
+      if (!m) fail('key', 'must be "type base64" of an OpenSSH public key');
+      return [a.kind, a.user, a.file, a.key];
+    }
   }
 }
+
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 
 /** The only paths set-mode may touch: sshd's host keys and directories. */
 const SSHD_OWN_PATH = /^(\/etc\/ssh\/ssh_host_[a-z0-9]+_key|\/etc\/ssh|\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
@@ -171,6 +192,10 @@ export function describeAction(a: FixAction): string {
       return `Set ${a.path} to ${a.owner}:${a.group} mode ${a.mode} (the previous owner and mode are recorded for the rollback).`;
     case 'hostkeys-generate':
       return 'Create the missing host keys with ssh-keygen -A (the rollback removes only the keys it created).';
+    case 'user-path-mode':
+      return `Give ${a.path} owner ${a.user} and mode ${a.mode}, as sshd's StrictModes requires (the previous owner and mode are recorded for the rollback).`;
+    case 'authorize-key':
+      return `Append the given public key to ${a.file} for ${a.user} (changes who may log in; only with --authorize-key).`;
   }
 }
 
@@ -202,6 +227,10 @@ export function commandsFor(a: FixAction): string[] {
       return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.owner)}:${shq(a.group)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
     case 'hostkeys-generate':
       return ['ssh-keygen -A'];
+    case 'user-path-mode':
+      return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.user)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
+    case 'authorize-key':
+      return [`cp -p ${shq(a.file)} ${shq(a.file)}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ) 2>/dev/null || true`, `printf '%s\n' ${shq(a.key)} >> ${shq(a.file)}`];
   }
 }
 
@@ -211,6 +240,8 @@ function phase(s: { checkId: string; action: FixAction }): number {
     case 'symlink':
     case 'set-mode':
     case 'hostkeys-generate':
+    case 'user-path-mode':
+    case 'authorize-key':
       return 0;
     case 'comment-line':
       return s.checkId === 'sshd-config' ? 1 : 2;
@@ -253,6 +284,10 @@ export function buildPlan(report: Report, options: PlanOptions = {}): FixPlan {
       manual.push({ checkId: c.id, reason: 'no API for this part: do it by hand', ...(c.fix ? { summary: c.fix.summary } : {}), commands: notes });
     }
     for (const action of actions) {
+      if (changesAccess(action) && !options.allowAccessChanges) {
+        manual.push({ checkId: c.id, reason: 'changes who may log in: planned only with --authorize-key', summary: describeAction(action), commands: commandsFor(action) });
+        continue;
+      }
       const key = JSON.stringify(action);
       if (seen.has(key)) continue;
       seen.add(key);

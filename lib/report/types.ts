@@ -35,6 +35,10 @@ export type FixAction =
   | { kind: 'set-mode'; path: string; mode: string; owner: string; group: string }
   /** `ssh-keygen -A`: create the host keys that are missing (rollback removes only those). */
   | { kind: 'hostkeys-generate' }
+  /** Owner (the user) and mode of a path in a user's key chain: the home directory or below it. */
+  | { kind: 'user-path-mode'; user: string; path: string; mode: string }
+  /** Appends a public key to the user's authorized keys: changes who may log in (needs --authorize-key). */
+  | { kind: 'authorize-key'; user: string; file: string; key: string }
   | { kind: 'security-center-unblock'; recordId: string; ip: string };
 
 export interface Fix {

@@ -63,6 +63,13 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     [['firewall-delete-rule', 'ipv4', 'filter', 'INPUT', '-A OUTPUT -j DROP'], /RULE: must start with "-A INPUT "/],
     [['service-start', 'direct', '/tmp/evil'], /SERVICE: must be an absolute path ending in \/sshd/],
     [['rollback', 'file', '/etc/hosts.deny', '/etc/shadow'], /BACKUP: must be a sshdoctor backup of FILE/],
+    [['user-path-mode', 'root;id', '/root', '700'], /USER: must be a user name/],
+    [['user-path-mode', 'root', '/etc/shadow', '600'], /PATH: must be \/root or below it/],
+    [['user-path-mode', 'root', '/root/../etc/shadow', '600'], /PATH: must be a plain absolute path/],
+    [['user-path-mode', 'root', '/root/.ssh', '7777'], /MODE: must be an octal mode/],
+    [['authorize-key', 'root', '/root/.ssh/authorized_keys', 'ssh-ed25519 AAAA$(id)'], /KEY: must be type base64/],
+    [['authorize-key', 'root', '/etc/ssh/authorized_keys', 'ssh-ed25519 AAAA'], /PATH: must be \/root or below it/],
+    [['rollback', 'user-file', 'root', '/root/.ssh/authorized_keys', '/etc/shadow'], /BACKUP: must be a sshdoctor backup of FILE/],
     [['reboot'], /ACTION: must be/],
   ])('refuses %j with exit 2, naming the argument and the rule', async (args, message) => {
     const r = await run(args);
@@ -70,6 +77,35 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     const out = parseScriptOutput(r.stdout);
     expect(out?.result).toBe('usage-error');
     expect(out?.detail).toMatch(message);
+  });
+
+  it('sets a user path\'s owner and mode and restores both from the rollback arguments; refuses a symbolic link', async () => {
+    await lab.exec('useradd -m carol 2>/dev/null; mkdir -p /home/carol/.ssh && chown root:root /home/carol/.ssh && chmod 777 /home/carol/.ssh');
+    const r = await run(['user-path-mode', 'carol', '/home/carol/.ssh', '700']);
+    const out = parseScriptOutput(r.stdout)!;
+    expect(out.result).toBe('changed');
+    expect((await lab.exec("stat -c '%a %U %G' /home/carol/.ssh")).stdout.trim()).toBe('700 carol root');
+    const back = await run(out.rollbackArgs);
+    expect(parseScriptOutput(back.stdout)!.result).toBe('restored');
+    expect((await lab.exec("stat -c '%a %U %G' /home/carol/.ssh")).stdout.trim()).toBe('777 root root');
+    await lab.exec('ln -s /etc /home/carol/link');
+    const link = await run(['user-path-mode', 'carol', '/home/carol/link/shadow', '600']);
+    expect(link.exitCode).toBe(3);
+    expect(parseScriptOutput(link.stdout)!.detail).toContain('symbolic link');
+    expect((await lab.exec("stat -c '%a %U' /etc/shadow")).stdout.trim()).not.toBe('600 carol');
+  });
+
+  it('appends a key once, backed up, and the rollback restores the file byte for byte', async () => {
+    await lab.exec("mkdir -p /home/carol/.ssh && printf '# keep\\n' > /home/carol/.ssh/authorized_keys");
+    const before = (await lab.exec('sha256sum /home/carol/.ssh/authorized_keys')).stdout;
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+    const r = await run(['authorize-key', 'carol', '/home/carol/.ssh/authorized_keys', key]);
+    const out = parseScriptOutput(r.stdout)!;
+    expect(out.result).toBe('changed');
+    expect((await lab.exec('cat /home/carol/.ssh/authorized_keys')).stdout).toBe(`# keep\n${key}\n`);
+    expect(parseScriptOutput((await run(['authorize-key', 'carol', '/home/carol/.ssh/authorized_keys', key])).stdout)!.result).toBe('unchanged');
+    await run(out.rollbackArgs);
+    expect((await lab.exec('sha256sum /home/carol/.ssh/authorized_keys')).stdout).toBe(before);
   });
 
   it('refuses to comment out a line whose text changed since the diagnosis (exit 3, file untouched)', async () => {
