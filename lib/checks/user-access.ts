@@ -7,6 +7,7 @@ import type { Check } from './types';
 import type { Evidence, Fix } from '../report/types';
 import { result } from './support/result';
 import { configLineFor, isCheckResult, matchPatternList, userOr } from './support/user-facts';
+import { judgeAccessConf } from './support/pam-access';
 
 export const USER_ACCESS_TEXT = {
   denyUsers: (u: string, v: string) => `sshd's DenyUsers (${v}) names ${u}: "User ${u} from ... not allowed because listed in DenyUsers".`,
@@ -16,6 +17,8 @@ export const USER_ACCESS_TEXT = {
   root: (v: string) => `PermitRootLogin ${v}: sshd refuses root${v === 'no' ? '' : ' with a key'} ("ROOT LOGIN REFUSED").`,
   pubkey: (u: string, client: string) => `PubkeyAuthentication is off for ${u} from ${client} (a Match block or the global setting): no key is accepted.`,
   methods: (v: string) => `AuthenticationMethods ${v}: a key alone is not enough to log in.`,
+  pamAccess: (u: string, client: string, line: number) => `pam_access refuses ${u} from ${client}: /etc/security/access.conf line ${line} denies it ("Access denied ... by PAM account configuration").`,
+  pamAccessUnknown: (u: string, client: string, why: string) => `pam_access decides whether ${u} may log in from ${client}, and its rules could not be judged here (${why}).`,
   unread: (why: string) => `sshd -T -C could not run (${why}): sshd's rules for this user were not inspected.`,
   ok: (u: string) => `sshd's Allow/Deny rules, PermitRootLogin and public-key settings let ${u} in from these clients.`,
 } as const;
@@ -67,6 +70,22 @@ export const userAccessCheck: Check = {
       const methods = o.authenticationmethods?.[0];
       if (facts.user?.publicKey && methods && methods !== 'any' && !methods.split(/\s+/).some((m) => m === 'publickey')) {
         return hit('AuthenticationMethods', USER_ACCESS_TEXT.methods(methods));
+      }
+    }
+    const usePam = u.effective.find((e) => !e.error)?.options.usepam?.[0] !== 'no';
+    const access = u.pam?.find((p) => /^account\s.*pam_access\.so/.test(p.text));
+    if (usePam && access) {
+      for (const c of facts.clients ?? []) {
+        const a = judgeAccessConf(u.accessRules, u.name, u.groups, c.ip);
+        const ev: Evidence[] = [{ source: access.file, line: access.line, text: access.text }];
+        if (a.rule) ev.push({ source: '/etc/security/access.conf', line: a.rule.line, text: a.rule.text });
+        if (a.verdict === 'deny') {
+          return result(this, 'fail', USER_ACCESS_TEXT.pamAccess(u.name, c.ip, a.rule!.line), ev, {
+            summary: `Edit /etc/security/access.conf line ${a.rule!.line} (this changes who may log in).`,
+            commands: [`sed -n '${a.rule!.line}p' /etc/security/access.conf   # the rule that denies ${u.name} from ${c.ip}`],
+          });
+        }
+        if (a.verdict === 'unknown') return result(this, 'warn', USER_ACCESS_TEXT.pamAccessUnknown(u.name, c.ip, a.why!), ev);
       }
     }
     return result(this, 'pass', USER_ACCESS_TEXT.ok(u.name));

@@ -532,8 +532,44 @@ user_facts() {
       awk -v k="$USER_KEY" '{ i = index($0, k); if (i > 0) { o = substr($0, 1, i - 1); sub(/[ \t]+$/, "", o); print "keyline " NR " " o } }' "$f" | head -n 3
     fi
   done
-  if have getenforce; then echo "selinux=$(run getenforce 2>/dev/null)"; fi
+  if have getenforce; then
+    se=$(run getenforce 2>/dev/null)
+    echo "selinux=$se"
+    if [ "$se" = Enforcing ] && [ -d "$home/.ssh" ]; then
+      stat -c 'selinux-label %C %n' "$home/.ssh" 2>/dev/null
+      have matchpathcon && run matchpathcon -n "$home/.ssh" 2>/dev/null | sed 's/^/selinux-expected /'
+    fi
+  fi
+  pam_facts
   return 0
+}
+
+# The PAM stack sshd runs (UsePAM yes): where it uses pam_nologin, pam_access, pam_faillock or
+# pam_tally2 (following include/substack one level), and the user's failure tally.
+pam_facts() {
+  [ -r /etc/pam.d/sshd ] || { echo "pam-missing /etc/pam.d/sshd"; return 0; }
+  incs=$(awk '$1 ~ /^@include$/ { print $2 } $2 ~ /^(include|substack)$/ { print $3 }' /etc/pam.d/sshd 2>/dev/null | head -n 6)
+  stack=""
+  for f in /etc/pam.d/sshd $incs; do
+    case $f in /*) ;; *) f="/etc/pam.d/$f" ;; esac
+    [ -r "$f" ] || continue
+    stack="$stack$(awk -v f="$f" '/^[ \t]*#/ { next } /pam_(nologin|access|faillock|tally2)\.so/ { sub(/^[ \t]+/, ""); print "pam " f ":" NR " " substr($0, 1, 200) }' "$f")
+"
+  done
+  printf '%s' "$stack" | grep -v '^$'
+  if printf '%s' "$stack" | grep -q 'pam_access\.so'; then
+    awk '/^[ \t]*(#|$)/ { next } { print "access " NR " " substr($0, 1, 200) }' /etc/security/access.conf 2>/dev/null | head -n 30
+  fi
+  if [ -r /etc/security/faillock.conf ]; then
+    awk -F= '/^[ \t]*(deny|unlock_time|fail_interval|even_deny_root|dir)[ \t]*(=|$)/ { k = $1; gsub(/[ \t]/, "", k); v = $2; gsub(/[ \t]/, "", v); print "faillock-conf " k "=" v }' /etc/security/faillock.conf
+  fi
+  if have faillock; then
+    out=$(run faillock --user "$USER_NAME" 2>&1) || { echo "faillock-error $(printf '%s' "$out" | tail -n 1 | cut -c1-160)"; return 0; }
+    # Entries marked V (valid) count towards deny; print their number and the newest one's time.
+    printf '%s\n' "$out" | awk '$NF == "V" { n++; last = $1 " " $2 } END { print "faillock-valid=" n + 0; if (n) print "faillock-last=" last }'
+  elif have pam_tally2; then
+    run pam_tally2 --user "$USER_NAME" 2>/dev/null | awk 'NR == 2 { print "tally2-failures=" $2 }'
+  fi
 }
 
 permissions() {
@@ -584,7 +620,7 @@ collect() {
   section auth-log 2000 auth_log
   section disk 600 disk
   section permissions 800 permissions
-  section user 2400 user_facts
+  section user 3600 user_facts
   echo "#end"
 }
 

@@ -104,6 +104,16 @@ const userFacts = z.object({
     }),
   ),
   selinux: z.nullable(z.string()),
+  /** With SELinux enforcing: the label of ~/.ssh and what the policy expects (matchpathcon). */
+  selinuxLabel: z.nullable(z.string()),
+  selinuxExpected: z.nullable(z.string()),
+  /** The sshd PAM stack's lines that use pam_nologin/access/faillock/tally2; null: /etc/pam.d/sshd unreadable. */
+  pam: z.nullable(z.array(z.object({ file: z.string(), line: z.number(), text: z.string() }))),
+  /** /etc/security/access.conf rules (only read when pam_access is in the stack). */
+  accessRules: z.array(z.object({ line: z.number(), text: z.string() })),
+  /** pam_faillock: faillock.conf settings, the user's valid failures and the newest one (host local time). */
+  faillock: z.object({ conf: z.record(z.string(), z.string()), valid: z.nullable(z.number()), last: z.nullable(z.string()), error: z.nullable(z.string()) }),
+  tally2Failures: z.nullable(z.number()),
 });
 
 export type UserFacts = z.infer<typeof userFacts>;
@@ -531,7 +541,24 @@ const CHAIN = /^chain (\d+) (\S+) (\S+) (.+?) (\/\S*)$/;
 
 function userFactsOf(s: RawSection): UserFacts | null {
   if (!s.lines.length || s.lines.includes('#none')) return null;
-  const k = kv(s.lines.filter((l) => !l.startsWith('T ') && !l.startsWith('chain') && !l.startsWith('#') && !l.startsWith('keyline ')));
+  const k = kv(s.lines.filter((l) => !/^(T |chain|#|keyline |pam |access |faillock-conf |selinux-)/.test(l)));
+  const prefixed = (p: string) => s.lines.filter((l) => l.startsWith(p)).map((l) => l.slice(p.length));
+  const pamMissing = s.lines.some((l) => l.startsWith('pam-missing '));
+  const pam = pamMissing
+    ? null
+    : prefixed('pam ').flatMap((l) => {
+        const m = /^(\S+):(\d+) (.*)$/.exec(l);
+        return m ? [{ file: m[1]!, line: Number(m[2]), text: m[3]! }] : [];
+      });
+  const accessRules = prefixed('access ').flatMap((l) => {
+    const m = /^(\d+) (.*)$/.exec(l);
+    return m ? [{ line: Number(m[1]), text: m[2]! }] : [];
+  });
+  const faillockConf: Record<string, string> = {};
+  for (const l of prefixed('faillock-conf ')) {
+    const i = l.indexOf('=');
+    if (i > 0) faillockConf[l.slice(0, i)] = l.slice(i + 1);
+  }
   const num = (v: string | undefined) => (v === undefined || v === '' || !/^-?\d+$/.test(v) ? null : Number(v));
   const effective: UserFacts['effective'] = [];
   for (const l of s.lines) {
@@ -590,5 +617,11 @@ function userFactsOf(s: RawSection): UserFacts | null {
     effective,
     authorizedKeys,
     selinux: k.selinux ?? null,
+    selinuxLabel: prefixed('selinux-label ')[0]?.split(' ')[0] ?? null,
+    selinuxExpected: prefixed('selinux-expected ')[0]?.trim().split(/\s+/).pop() ?? null,
+    pam,
+    accessRules,
+    faillock: { conf: faillockConf, valid: num(k['faillock-valid']), last: k['faillock-last'] ?? null, error: prefixed('faillock-error ')[0] ?? null },
+    tally2Failures: num(k['tally2-failures']),
   };
 }
