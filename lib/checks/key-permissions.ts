@@ -13,6 +13,7 @@ import type { UserFacts } from '../collector/facts';
 
 export const KEY_PERMISSIONS_TEXT = {
   bad: (u: string, paths: string[]) => `StrictModes refuses ${u}'s keys: ${paths.join(', ')} ${paths.length > 1 ? 'have' : 'has'} a wrong owner or is writable by others ("Authentication refused: bad ownership or modes").`,
+  label: (u: string, label: string, want: string) => `SELinux is enforcing and ${u}'s ~/.ssh is labelled ${label}, not ${want}: sshd may not read the keys.`,
   off: (u: string) => `StrictModes is off: sshd does not check the modes of ${u}'s key files.`,
   unread: (u: string) => `needs root: run with sudo or --via sudo (the path to ${u}'s authorized keys could not be read).`,
   ok: (u: string) => `${u}'s authorized-keys files and the directories above them have owners and modes StrictModes accepts.`,
@@ -75,7 +76,18 @@ export const keyPermissionsCheck: Check = {
         if (!ownerOk || worldWritable || groupWritable) bad.set(c.path, c);
       }
     }
-    if (!bad.size) return result(this, 'pass', KEY_PERMISSIONS_TEXT.ok(u.name));
+    if (!bad.size) {
+      // SELinux enforcing: sshd (sshd_t) reads keys only with the ssh_home_t type on ~/.ssh.
+      const type = (label: string | null) => label?.split(':')[2] ?? null;
+      const want = type(u.selinuxExpected) ?? 'ssh_home_t';
+      if (u.selinux === 'Enforcing' && u.selinuxLabel && type(u.selinuxLabel) !== want) {
+        return result(this, 'fail', KEY_PERMISSIONS_TEXT.label(u.name, u.selinuxLabel, want), [{ source: 'stat -c %C', text: `${u.selinuxLabel} ${u.home}/.ssh` }], {
+          summary: `Restore the SELinux labels of ${u.home}/.ssh.`,
+          commands: [`restorecon -Rv ${shq(`${u.home}/.ssh`)}`],
+        });
+      }
+      return result(this, 'pass', KEY_PERMISSIONS_TEXT.ok(u.name));
+    }
     const list = [...bad.values()];
     const evidence: Evidence[] = list.map((c) => ({ source: 'stat', text: `${c.mode} ${c.owner}:${c.group} ${c.type} ${c.path}` }));
     return result(this, 'fail', KEY_PERMISSIONS_TEXT.bad(u.name, list.map((c) => c.path)), evidence, KEY_PERMISSIONS_FIX.chain(u.name, u.home, list));

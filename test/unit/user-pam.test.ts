@@ -111,3 +111,15 @@ describe('/etc/nologin and pam_nologin', () => {
     expect(judge(['nologin=maintenance', 'pam-missing /etc/pam.d/sshd'])['user-account']!.status).toBe('fail');
   });
 });
+
+describe('SELinux label of ~/.ssh', () => {
+  it('fails key-permissions with restorecon when enforcing and the type is wrong', () => {
+    const r = judge(['selinux=Enforcing', 'selinux-label unconfined_u:object_r:user_home_t:s0 /home/alice/.ssh', 'selinux-expected unconfined_u:object_r:ssh_home_t:s0'])['key-permissions']!;
+    expect(r.status).toBe('fail');
+    expect(r.fix?.commands).toEqual(['restorecon -Rv /home/alice/.ssh']);
+  });
+  it('passes the right type, and any label when SELinux is permissive', () => {
+    expect(judge(['selinux=Enforcing', 'selinux-label unconfined_u:object_r:ssh_home_t:s0 /home/alice/.ssh'])['key-permissions']!.status).toBe('pass');
+    expect(judge(['selinux=Permissive', 'selinux-label unconfined_u:object_r:user_home_t:s0 /home/alice/.ssh'])['key-permissions']!.status).toBe('pass');
+  });
+});
