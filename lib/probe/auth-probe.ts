@@ -145,7 +145,14 @@ export function probeAuth(opts: AuthProbeOptions): Promise<AuthProbeResult> {
         if (m && remote.length < 12) remote.push(m[1]!.slice(0, 300));
       },
       authHandler: (methodsLeft, _partial, next) => {
-        if (!askedNone) {
+        // With a key, the key query comes first: its failure answer lists the methods too, and
+        // one round trip (and the server's delay on a failed attempt) less keeps the stage short.
+        if (!askedNone && !agent) {
+          askedNone = true;
+          return next({ type: 'none', username: user });
+        }
+        // ssh2 does not pass on the methods listed in an agent key's failure: ask `none` for them.
+        if (agent && askedKey && !askedNone && !agent.signRequested) {
           askedNone = true;
           return next({ type: 'none', username: user });
         }
