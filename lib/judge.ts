@@ -43,7 +43,7 @@ export function judge({ options, clients, probe, run, started }: JudgeInput): Re
     schemaVersion: 1,
     tool: { name: 'sshdoctor', version: TOOL_VERSION },
     generatedAt: new Date().toISOString(),
-    target: { ...options.target },
+    target: { ...options.target, ...(options.user ? { user: { name: options.user.name, ...(options.user.publicKey ? { publicKey: `${options.user.publicKey.type} ${options.user.publicKey.base64}` } : {}) } } : {}) },
     clients,
     probe,
     collector: collected.summary,

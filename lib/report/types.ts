@@ -116,6 +116,8 @@ export interface Report {
     instanceId?: string;
     provider?: 'local' | 'aws' | 'alibaba';
     region?: string;
+    /** With --user: who was asked about, and the public key (type base64; public by nature, never a private key). */
+    user?: { name: string; publicKey?: string };
   };
   clients: ClientIp[];
   probe: ProbeResult | null;

@@ -17,6 +17,8 @@ import type { FixAuditStore } from './fix-audit-store';
 import type { ReportStore } from './report-store';
 import { instanceKey } from './report-store';
 import type { ServiceConfig } from './config';
+import type { AuthTarget } from '../auth/types';
+import { parsePublicKey, validateUserName } from '../auth/validate';
 
 export interface FixRequest {
   /** Id of the stored report whose failing checks are fixed. */
@@ -112,6 +114,8 @@ export async function applyFix(
       clientIps: named.map((c) => c.ip),
       ...(named[0] ? { clientIpSource: named[0].source as ClientIp['source'] } : {}),
       port: report.target.port,
+      // The authentication question of the report is asked again: the server must now accept the key.
+      ...authOfReport(report),
     });
   const outcome = await applyPlan(plan, {
     runner: provider.runner(instance),
@@ -125,6 +129,13 @@ export async function applyFix(
   });
   await deps.audit.record(ready.targetKey, runId, outcome.audit);
   return outcome;
+}
+
+/** The report's --user question (user and public key) as the engine's AuthTarget. */
+function authOfReport(report: Report): { user?: AuthTarget } {
+  const u = report.target.user;
+  if (!u) return {};
+  return { user: { name: validateUserName(u.name), ...(u.publicKey ? { publicKey: parsePublicKey(u.publicKey) } : {}) } };
 }
 
 /** Time kept back for writing the audit records after the plan. */

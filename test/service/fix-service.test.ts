@@ -5,7 +5,12 @@
  * provider's runner (apply.sh's argv as validated text), verifies with a fresh diagnosis and
  * the outside probe, and writes the audit to DynamoDB.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePublicKey } from '../../lib/auth/validate';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
 import { shellExecutor } from '../emulators/alibaba-emulator';
@@ -88,6 +93,34 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix core (runFix)', () => {
     expect(again.outcome?.audit.map((a) => a.result)).toEqual(['unchanged']);
     expect(await inst.readFile('/etc/hosts.deny')).toBe(fixedText);
     await inst.exec(': > /etc/hosts.deny');
+  });
+
+  it('fixes a user\'s key chain from a stored --user report: verified by asking the server again, and the real client logs in', { timeout: 180_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sshdoctor-fixsvc-'));
+    try {
+      const g = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
+      expect(g.status).toBe(0);
+      const pub = readFileSync(join(dir, 'id.pub'), 'utf8');
+      await inst.exec("id dora >/dev/null 2>&1 || useradd -m -s /bin/sh dora; usermod -p '*' dora; mkdir -p -m 700 /home/dora/.ssh");
+      await inst.writeFile('/home/dora/.ssh/authorized_keys', pub);
+      await inst.exec('chown -R dora:dora /home/dora/.ssh && chmod 666 /home/dora/.ssh/authorized_keys');
+      const login = () =>
+        spawnSync('ssh', ['-i', join(dir, 'id'), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', `dora@${inst.ip}`, 'true'], { timeout: 20_000 }).status === 0;
+      expect(login()).toBe(false);
+      const provider = await deps.providers('alibaba', 'cn-hangzhou');
+      const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [], user: { name: 'dora', publicKey: parsePublicKey(pub) } });
+      expect(report.verdict.status).toBe('blocked');
+      expect(report.target.user).toEqual({ name: 'dora', publicKey: pub.trim().split(' ').slice(0, 2).join(' ') });
+      const reportId = '3c2e3d2f-1e8b-4b68-8d66-1e3c2e3d2f1e';
+      await deps.store.put(reportId, report);
+      const applied = await runFix({ reportId, apply: true }, 'slack:T1/U0123ABC', deps);
+      expect(applied.plan.steps.map((s) => s.action.kind)).toEqual(['user-path-mode']);
+      expect(applied.outcome?.status, applied.outcome?.summary).toBe('fixed');
+      expect(applied.outcome?.after?.probe?.auth?.outcome).toBe('accepted');
+      expect(login()).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rolls a cloud fix back when verification fails on purpose (the re-check probe is made to fail)', { timeout: 180_000 }, async () => {
