@@ -27,6 +27,7 @@ export const SSHD_CONFIG_FIX = {
   privsep: (dir: string): Fix => ({
     summary: `Create ${dir} (root-owned, mode 0755).`,
     commands: [`mkdir -p ${dir} && chown root:root ${dir} && chmod 0755 ${dir}`, 'sshd -t'],
+    actions: [{ kind: 'privsep-dir', path: dir }],
   }),
   hostKeys: { summary: 'Generate the missing host keys.', commands: ['ssh-keygen -A', 'sshd -t'], actions: [{ kind: 'hostkeys-generate' }] } as Fix,
 } as const;
@@ -53,7 +54,12 @@ export const sshdConfigCheck: Check = {
     if (unprivileged) return unprivileged;
     const evidence: Evidence[] = t.output.slice(0, 5).map((text) => ({ source: 'sshd -t', text }));
     const privsep = t.output.map((l) => /Missing privilege separation directory: (\S+)/.exec(l)).find(Boolean);
-    if (privsep) return result(this, 'warn', SSHD_CONFIG_TEXT.privsep(privsep[1]!), evidence, SSHD_CONFIG_FIX.privsep(privsep[1]!));
+    if (privsep) {
+      // systemd creates /run/sshd (RuntimeDirectory) when it starts the service; any other
+      // directory (RHEL's /usr/share/empty.sshd, /var/empty) or a start without systemd fails.
+      const systemdMakesIt = host.meta.init === 'systemd' && /^\/(var\/)?run\/sshd$/.test(privsep[1]!);
+      return result(this, systemdMakesIt ? 'warn' : 'fail', SSHD_CONFIG_TEXT.privsep(privsep[1]!), evidence, SSHD_CONFIG_FIX.privsep(privsep[1]!));
+    }
     if (t.output.some((l) => /no hostkeys available/.test(l))) {
       // Keys that exist but are too open are the permissions check's finding (and fix);
       // generating keys helps only when there are none.

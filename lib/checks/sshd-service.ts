@@ -6,6 +6,7 @@
 import type { Check } from './types';
 import type { Fix } from '../report/types';
 import { hostOr, isResult, result } from './support/result';
+import { RECENT_MINUTES, recentLines } from './support/host-access';
 import { activeSocketUnit, sshdListener, sshServiceName } from './support/sshd-facts';
 
 export const SSHD_SERVICE_TEXT = {
@@ -14,6 +15,7 @@ export const SSHD_SERVICE_TEXT = {
   failed: (unit: string, result: string) => `${unit} has failed (result: ${result || 'unknown'}) and no sshd is running.`,
   stopped: 'No sshd process is running: nothing accepts SSH connections.',
   noBinary: 'No sshd binary was found: the SSH server is not installed.',
+  lastWords: (line: string) => `sshd's last error: "${line}".`,
 } as const;
 
 export const SSHD_SERVICE_FIX = {
@@ -33,6 +35,9 @@ export const SSHD_SERVICE_FIX = {
   }),
 } as const;
 
+/** Lines sshd writes when it cannot start or serve (bind, config, keys, privilege separation, libraries). */
+const FATAL = /\bsshd(?:-session)?\[\d+\]:.*(\bfatal\b|Bind to port .* failed|Cannot bind any address|Missing privilege separation directory|no hostkeys available|Unable to load host key|Bad configuration option|terminating, \d+ bad configuration|error while loading shared libraries)/i;
+
 export const sshdServiceCheck: Check = {
   id: 'sshd-service',
   title: 'SSH server running',
@@ -49,6 +54,13 @@ export const sshdServiceCheck: Check = {
     const evidence = host.service.units.map((u) => ({ source: 'systemctl', text: `${u.name} active=${u.active} enabled=${u.enabled} result=${u.result}` }));
     const fix = host.meta.init === 'systemd' ? SSHD_SERVICE_FIX.systemd(sshServiceName(host)) : SSHD_SERVICE_FIX.direct(host.sshd.path);
     const failed = host.service.units.find((u) => u.active === 'failed');
-    return result(this, 'fail', failed ? SSHD_SERVICE_TEXT.failed(failed.name, failed.result) : SSHD_SERVICE_TEXT.stopped, evidence, fix);
+    // sshd's own last words when it refused to start: the cause, where the unit state is the symptom.
+    // Only a recent line is named as the cause; an older one is evidence, marked as such.
+    const last = [...recentLines(host.authLog.lines, host).recent].reverse().find((l) => FATAL.test(l));
+    const older = last ? undefined : [...host.authLog.lines].reverse().find((l) => FATAL.test(l));
+    if (last) evidence.push({ source: host.authLog.source ?? 'sshd log', text: last.slice(0, 300) });
+    else if (older) evidence.push({ source: host.authLog.source ?? 'sshd log', text: `(older than ${RECENT_MINUTES} minutes, or of unknown age) ${older.slice(0, 280)}` });
+    const summary = failed ? SSHD_SERVICE_TEXT.failed(failed.name, failed.result) : SSHD_SERVICE_TEXT.stopped;
+    return result(this, 'fail', last ? `${summary} ${SSHD_SERVICE_TEXT.lastWords(last.replace(/^.*?\bsshd(?:-session)?\[\d+\]:\s*/, '').slice(0, 200))}` : summary, evidence, fix);
   },
 };

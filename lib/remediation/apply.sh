@@ -385,6 +385,22 @@ hostkeys_generate() {
   finish changed
 }
 
+privsep_dir() {
+  [ "$#" -eq 1 ] || usage "privsep-dir PATH"
+  case $1 in /run/sshd | /var/run/sshd | /var/empty/sshd | /var/empty | /usr/share/empty.sshd) ;; *) usage "PATH: must be a privilege-separation directory" ;; esac
+  if [ -d "$1" ]; then
+    out before "$(stat -c '%a %U %G' "$1") $1"
+    out after "$(stat -c '%a %U %G' "$1") $1"
+    finish unchanged "$1 exists"
+  fi
+  if [ -e "$1" ] || [ -L "$1" ]; then precondition "$1 exists and is not a directory"; fi
+  out before "$1 missing"
+  { mkdir -m 0755 "$1" && chown root:root "$1"; } || failed "cannot create $1"
+  out after "$(stat -c '%a %U %G' "$1") $1"
+  rollback_args privsep-dir "$1"
+  finish changed
+}
+
 # user_home USER: sets home to the user's home directory from passwd (the only tree user
 # actions touch). Not a command substitution, so that its refusals end the script.
 user_home() {
@@ -637,6 +653,13 @@ rollback() {
       out after "removed: $*"
       finish restored
       ;;
+    privsep-dir)
+      [ "$#" -eq 1 ] || usage "rollback privsep-dir PATH"
+      case $1 in /run/sshd | /var/run/sshd | /var/empty/sshd | /var/empty | /usr/share/empty.sshd) ;; *) usage "PATH: must be a privilege-separation directory" ;; esac
+      rmdir "$1" 2>/dev/null || failed "could not remove $1 (not empty?)"
+      out after "$1 removed"
+      finish restored
+      ;;
     user-mode)
       [ "$#" -eq 5 ] || usage "rollback user-mode USER PATH MODE OWNER GROUP"
       user_home "$1"
@@ -663,7 +686,7 @@ rollback() {
       fi
       finish restored
       ;;
-    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode, hostkeys, user-mode or user-file" ;;
+    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode, hostkeys, privsep-dir, user-mode or user-file" ;;
   esac
 }
 
@@ -681,8 +704,9 @@ case $action in
   service-start) service_start "$@" ;;
   set-mode) set_mode "$@" ;;
   hostkeys-generate) hostkeys_generate "$@" ;;
+  privsep-dir) privsep_dir "$@" ;;
   user-path-mode) user_path_mode "$@" ;;
   authorize-key) authorize_key "$@" ;;
   rollback) rollback "$@" ;;
-  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate, user-path-mode, authorize-key or rollback" ;;
+  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate, privsep-dir, user-path-mode, authorize-key or rollback" ;;
 esac

@@ -142,6 +142,9 @@ export function actionArgs(a: FixAction): string[] | null {
       return [a.kind, a.path, a.mode, a.owner, a.group];
     case 'hostkeys-generate':
       return [a.kind];
+    case 'privsep-dir':
+      if (!PRIVSEP_DIR.test(a.path)) fail('path', 'must be a privilege-separation directory (/run/sshd, /var/run/sshd, /var/empty/sshd, /var/empty, /usr/share/empty.sshd)');
+      return [a.kind, a.path];
     case 'user-path-mode':
       if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
       if (!SAFE_PATH.test(a.path) || !a.path.startsWith('/')) fail('path', 'must be a plain absolute path');
@@ -158,6 +161,8 @@ export function actionArgs(a: FixAction): string[] | null {
 }
 
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+
+const PRIVSEP_DIR = /^(\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
 
 /** The only paths set-mode may touch: sshd's host keys and directories. */
 const SSHD_OWN_PATH = /^(\/etc\/ssh\/ssh_host_[a-z0-9]+_key|\/etc\/ssh|\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
@@ -192,6 +197,8 @@ export function describeAction(a: FixAction): string {
       return `Set ${a.path} to ${a.owner}:${a.group} mode ${a.mode} (the previous owner and mode are recorded for the rollback).`;
     case 'hostkeys-generate':
       return 'Create the missing host keys with ssh-keygen -A (the rollback removes only the keys it created).';
+    case 'privsep-dir':
+      return `Create sshd's privilege-separation directory ${a.path} (root:root 0755; the rollback removes it).`;
     case 'user-path-mode':
       return `Give ${a.path} owner ${a.user} and mode ${a.mode}, as sshd's StrictModes requires (the previous owner and mode are recorded for the rollback).`;
     case 'authorize-key':
@@ -227,6 +234,8 @@ export function commandsFor(a: FixAction): string[] {
       return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.owner)}:${shq(a.group)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
     case 'hostkeys-generate':
       return ['ssh-keygen -A'];
+    case 'privsep-dir':
+      return [`mkdir -m 0755 ${shq(a.path)} && chown root:root ${shq(a.path)}`];
     case 'user-path-mode':
       return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.user)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
     case 'authorize-key':
@@ -240,6 +249,7 @@ function phase(s: { checkId: string; action: FixAction }): number {
     case 'symlink':
     case 'set-mode':
     case 'hostkeys-generate':
+    case 'privsep-dir':
     case 'user-path-mode':
     case 'authorize-key':
       return 0;

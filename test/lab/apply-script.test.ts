@@ -95,6 +95,18 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     expect((await lab.exec("stat -c '%a %U' /etc/shadow")).stdout.trim()).not.toBe('600 carol');
   });
 
+  it('creates a missing privilege-separation directory root:root 0755 and the rollback removes it', async () => {
+    await lab.exec('rm -rf /var/empty');
+    const r = await run(['privsep-dir', '/var/empty']);
+    const out = parseScriptOutput(r.stdout)!;
+    expect(out.result).toBe('changed');
+    expect((await lab.exec("stat -c '%a %U %G' /var/empty")).stdout.trim()).toBe('755 root root');
+    expect(parseScriptOutput((await run(['privsep-dir', '/var/empty'])).stdout)!.result).toBe('unchanged');
+    expect(parseScriptOutput((await run(out.rollbackArgs)).stdout)!.result).toBe('restored');
+    expect((await lab.exec('test -e /var/empty')).code).not.toBe(0);
+    expect((await run(['privsep-dir', '/tmp/x'])).exitCode).toBe(2);
+  });
+
   it('appends a key once, backed up, and the rollback restores the file byte for byte', async () => {
     await lab.exec("mkdir -p /home/carol/.ssh && printf '# keep\\n' > /home/carol/.ssh/authorized_keys");
     const before = (await lab.exec('sha256sum /home/carol/.ssh/authorized_keys')).stdout;

@@ -238,6 +238,23 @@ describe.runIf(labReady).concurrent('diagnosis of real failures on lab instances
     expect(report.verdict.causes[0]).toBe('sshd-listen');
   });
 
+  it('names the process holding port 22 and sshd\'s own last error when sshd cannot bind', async () => {
+    const l = await newLab();
+    await sc.nonSshOn22(l);
+    const start = await l.startSshd().then(
+      () => 'started',
+      (e: Error) => e.message,
+    );
+    expect(start).not.toBe('started');
+    await sc.waitForAuthLog(l, 'sshd\\[[0-9]+\\]: .*(Cannot bind any address|Bind to port 22)');
+    const { report } = await diagnoseLab(l);
+    expect(check(report, 'sshd-listen').summary).toMatch(/Port 22 is held by busybox, not sshd/);
+    const svc = check(report, 'sshd-service');
+    expect(svc.status).toBe('fail');
+    expect(svc.summary).toMatch(/sshd's last error: ".*(Cannot bind any address|Bind to port 22 .* failed)/);
+    expect(report.verdict.causes[0]).toBe('sshd-listen');
+  });
+
   it('finds the exact line in a 20,000-line DenyHosts hosts.deny within the output limit', async () => {
     const l = await newLab();
     const { line } = await sc.hugeHostsDeny(l, l.hostIp, 20_000);

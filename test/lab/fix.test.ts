@@ -77,6 +77,7 @@ const scenarios: { name: string; check: string; make: (lab: LabInstance) => Prom
   // sshd will not start: the root cause, not "no sshd running", is what gets fixed.
   { name: 'private host keys at 0644 (sshd refuses to start)', check: 'permissions', make: (lab) => lab.stopSshd().then(() => lab.exec('chmod 644 /etc/ssh/ssh_host_*_key')) },
   { name: 'all host keys deleted (sshd refuses to start)', check: 'sshd-config', make: (lab) => lab.stopSshd().then(() => lab.exec('rm -f /etc/ssh/ssh_host_*')) },
+  { name: 'a missing privilege-separation directory, sshd started without systemd', check: 'sshd-config', make: (lab) => lab.stopSshd().then(() => lab.exec('rm -rf /run/sshd')) },
 ];
 
 describe.skipIf(!labReady)('sshdoctor fix --apply on lab instances', () => {
