@@ -158,7 +158,7 @@ describe.skipIf(!labReady)('Slack Apply fix', () => {
       const report = slack.received[seen]!.body as Message;
       expect(report.text).toContain(`${INSTANCE_ID}: blocked`);
       const button = report.blocks?.find((b) => b.type === 'actions')?.elements?.find((e) => e.action_id === SLACK_APPLY_FIX_ACTION);
-      expect(button).toBeDefined();
+      expect(button?.value).toMatch(/^[0-9a-f-]{36}$/);
       expect(button!.confirm?.text.text).toMatch(/hosts\.deny|TCP wrappers|comment/i);
       const reportId = button!.value;
 

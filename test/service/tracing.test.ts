@@ -88,7 +88,7 @@ describe('X-Ray tracing', () => {
     const { out, received } = await runTraced('test/service/support/traced-ec2.ts', 'functions/checks-create.handler', 2);
     expect(out).toEqual([200]);
     const handler = received.find((s) => s.name === '## functions/checks-create.handler');
-    expect(handler).toBeDefined();
+    expect(handler?.id).toMatch(/^[0-9a-f]{16}$/);
     const calls = received.filter((c) => c.parent_id === handler!.id);
     expect(calls.map((c) => [c.name, c.http?.request?.method, c.http?.response?.status])).toEqual([['127.0.0.1', 'POST', 200]]);
   });
