@@ -5,7 +5,7 @@
  */
 import type { Check } from './types';
 import type { Evidence, Fix } from '../report/types';
-import { result } from './support/result';
+import { result, shq } from './support/result';
 import { configLineFor, isCheckResult, matchPatternList, userOr } from './support/user-facts';
 import { judgeAccessConf } from './support/pam-access';
 
@@ -23,10 +23,29 @@ export const USER_ACCESS_TEXT = {
   ok: (u: string) => `sshd's Allow/Deny rules, PermitRootLogin and public-key settings let ${u} in from these clients.`,
 } as const;
 
-const editFix = (keyword: string, where?: { file: string; line: number; text: string }): Fix => ({
-  summary: `Change ${keyword} in ${where ? `${where.file} line ${where.line}` : 'sshd_config'} (this changes who may log in), then check with sshd -t and reload sshd.`,
-  commands: [where ? `sed -n '${where.line}p' ${where.file}   # ${keyword}: edit this line` : `grep -rni '^${keyword}' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/`, 'sshd -t && (systemctl reload ssh || systemctl reload sshd)'],
-});
+/** A plan only (it changes who may log in): back the file up, change the line, test, reload. */
+const editFix = (keyword: string, where: { file: string; line: number; text: string } | undefined, edit: string | null): Fix => {
+  if (!where || !edit) {
+    return {
+      summary: `Change ${keyword} in sshd's configuration (this changes who may log in), then check with sshd -t and reload sshd.`,
+      commands: [`grep -rni '^[[:space:]]*${keyword}' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/`, 'sshd -t && (systemctl reload ssh || systemctl reload sshd)'],
+    };
+  }
+  const f = shq(where.file);
+  return {
+    summary: `Change ${where.file} line ${where.line} (${where.text.trim()}) (this changes who may log in), then check with sshd -t and reload sshd.`,
+    commands: [`cp -p ${f} ${f}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)`, `sed -i ${shq(`${where.line}${edit}`)} ${f}`, 'sshd -t && (systemctl reload ssh || systemctl reload sshd)'],
+  };
+};
+
+/** sed edits for one line: add a word, drop a word (or comment the line out), set a value. */
+const EDIT = {
+  add: (word: string) => `s/$/ ${word}/`,
+  // Dropping the only word would leave "DenyUsers" with no argument, which sshd refuses: comment it out.
+  drop: (text: string, word: string) => (text.trim().split(/\s+/).slice(1).includes(word) && text.trim().split(/\s+/).length > 2 ? `s/[[:space:]]${word.replace(/[.]/g, '\\.')}\\([[:space:]]\\|$\\)/\\1/` : 's/^/# sshdoctor: /'),
+  set: (keyword: string, value: string) => `s/^\\([[:space:]]*\\)[A-Za-z]*.*/\\1${keyword} ${value}/`,
+  comment: () => 's/^/# sshdoctor: /',
+};
 
 export const userAccessCheck: Check = {
   id: 'user-access',
@@ -47,29 +66,29 @@ export const userAccessCheck: Check = {
     for (const e of u.effective.filter((x) => !x.error)) {
       const o = e.options;
       const src = `sshd -T -C user=${u.name},addr=${e.client}`;
-      const hit = (keyword: string, summary: string): ReturnType<typeof result> => {
+      const hit = (keyword: string, summary: string, edit: (text: string) => string): ReturnType<typeof result> => {
         const where = configLineFor(lines, keyword);
         const ev: Evidence[] = [{ source: src, text: `${keyword.toLowerCase()} ${(o[keyword.toLowerCase()] ?? []).join(' ')}` }];
         if (where) ev.push({ source: where.file, line: where.line, text: where.text });
-        return result(this, 'fail', summary, ev, editFix(keyword, where));
+        return result(this, 'fail', summary, ev, editFix(keyword, where, where ? edit(where.text) : null));
       };
       const list = (k: string) => (o[k] ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean);
       // user@host patterns match on the user part here; the host part is the client's.
       const userMatches = (pats: string[]) => matchPatternList(pats.map((p) => p.split('@')[0]!), u.name);
       const deny = list('denyusers');
-      if (deny.length && userMatches(deny)) return hit('DenyUsers', USER_ACCESS_TEXT.denyUsers(u.name, deny.join(' ')));
+      if (deny.length && userMatches(deny)) return hit('DenyUsers', USER_ACCESS_TEXT.denyUsers(u.name, deny.join(' ')), (t) => EDIT.drop(t, u.name));
       const allow = list('allowusers');
-      if (allow.length && !userMatches(allow)) return hit('AllowUsers', USER_ACCESS_TEXT.allowUsers(u.name, allow.join(' ')));
+      if (allow.length && !userMatches(allow)) return hit('AllowUsers', USER_ACCESS_TEXT.allowUsers(u.name, allow.join(' ')), () => EDIT.add(u.name));
       const denyG = list('denygroups');
-      if (denyG.length && u.groups.some((g) => matchPatternList(denyG, g))) return hit('DenyGroups', USER_ACCESS_TEXT.denyGroups(u.name, denyG.join(' ')));
+      if (denyG.length && u.groups.some((g) => matchPatternList(denyG, g))) return hit('DenyGroups', USER_ACCESS_TEXT.denyGroups(u.name, denyG.join(' ')), (t) => EDIT.drop(t, u.groups.find((g) => matchPatternList(denyG, g)) ?? ''));
       const allowG = list('allowgroups');
-      if (allowG.length && !u.groups.some((g) => matchPatternList(allowG, g))) return hit('AllowGroups', USER_ACCESS_TEXT.allowGroups(u.name, allowG.join(' ')));
+      if (allowG.length && !u.groups.some((g) => matchPatternList(allowG, g))) return hit('AllowGroups', USER_ACCESS_TEXT.allowGroups(u.name, allowG.join(' ')), () => EDIT.add(u.primaryGroup?.name ?? u.groups[0] ?? u.name));
       const prl = o.permitrootlogin?.[0];
-      if (u.uid === 0 && (prl === 'no' || (prl === 'forced-commands-only' && facts.user?.publicKey))) return hit('PermitRootLogin', USER_ACCESS_TEXT.root(prl));
-      if (facts.user?.publicKey && o.pubkeyauthentication?.[0] === 'no') return hit('PubkeyAuthentication', USER_ACCESS_TEXT.pubkey(u.name, e.client));
+      if (u.uid === 0 && (prl === 'no' || (prl === 'forced-commands-only' && facts.user?.publicKey))) return hit('PermitRootLogin', USER_ACCESS_TEXT.root(prl), () => EDIT.set('PermitRootLogin', 'prohibit-password'));
+      if (facts.user?.publicKey && o.pubkeyauthentication?.[0] === 'no') return hit('PubkeyAuthentication', USER_ACCESS_TEXT.pubkey(u.name, e.client), () => EDIT.set('PubkeyAuthentication', 'yes'));
       const methods = o.authenticationmethods?.[0];
       if (facts.user?.publicKey && methods && methods !== 'any' && !methods.split(/\s+/).some((m) => m === 'publickey')) {
-        return hit('AuthenticationMethods', USER_ACCESS_TEXT.methods(methods));
+        return hit('AuthenticationMethods', USER_ACCESS_TEXT.methods(methods), () => EDIT.comment());
       }
     }
     const usePam = u.effective.find((e) => !e.error)?.options.usepam?.[0] !== 'no';

@@ -143,20 +143,22 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
     restart?: boolean;
     check: string;
     evidence: RegExp;
+    /** The printed plan (backup, sed, sshd -t) run by hand must let the real client in. */
+    plan?: boolean;
   }[] = [
     { name: 'authorized_keys mode 0666', setup: 'chmod 666 /home/alice/.ssh/authorized_keys', undo: 'chmod 600 /home/alice/.ssh/authorized_keys', check: 'key-permissions', evidence: /666 alice:alice .*authorized_keys/ },
     { name: 'home directory 0777', setup: 'chmod 777 /home/alice', undo: 'chmod 755 /home/alice', check: 'key-permissions', evidence: /777 alice:alice directory \/home\/alice$/ },
     { name: '.ssh owned by another user', setup: 'chown nobody /home/alice/.ssh', undo: 'chown alice /home/alice/.ssh', check: 'key-permissions', evidence: /nobody:alice directory \/home\/alice\/\.ssh/ },
     { name: 'key not listed', setup: 'true', undo: 'true', key: 'other', check: 'authorized-key', evidence: /none is SHA256:/ },
-    { name: 'AllowUsers without the user', setup: "printf 'AllowUsers root\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'user-access', evidence: /allowusers root/ },
-    { name: 'DenyUsers with the user', setup: "printf 'DenyUsers alice\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'user-access', evidence: /denyusers alice/ },
+    { name: 'AllowUsers without the user', setup: "printf 'AllowUsers root\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /allowusers root/ },
+    { name: 'DenyUsers with the user', setup: "printf 'DenyUsers alice\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /denyusers alice/ },
     { name: 'an RSA key with PubkeyAcceptedAlgorithms ssh-ed25519', setup: "printf 'PubkeyAcceptedAlgorithms ssh-ed25519\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, key: 'rsa', check: 'authorized-key', evidence: /pubkeyacceptedalgorithms ssh-ed25519/ },
-    { name: 'a Match Address block disabling public keys for the client', setup: "printf 'Match Address 10.231.0.0/16\\n  PubkeyAuthentication no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'user-access', evidence: /pubkeyauthentication no/ },
+    { name: 'a Match Address block disabling public keys for the client', setup: "printf 'Match Address 10.231.0.0/16\\n  PubkeyAuthentication no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /pubkeyauthentication no/ },
     { name: 'an expired account', setup: 'usermod -e 1970-01-02 alice', undo: "usermod -e '' alice", check: 'user-account', evidence: /account expiry day 1 / },
     { name: 'a nologin shell', setup: 'usermod -s /usr/sbin/nologin alice', undo: 'usermod -s /bin/sh alice', check: 'user-account', evidence: /shell=\/usr\/sbin\/nologin/ },
     { name: '/etc/nologin', setup: "echo 'maintenance until 18:00' > /etc/nologin", undo: 'rm -f /etc/nologin', check: 'user-account', evidence: /maintenance until 18:00/ },
     { name: 'AuthorizedKeysFile pointing elsewhere', setup: "printf 'AuthorizedKeysFile /etc/ssh/keys/%%u\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'authorized-key', evidence: /authorizedkeysfile \/etc\/ssh\/keys\/%u/ },
-    { name: 'PermitRootLogin no for root', setup: "mkdir -p -m 700 /root/.ssh && cp /home/alice/.ssh/authorized_keys /root/.ssh/ && printf 'PermitRootLogin no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf /root/.ssh/authorized_keys', restart: true, user: 'root', check: 'user-access', evidence: /permitrootlogin no/ },
+    { name: 'PermitRootLogin no for root', setup: "mkdir -p -m 700 /root/.ssh && cp /home/alice/.ssh/authorized_keys /root/.ssh/ && printf 'PermitRootLogin no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf /root/.ssh/authorized_keys', restart: true, user: 'root', plan: true, check: 'user-access', evidence: /permitrootlogin no/ },
     { name: 'pam_access denying the user (access.conf)', setup: "cp -p /etc/pam.d/sshd /etc/pam.d/sshd.lab && cp -p /etc/security/access.conf /etc/security/access.conf.lab && printf 'account required pam_access.so\\n' >> /etc/pam.d/sshd && printf -- '- : alice : ALL\\n' >> /etc/security/access.conf", undo: 'mv /etc/pam.d/sshd.lab /etc/pam.d/sshd && mv /etc/security/access.conf.lab /etc/security/access.conf', check: 'user-access', evidence: /access\.conf:\d+ - : alice : ALL/ },
     { name: 'a from= option excluding the client', setup: "sed -i 's/^ssh-ed25519/from=\"192.0.2.0\\/24\" ssh-ed25519/' /home/alice/.ssh/authorized_keys", undo: "sed -i 's/^from=\"192.0.2.0\\/24\" //' /home/alice/.ssh/authorized_keys", check: 'authorized-key', evidence: /from="192\.0\.2\.0\/24"/ },
   ];
@@ -176,6 +178,14 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
         expect(report.verdict.status).toBe('blocked');
         expect(report.verdict.causes).toContain(sc.check);
         expect(code).toBe(1);
+        if (sc.plan) {
+          // The lab has no systemd: every command but the reload, then a restart.
+          const cmds = c.fix!.commands.filter((x) => !x.includes('systemctl'));
+          expect(cmds.some((x) => x.startsWith('sed -i '))).toBe(true);
+          for (const cmd of cmds) expect((await lab.exec(cmd)).code, cmd).toBe(0);
+          await lab.restartSshd();
+          expect(sshLogsIn(user, key.priv)).toBe(true);
+        }
       } finally {
         await lab.exec(sc.undo);
         if (sc.restart) await lab.restartSshd();

@@ -2,7 +2,10 @@
  * The PAM side of a login for --user: pam_access rules, pam_faillock's lock and pam_nologin,
  * judged from a collector `user` section on a document captured from a real lab instance.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHostFacts } from '../../lib/collector/facts';
 import { HOST_CHECKS } from '../../lib/checks';
@@ -10,6 +13,7 @@ import type { Facts } from '../../lib/checks/types';
 import type { CheckResult } from '../../lib/report/types';
 import { parsePublicKey } from '../../lib/auth/validate';
 import { judgeAccessConf } from '../../lib/checks/support/pam-access';
+import { userAccessCheck } from '../../lib/checks/user-access';
 
 const doc = readFileSync('test/fixtures/collector/healthy.txt', 'utf8');
 const client = '10.9.0.7';
@@ -121,5 +125,36 @@ describe('SELinux label of ~/.ssh', () => {
   it('passes the right type, and any label when SELinux is permissive', () => {
     expect(judge(['selinux=Enforcing', 'selinux-label unconfined_u:object_r:ssh_home_t:s0 /home/alice/.ssh'])['key-permissions']!.status).toBe('pass');
     expect(judge(['selinux=Permissive', 'selinux-label unconfined_u:object_r:user_home_t:s0 /home/alice/.ssh'])['key-permissions']!.status).toBe('pass');
+  });
+});
+
+describe('user-access plans (run with the real sed on a copy of the file)', () => {
+  const run = (configLine: string, effective: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sshdoctor-plan-'));
+    const file = join(dir, 'sshd_config');
+    writeFileSync(file, `Port 22\n${configLine}\n`);
+    // The effective value under test replaces the section's default one for that keyword.
+    const section = userSection([`T ${client} ${effective}`]).replace(`|T ${client} ${effective.split(' ')[0]} yes\n`, '');
+    const text = doc.replace(/#end\s*$/, `${section}#end\n`);
+    const host = parseHostFacts(text);
+    host.sshd.configLines.push({ file, line: 2, text: configLine });
+    const r = userAccessCheck.run({ port: 22, clients: [{ ip: client, source: 'user' }], probe: null, host, hostError: null, cloud: null, user: { name: 'alice', publicKey: parsePublicKey(KEY) } });
+    const sed = r.fix!.commands.find((c) => c.startsWith('sed -i '))!;
+    execFileSync('sh', ['-c', sed]);
+    const out = readFileSync(file, 'utf8').split('\n')[1];
+    rmSync(dir, { recursive: true, force: true });
+    return { status: r.status, out };
+  };
+  it('drops the user from a DenyUsers list of several', () => {
+    expect(run('DenyUsers bob alice carol', 'denyusers bob alice carol')).toEqual({ status: 'fail', out: 'DenyUsers bob carol' });
+  });
+  it('comments out a DenyUsers naming only the user (an empty list is a config error)', () => {
+    expect(run('DenyUsers alice', 'denyusers alice').out).toBe('# sshdoctor: DenyUsers alice');
+  });
+  it('adds the user to AllowUsers', () => {
+    expect(run('AllowUsers root ops', 'allowusers root ops').out).toBe('AllowUsers root ops alice');
+  });
+  it('sets PubkeyAuthentication yes inside a Match block, keeping the indentation', () => {
+    expect(run('  PubkeyAuthentication no', 'pubkeyauthentication no').out).toBe('  PubkeyAuthentication yes');
   });
 });
