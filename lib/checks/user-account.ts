@@ -25,7 +25,7 @@ export const USER_ACCOUNT_FIX = {
   shell: (u: string): Fix => ({ summary: `Give ${u} a login shell (this changes who may log in).`, commands: [`usermod -s /bin/bash ${shq(u)}`] }),
   expiry: (u: string): Fix => ({ summary: `Remove ${u}'s account expiry (this changes who may log in).`, commands: [`chage -E -1 ${shq(u)}`] }),
   unlock: (u: string): Fix => ({ summary: `Mark ${u}'s password as "no password" instead of locked, so key logins work without PAM.`, commands: [`usermod -p '*' ${shq(u)}`] }),
-  faillock: (u: string): Fix => ({ summary: `Reset ${u}'s failure tally (pam_faillock).`, commands: [`faillock --user ${shq(u)} --reset`] }),
+  faillock: (u: string): Fix => ({ summary: `Reset ${u}'s failure tally (pam_faillock).`, commands: [`faillock --user ${shq(u)} --reset`], actions: [{ kind: 'faillock-reset', user: u }] }),
   nologin: { summary: 'Remove /etc/nologin (it is created during shutdown and by admins to keep users out).', commands: ['cp -p /etc/nologin /etc/nologin.sshdoctor-$(date +%Y%m%d%H%M%S)', 'rm -f /etc/nologin'] } as Fix,
 } as const;
 

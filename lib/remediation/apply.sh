@@ -385,6 +385,31 @@ hostkeys_generate() {
   finish changed
 }
 
+# The directory pam_faillock keeps its tallies in (faillock.conf's dir, else the default).
+faillock_dir() {
+  d=$(awk -F= '/^[ \t]*dir[ \t]*=/ { gsub(/[ \t]/, "", $2); print $2; exit }' /etc/security/faillock.conf 2>/dev/null)
+  printf '%s' "${d:-/var/run/faillock}"
+}
+
+faillock_reset() {
+  [ "$#" -eq 1 ] || usage "faillock-reset USER"
+  case $1 in '' | [!A-Za-z_]* | *[!A-Za-z0-9_.-]*) usage "USER: must be a user name" ;; esac
+  command -v faillock >/dev/null 2>&1 || precondition "faillock is not installed"
+  id "$1" >/dev/null 2>&1 || precondition "no user $1"
+  tally="$(faillock_dir)/$1"
+  n=$(faillock --user "$1" 2>/dev/null | awk '$NF == "V" { n++ } END { print n + 0 }')
+  out before "$n valid failure(s) for $1"
+  [ "$n" -gt 0 ] || { out after "0 valid failures for $1"; finish unchanged "$1 has no failures on record"; }
+  { mkdir -p "$BACKUP_DIR" && chmod 0700 "$BACKUP_DIR"; } || failed "cannot create $BACKUP_DIR"
+  backup="$BACKUP_DIR/faillock-$1-$(stamp)-$$"
+  cp -p "$tally" "$backup" || failed "cannot back up $tally"
+  out backup "$backup"
+  faillock --user "$1" --reset || failed "faillock --reset failed"
+  out after "$(faillock --user "$1" 2>/dev/null | awk '$NF == "V" { n++ } END { print n + 0 }') valid failure(s) for $1"
+  rollback_args faillock "$1" "$backup"
+  finish changed
+}
+
 privsep_dir() {
   [ "$#" -eq 1 ] || usage "privsep-dir PATH"
   case $1 in /run/sshd | /var/run/sshd | /var/empty/sshd | /var/empty | /usr/share/empty.sshd) ;; *) usage "PATH: must be a privilege-separation directory" ;; esac
@@ -653,6 +678,15 @@ rollback() {
       out after "removed: $*"
       finish restored
       ;;
+    faillock)
+      [ "$#" -eq 2 ] || usage "rollback faillock USER BACKUP"
+      case $1 in '' | [!A-Za-z_]* | *[!A-Za-z0-9_.-]*) usage "USER: must be a user name" ;; esac
+      case $2 in "$BACKUP_DIR/faillock-$1-"*) ;; *) usage "BACKUP: must be a sshdoctor faillock backup of USER" ;; esac
+      [ -f "$2" ] || precondition "backup $2 is gone"
+      cp -p "$2" "$(faillock_dir)/$1" || failed "could not restore the tally of $1"
+      out after "tally of $1 restored from $2"
+      finish restored
+      ;;
     privsep-dir)
       [ "$#" -eq 1 ] || usage "rollback privsep-dir PATH"
       case $1 in /run/sshd | /var/run/sshd | /var/empty/sshd | /var/empty | /usr/share/empty.sshd) ;; *) usage "PATH: must be a privilege-separation directory" ;; esac
@@ -686,7 +720,7 @@ rollback() {
       fi
       finish restored
       ;;
-    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode, hostkeys, privsep-dir, user-mode or user-file" ;;
+    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode, hostkeys, faillock, privsep-dir, user-mode or user-file" ;;
   esac
 }
 
@@ -705,8 +739,9 @@ case $action in
   set-mode) set_mode "$@" ;;
   hostkeys-generate) hostkeys_generate "$@" ;;
   privsep-dir) privsep_dir "$@" ;;
+  faillock-reset) faillock_reset "$@" ;;
   user-path-mode) user_path_mode "$@" ;;
   authorize-key) authorize_key "$@" ;;
   rollback) rollback "$@" ;;
-  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate, privsep-dir, user-path-mode, authorize-key or rollback" ;;
+  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate, privsep-dir, faillock-reset, user-path-mode, authorize-key or rollback" ;;
 esac

@@ -142,6 +142,9 @@ export function actionArgs(a: FixAction): string[] | null {
       return [a.kind, a.path, a.mode, a.owner, a.group];
     case 'hostkeys-generate':
       return [a.kind];
+    case 'faillock-reset':
+      if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
+      return [a.kind, a.user];
     case 'privsep-dir':
       if (!PRIVSEP_DIR.test(a.path)) fail('path', 'must be a privilege-separation directory (/run/sshd, /var/run/sshd, /var/empty/sshd, /var/empty, /usr/share/empty.sshd)');
       return [a.kind, a.path];
@@ -197,6 +200,8 @@ export function describeAction(a: FixAction): string {
       return `Set ${a.path} to ${a.owner}:${a.group} mode ${a.mode} (the previous owner and mode are recorded for the rollback).`;
     case 'hostkeys-generate':
       return 'Create the missing host keys with ssh-keygen -A (the rollback removes only the keys it created).';
+    case 'faillock-reset':
+      return `Reset ${a.user}'s pam_faillock tally (the tally file is backed up; the rollback restores it).`;
     case 'privsep-dir':
       return `Create sshd's privilege-separation directory ${a.path} (root:root 0755; the rollback removes it).`;
     case 'user-path-mode':
@@ -234,6 +239,8 @@ export function commandsFor(a: FixAction): string[] {
       return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.owner)}:${shq(a.group)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
     case 'hostkeys-generate':
       return ['ssh-keygen -A'];
+    case 'faillock-reset':
+      return [`faillock --user ${shq(a.user)}`, `faillock --user ${shq(a.user)} --reset`];
     case 'privsep-dir':
       return [`mkdir -m 0755 ${shq(a.path)} && chown root:root ${shq(a.path)}`];
     case 'user-path-mode':
@@ -250,6 +257,7 @@ function phase(s: { checkId: string; action: FixAction }): number {
     case 'set-mode':
     case 'hostkeys-generate':
     case 'privsep-dir':
+    case 'faillock-reset':
     case 'user-path-mode':
     case 'authorize-key':
       return 0;

@@ -35,6 +35,8 @@ export type FixAction =
   | { kind: 'set-mode'; path: string; mode: string; owner: string; group: string }
   /** `ssh-keygen -A`: create the host keys that are missing (rollback removes only those). */
   | { kind: 'hostkeys-generate' }
+  /** `faillock --user USER --reset`, the tally file backed up first (the rollback puts it back). */
+  | { kind: 'faillock-reset'; user: string }
   /** Creates sshd's missing privilege-separation directory (root:root 0755; the rollback removes it). */
   | { kind: 'privsep-dir'; path: string }
   /** Owner (the user) and mode of a path in a user's key chain: the home directory or below it. */
