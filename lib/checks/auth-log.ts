@@ -12,6 +12,7 @@ export const AUTH_LOG_TEXT = {
   refused: (ips: string[]) => `sshd logged refusals for ${ips.join(', ')} in the last ${RECENT_MINUTES} minutes.`,
   errors: (n: number) => `sshd logged ${n} error or fatal line${n > 1 ? 's' : ''} recently.`,
   quiet: (source: string) => `No sshd refusals or errors in the recent log (${source}).`,
+  user: (u: string) => `sshd logged why it refused ${u} in the last ${RECENT_MINUTES} minutes (see the evidence; the user checks judge the current state).`,
   noLog: 'No sshd log found (/var/log/auth.log, /var/log/secure, journal).',
 } as const;
 
@@ -34,6 +35,10 @@ export const authLogCheck: Check = {
     const refusedIps = ips.filter((ip) => refusals.some((l) => mentionsIp(l, ip)));
     const ev = (ls: string[]): Evidence[] => ls.slice(-6).map((text) => ({ source: log.source!, text }));
     if (refusedIps.length) return result(this, 'fail', AUTH_LOG_TEXT.refused(refusedIps), ev(refusals.filter((l) => refusedIps.some((ip) => mentionsIp(l, ip)))));
+    // With --user: sshd's own words about the account, as evidence (a warning: the log tells the
+    // past, the user checks and the authentication stage tell the present).
+    const userLines = facts.user && host.user ? recentLines(host.user.logLines, host).recent : [];
+    if (userLines.length) return result(this, 'warn', AUTH_LOG_TEXT.user(facts.user!.name), ev(userLines));
     const errors = log.lines.filter((l) => ERROR.test(l));
     if (errors.length) return result(this, 'warn', AUTH_LOG_TEXT.errors(errors.length), ev(errors));
     return result(this, 'pass', AUTH_LOG_TEXT.quiet(log.source!));

@@ -541,6 +541,21 @@ user_facts() {
     fi
   fi
   pam_facts
+  user_log
+  return 0
+}
+
+# The last sshd lines about USER (refusals that name the account), from the log file or journal.
+user_log() {
+  pat="Authentication refused|ROOT LOGIN REFUSED|account has expired|by PAM account configuration|not in PubkeyAcceptedAlgorithms|not allowed because|Failed (publickey|password)|Invalid user|User .* not allowed"
+  for f in /var/log/auth.log /var/log/secure; do
+    [ -r "$f" ] || continue
+    tail -n 20000 "$f" 2>/dev/null | grep -E 'sshd' | grep -E "$pat" | grep -wF -- "$USER_NAME" | tail -n 5 | cut -c1-300 | sed 's/^/userlog /'
+    return 0
+  done
+  if have journalctl; then
+    run journalctl -q --no-pager -o short-iso -n 3000 _COMM=sshd _COMM=sshd-session _COMM=sshd-auth 2>/dev/null | grep -E "$pat" | grep -wF -- "$USER_NAME" | tail -n 5 | cut -c1-300 | sed 's/^/userlog /'
+  fi
   return 0
 }
 

@@ -114,6 +114,8 @@ const userFacts = z.object({
   /** pam_faillock: faillock.conf settings, the user's valid failures and the newest one (host local time). */
   faillock: z.object({ conf: z.record(z.string(), z.string()), valid: z.nullable(z.number()), last: z.nullable(z.string()), error: z.nullable(z.string()) }),
   tally2Failures: z.nullable(z.number()),
+  /** The last sshd log lines that name the user in a refusal. */
+  logLines: z.array(z.string()),
 });
 
 export type UserFacts = z.infer<typeof userFacts>;
@@ -541,7 +543,7 @@ const CHAIN = /^chain (\d+) (\S+) (\S+) (.+?) (\/\S*)$/;
 
 function userFactsOf(s: RawSection): UserFacts | null {
   if (!s.lines.length || s.lines.includes('#none')) return null;
-  const k = kv(s.lines.filter((l) => !/^(T |chain|#|keyline |pam |access |faillock-conf |selinux-)/.test(l)));
+  const k = kv(s.lines.filter((l) => !/^(T |chain|#|keyline |pam |access |faillock-conf |selinux-|userlog )/.test(l)));
   const prefixed = (p: string) => s.lines.filter((l) => l.startsWith(p)).map((l) => l.slice(p.length));
   const pamMissing = s.lines.some((l) => l.startsWith('pam-missing '));
   const pam = pamMissing
@@ -623,5 +625,6 @@ function userFactsOf(s: RawSection): UserFacts | null {
     accessRules,
     faillock: { conf: faillockConf, valid: num(k['faillock-valid']), last: k['faillock-last'] ?? null, error: prefixed('faillock-error ')[0] ?? null },
     tally2Failures: num(k['tally2-failures']),
+    logLines: prefixed('userlog '),
   };
 }

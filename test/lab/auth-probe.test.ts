@@ -145,13 +145,15 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
     evidence: RegExp;
     /** The printed plan (backup, sed, sshd -t) run by hand must let the real client in. */
     plan?: boolean;
+    /** sshd's own log line about the user, shown by auth-log. */
+    log?: RegExp;
   }[] = [
-    { name: 'authorized_keys mode 0666', setup: 'chmod 666 /home/alice/.ssh/authorized_keys', undo: 'chmod 600 /home/alice/.ssh/authorized_keys', check: 'key-permissions', evidence: /666 alice:alice .*authorized_keys/ },
+    { name: 'authorized_keys mode 0666', log: /Authentication refused: bad ownership or modes for file \/home\/alice\/\.ssh\/authorized_keys/, setup: 'chmod 666 /home/alice/.ssh/authorized_keys', undo: 'chmod 600 /home/alice/.ssh/authorized_keys', check: 'key-permissions', evidence: /666 alice:alice .*authorized_keys/ },
     { name: 'home directory 0777', setup: 'chmod 777 /home/alice', undo: 'chmod 755 /home/alice', check: 'key-permissions', evidence: /777 alice:alice directory \/home\/alice$/ },
     { name: '.ssh owned by another user', setup: 'chown nobody /home/alice/.ssh', undo: 'chown alice /home/alice/.ssh', check: 'key-permissions', evidence: /nobody:alice directory \/home\/alice\/\.ssh/ },
     { name: 'key not listed', setup: 'true', undo: 'true', key: 'other', check: 'authorized-key', evidence: /none is SHA256:/ },
     { name: 'AllowUsers without the user', setup: "printf 'AllowUsers root\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /allowusers root/ },
-    { name: 'DenyUsers with the user', setup: "printf 'DenyUsers alice\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /denyusers alice/ },
+    { name: 'DenyUsers with the user', log: /User alice from \S+ not allowed because listed in DenyUsers/, setup: "printf 'DenyUsers alice\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /denyusers alice/ },
     { name: 'an RSA key with PubkeyAcceptedAlgorithms ssh-ed25519', setup: "printf 'PubkeyAcceptedAlgorithms ssh-ed25519\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, key: 'rsa', check: 'authorized-key', evidence: /pubkeyacceptedalgorithms ssh-ed25519/ },
     { name: 'a Match Address block disabling public keys for the client', setup: "printf 'Match Address 10.231.0.0/16\\n  PubkeyAuthentication no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /pubkeyauthentication no/ },
     { name: 'an expired account', setup: 'usermod -e 1970-01-02 alice', undo: "usermod -e '' alice", check: 'user-account', evidence: /account expiry day 1 / },
@@ -178,6 +180,11 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
         expect(report.verdict.status).toBe('blocked');
         expect(report.verdict.causes).toContain(sc.check);
         expect(code).toBe(1);
+        if (sc.log) {
+          const log = report.checks.find((x) => x.id === 'auth-log')!;
+          expect(['warn', 'fail']).toContain(log.status);
+          expect(log.evidence.map((e) => e.text).join('\n')).toMatch(sc.log);
+        }
         if (sc.plan) {
           // The lab has no systemd: every command but the reload, then a restart.
           const cmds = c.fix!.commands.filter((x) => !x.includes('systemctl'));
