@@ -10,22 +10,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab } from '../test/lab/lab';
-import { probeSsh } from '../lib/probe/probe';
 import { probeAuth } from '../lib/probe/auth-probe';
 import { parsePublicKey } from '../lib/auth/validate';
 import { collectorScript } from '../lib/collector/script';
 import { createLocalRunner, splitCommand } from '../lib/runners/local-runner';
 import { median } from './support/median';
+import { timeBannerProbe, timeProcess } from './support/timing';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
-function timeProcess(args: string[]): number {
-  const t = performance.now();
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return performance.now() - t;
-}
 
 export async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sshdoctor-authbench-'));
@@ -49,11 +42,8 @@ export async function main(): Promise<void> {
     const check: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       node.push(timeProcess(['-e', '']));
+      probe.push(await timeBannerProbe(lab.ip));
       let t = performance.now();
-      const p = await probeSsh({ host: lab.ip, port: 22 });
-      if (p.outcome !== 'banner') throw new Error(`lab not healthy: ${p.outcome}`);
-      probe.push(performance.now() - t);
-      t = performance.now();
       const a = await probeAuth({ host: lab.ip, port: 22, user: { name: 'alice', publicKey: key } });
       if (a.outcome !== 'accepted') throw new Error(`auth stage: ${a.outcome} ${a.error ?? ''}`);
       auth.push(performance.now() - t);
@@ -61,7 +51,7 @@ export async function main(): Promise<void> {
       const c = await runner.run({ script: collectorScript, args: collectorArgs, timeoutMs: 20_000 });
       if (c.status !== 'success') throw new Error(`collector: ${c.status} ${c.reason}`);
       collector.push(performance.now() - t);
-      check.push(timeProcess(['bin/sshdoctor.js', 'check', '--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', pubFile, '--json']));
+      check.push(timeProcess(['bin/sshdoctor.js', 'check', '--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', pubFile, '--json'], { mustSucceed: true }));
     }
     const [n, p, a, c, k] = [median(node), median(probe), median(auth), median(collector), median(check)];
     const bound = Math.max(p + a, c) + n;

@@ -3,21 +3,14 @@
  * side by side in one run: Node start-up, the probe alone, the collector alone, and the
  * whole `sshdoctor check` process; prints check / (max(probe, collector) + node start-up).
  */
-import { spawnSync } from 'node:child_process';
 import { createLab } from '../test/lab/lab';
-import { probeSsh } from '../lib/probe/probe';
 import { collectorScript } from '../lib/collector/script';
 import { createLocalRunner, splitCommand } from '../lib/runners/local-runner';
 import { median } from './support/median';
+import { timeBannerProbe, timeProcess } from './support/timing';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
-function timeProcess(args: string[]): number {
-  const t = performance.now();
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return performance.now() - t;
-}
 
 export async function main(): Promise<void> {
   const lab = await createLab();
@@ -29,11 +22,8 @@ export async function main(): Promise<void> {
     const check: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       node.push(timeProcess(['-e', '']));
+      probe.push(await timeBannerProbe(lab.ip));
       let t = performance.now();
-      const p = await probeSsh({ host: lab.ip, port: 22 });
-      if (p.outcome !== 'banner') throw new Error(`lab not healthy: ${p.outcome}`);
-      probe.push(performance.now() - t);
-      t = performance.now();
       const c = await runner.run({ script: collectorScript, args: [lab.hostIp], timeoutMs: 20_000 });
       if (c.status !== 'success') throw new Error(`collector: ${c.status} ${c.reason}`);
       collector.push(performance.now() - t);

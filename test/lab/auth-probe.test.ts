@@ -2,7 +2,6 @@
  * The outside authentication stage against a real sshd, with a real user and real key pairs;
  * the real OpenSSH client (holding the private key, which sshdoctor never sees) is the judge.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { runCheckJson } from '../support/cli';
 
 const collectorSource = readFileSync(new URL('../../lib/collector/collector.sh', import.meta.url), 'utf8');
 import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
+import { keygen, sshLogsIn } from './ssh-client';
 
 const labReady = labGate();
 
@@ -20,30 +20,15 @@ let lab: LabInstance;
 let dir: string;
 const keys: Record<'ed' | 'rsa' | 'other', { priv: string; pub: string }> = {} as never;
 
-function keygen(name: string, type: string): { priv: string; pub: string } {
-  const priv = join(dir, name);
-  const r = spawnSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', `${name}@sshdoctor-lab`, '-f', priv]);
-  if (r.status !== 0) throw new Error(`ssh-keygen: ${r.stderr}`);
-  return { priv, pub: readFileSync(`${priv}.pub`, 'utf8') };
-}
 
-/** The real OpenSSH client: does USER log in with this private key? */
-function sshLogsIn(user: string, priv: string): boolean {
-  const r = spawnSync(
-    'ssh',
-    ['-i', priv, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `${user}@${lab.ip}`, 'true'],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  return r.status === 0;
-}
 
 describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance', () => {
   beforeAll(async () => {
     await cleanupStale();
     dir = mkdtempSync(join(tmpdir(), 'sshdoctor-auth-'));
-    keys.ed = keygen('ed', 'ed25519');
-    keys.rsa = keygen('rsa', 'rsa');
-    keys.other = keygen('other', 'ed25519');
+    keys.ed = keygen(dir, 'ed', 'ed25519');
+    keys.rsa = keygen(dir, 'rsa', 'rsa');
+    keys.other = keygen(dir, 'other', 'ed25519');
     lab = await createLab();
     const r = await lab.exec("useradd -m -s /bin/sh alice && usermod -p '*' alice && mkdir -m 700 /home/alice/.ssh");
     if (r.code !== 0) throw new Error(`lab user: ${r.stderr}`);
@@ -69,7 +54,7 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
     const r = await probeAuth({ host: lab.ip, port: 22, user: { name: 'alice', publicKey: parsePublicKey(keys.ed.pub) } });
     expect(r.outcome).toBe('accepted');
     expect(r.key).toEqual({ type: 'ssh-ed25519', sha256: parsePublicKey(keys.ed.pub).sha256, accepted: true });
-    expect(sshLogsIn('alice', keys.ed.priv)).toBe(true);
+    expect(sshLogsIn(lab.ip, 'alice', keys.ed.priv)).toBe(true);
   });
 
   it('reports an unlisted key as refused, as the real client is refused', async () => {
@@ -77,13 +62,13 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
     expect(r.outcome).toBe('refused');
     expect(r.key?.accepted).toBe(false);
     expect(r.methods).toContain('publickey');
-    expect(sshLogsIn('alice', keys.other.priv)).toBe(false);
+    expect(sshLogsIn(lab.ip, 'alice', keys.other.priv)).toBe(false);
   });
 
   it('reports a key for a user who does not exist as refused', async () => {
     const r = await probeAuth({ host: lab.ip, port: 22, user: { name: 'nobody-here', publicKey: parsePublicKey(keys.ed.pub) } });
     expect(r.outcome).toBe('refused');
-    expect(sshLogsIn('nobody-here', keys.ed.priv)).toBe(false);
+    expect(sshLogsIn(lab.ip, 'nobody-here', keys.ed.priv)).toBe(false);
   });
 
   it('reports an RSA key refused by PubkeyAcceptedAlgorithms ssh-ed25519, as the real client is refused', async () => {
@@ -92,7 +77,7 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
     try {
       const r = await probeAuth({ host: lab.ip, port: 22, user: { name: 'alice', publicKey: parsePublicKey(keys.rsa.pub) } });
       expect(r.outcome).toBe('refused');
-      expect(sshLogsIn('alice', keys.rsa.priv)).toBe(false);
+      expect(sshLogsIn(lab.ip, 'alice', keys.rsa.priv)).toBe(false);
       expect((await probeAuth({ host: lab.ip, port: 22, user: { name: 'alice', publicKey: parsePublicKey(keys.ed.pub) } })).outcome).toBe('accepted');
     } finally {
       await lab.exec('rm -f /etc/ssh/sshd_config.d/50-lab.conf');
@@ -108,7 +93,7 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
       const r = await probeAuth({ host: lab.ip, port: 22, user: { name: 'alice', publicKey: parsePublicKey(keys.ed.pub) } });
       expect(`${r.outcome}: ${r.error}`).toMatch(/^kex-failed: Handshake failed: no matching key exchange algorithm/);
       expect(r.offered?.join(' ')).toMatch(/KEX method: .*sntrup761x25519-sha512@openssh\.com/);
-      expect(sshLogsIn('alice', keys.ed.priv)).toBe(true);
+      expect(sshLogsIn(lab.ip, 'alice', keys.ed.priv)).toBe(true);
       const { report } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', join(dir, 'ed.pub')], { timeoutMs: 60_000 });
       expect(report.verdict.status).toBe('unknown');
       expect(report.verdict.summary).toContain('sntrup761x25519');
@@ -172,7 +157,7 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
       expect((await lab.exec(sc.setup)).code).toBe(0);
       if (sc.restart) await lab.restartSshd();
       try {
-        expect(sshLogsIn(user, key.priv)).toBe(false);
+        expect(sshLogsIn(lab.ip, user, key.priv)).toBe(false);
         const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', user, '--public-key', `${key.priv}.pub`], { timeoutMs: 60_000 });
         const c = report.checks.find((x) => x.id === sc.check)!;
         expect(c.status, c.summary).toBe('fail');
@@ -191,7 +176,7 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
           expect(cmds.some((x) => x.startsWith('sed -i '))).toBe(true);
           for (const cmd of cmds) expect((await lab.exec(cmd)).code, cmd).toBe(0);
           await lab.restartSshd();
-          expect(sshLogsIn(user, key.priv)).toBe(true);
+          expect(sshLogsIn(lab.ip, user, key.priv)).toBe(true);
         }
       } finally {
         await lab.exec(sc.undo);
@@ -201,7 +186,7 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
   }
 
   it('a healthy login: the real client logs in, no check fails, reachable', async () => {
-    expect(sshLogsIn('alice', keys.ed.priv)).toBe(true);
+    expect(sshLogsIn(lab.ip, 'alice', keys.ed.priv)).toBe(true);
     const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', `${keys.ed.priv}.pub`], { timeoutMs: 60_000 });
     expect(report.checks.filter((c) => c.status === 'fail' || c.status === 'error')).toEqual([]);
     for (const id of ['user-account', 'user-access', 'authorized-key', 'key-permissions']) expect(report.checks.find((c) => c.id === id)?.status).toBe('pass');

@@ -3,8 +3,7 @@
  * private key sshdoctor never sees, must be refused before and log in after `fix --apply`.
  * Adding a key changes who may log in: without --authorize-key it stays a manual step.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { main } from '../../lib/cli/main';
 import type { ApplyOutcome } from '../../lib/remediation/apply';
 import type { FixPlan } from '../../lib/remediation/plan';
 import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
+import { keygen, sshLogsIn } from './ssh-client';
 
 const labReady = labGate();
 
@@ -19,14 +19,6 @@ let lab: LabInstance;
 let dir: string;
 let key: { priv: string; pub: string; pubFile: string };
 
-function sshLogsIn(user: string, priv: string): boolean {
-  const r = spawnSync(
-    'ssh',
-    ['-i', priv, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `${user}@${lab.ip}`, 'true'],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  return r.status === 0;
-}
 
 async function fix(extra: string[]): Promise<{ code: number; plan: FixPlan; outcome: ApplyOutcome | null; stderr: string }> {
   let stdout = '';
@@ -57,10 +49,8 @@ describe.runIf(labReady)('sshdoctor fix for the authentication stage on lab inst
   beforeAll(async () => {
     await cleanupStale();
     dir = mkdtempSync(join(tmpdir(), 'sshdoctor-fixauth-'));
-    const priv = join(dir, 'id');
-    const g = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@lab', '-f', priv]);
-    if (g.status !== 0) throw new Error(`ssh-keygen: ${g.stderr}`);
-    key = { priv, pub: readFileSync(`${priv}.pub`, 'utf8'), pubFile: `${priv}.pub` };
+    const k = keygen(dir, 'id');
+    key = { ...k, pubFile: `${k.priv}.pub` };
     lab = await createLab();
     await sh("useradd -m -s /bin/sh alice && usermod -p '*' alice && useradd -m -s /bin/sh bob");
   });
@@ -77,16 +67,16 @@ describe.runIf(labReady)('sshdoctor fix for the authentication stage on lab inst
   ];
   for (const [name, breakIt, want] of chains) {
     it(`fixes ${name}: refused before, logs in after, reversible record, idempotent`, { timeout: 120_000 }, async () => {
-      expect(sshLogsIn('alice', key.priv)).toBe(true);
+      expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(true);
       await sh(breakIt);
-      expect(sshLogsIn('alice', key.priv)).toBe(false);
+      expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(false);
 
       const dry = await fix([]);
       expect(dry.outcome).toBeNull();
       const steps = dry.plan.steps.filter((s) => s.checkId === 'key-permissions');
       expect(steps.length).toBe(1);
       expect(steps[0]!.action.kind).toBe('user-path-mode');
-      expect(sshLogsIn('alice', key.priv)).toBe(false);
+      expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(false);
 
       const applied = await fix(['--apply']);
       expect(applied.outcome?.status, applied.outcome?.summary).toBe('fixed');
@@ -96,7 +86,7 @@ describe.runIf(labReady)('sshdoctor fix for the authentication stage on lab inst
       expect(record?.before).toContain(path);
       expect(record?.after).toBe(`${want} alice ${path}`);
       expect((await sh(`stat -c '%a %U' ${path}`)).trim()).toBe(want);
-      expect(sshLogsIn('alice', key.priv)).toBe(true);
+      expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(true);
 
       const again = await fix(['--apply']);
       expect(again.plan.steps).toEqual([]);
@@ -106,7 +96,7 @@ describe.runIf(labReady)('sshdoctor fix for the authentication stage on lab inst
 
   it('plans adding an unlisted key only as a manual step without --authorize-key, and changes nothing', { timeout: 120_000 }, async () => {
     await lab.writeFile('/home/alice/.ssh/authorized_keys', '');
-    expect(sshLogsIn('alice', key.priv)).toBe(false);
+    expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(false);
     const before = await sh('sha256sum /home/alice/.ssh/authorized_keys');
     const run = await fix(['--apply']);
     expect(run.plan.steps.some((s) => s.action.kind === 'authorize-key')).toBe(false);
@@ -115,16 +105,16 @@ describe.runIf(labReady)('sshdoctor fix for the authentication stage on lab inst
     expect(manual?.commands.join('\n')).toContain('/home/alice/.ssh/authorized_keys');
     expect(run.code).toBe(1);
     expect(await sh('sha256sum /home/alice/.ssh/authorized_keys')).toBe(before);
-    expect(sshLogsIn('alice', key.priv)).toBe(false);
+    expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(false);
   });
 
   it('adds the key with --authorize-key (backed up, verified from outside), and the real client logs in', { timeout: 120_000 }, async () => {
     await lab.writeFile('/home/alice/.ssh/authorized_keys', '# no keys yet\n');
-    expect(sshLogsIn('alice', key.priv)).toBe(false);
+    expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(false);
     const run = await fix(['--apply', '--authorize-key']);
     expect(run.plan.steps.map((s) => s.action.kind)).toContain('authorize-key');
     expect(run.outcome?.status, run.outcome?.summary).toBe('fixed');
-    expect(sshLogsIn('alice', key.priv)).toBe(true);
+    expect(sshLogsIn(lab.ip, 'alice', key.priv)).toBe(true);
     expect(await sh('ls /home/alice/.ssh/')).toMatch(/authorized_keys\.sshdoctor-\d{8}T\d{6}Z/);
     expect((await sh("stat -c '%a %U' /home/alice/.ssh/authorized_keys")).trim()).toBe('600 alice');
   });

@@ -5,8 +5,7 @@
  * provider's runner (apply.sh's argv as validated text), verifies with a fresh diagnosis and
  * the outside probe, and writes the audit to DynamoDB.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { INSTANCE_ID, providerFor, startEmulator } from '../cloud/alibaba-suppor
 import { createLab, labGate, type LabInstance } from '../lab/lab';
 import { denyByIp } from '../lab/scenarios';
 import { rawProbe } from '../lab/raw-client';
+import { keygen, sshLogsIn } from '../lab/ssh-client';
 import { diagnoseInstance } from '../../lib/cloud/diagnose-instance';
 import { createDynamoReportStore } from '../../lib/service/report-store';
 import { createDynamoFixAuditStore } from '../../lib/service/fix-audit-store';
@@ -98,14 +98,11 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix core (runFix)', () => {
   it('fixes a user\'s key chain from a stored --user report: verified by asking the server again, and the real client logs in', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sshdoctor-fixsvc-'));
     try {
-      const g = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
-      expect(g.status).toBe(0);
-      const pub = readFileSync(join(dir, 'id.pub'), 'utf8');
+      const { priv, pub } = keygen(dir, 'id');
       await inst.exec("id dora >/dev/null 2>&1 || useradd -m -s /bin/sh dora; usermod -p '*' dora; mkdir -p -m 700 /home/dora/.ssh");
       await inst.writeFile('/home/dora/.ssh/authorized_keys', pub);
       await inst.exec('chown -R dora:dora /home/dora/.ssh && chmod 666 /home/dora/.ssh/authorized_keys');
-      const login = () =>
-        spawnSync('ssh', ['-i', join(dir, 'id'), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', `dora@${inst.ip}`, 'true'], { timeout: 20_000 }).status === 0;
+      const login = () => sshLogsIn(inst.ip, 'dora', priv);
       expect(login()).toBe(false);
       const provider = await deps.providers('alibaba', 'cn-hangzhou');
       const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [], user: { name: 'dora', publicKey: parsePublicKey(pub) } });
