@@ -373,7 +373,8 @@ listening() {
 }
 
 # iptables-save, minus single-host rules for addresses that are no client's (fail2ban and
-# sshguard add one per ban); every omission is counted.
+# sshguard add one per ban) and LOG rules (they never decide: ufw writes dozens); every
+# omission is counted.
 iptables_dump() {
   have "$1" || { echo "#absent"; return 0; }
   # stderr is kept: a permission error must not read as an empty ruleset.
@@ -383,6 +384,7 @@ iptables_dump() {
     /^# Warning: iptables-legacy tables present/ { print "#legacy-warning " $0; next }
     /^#/ { next }
     !/^[*:]/ && !/^-A / && !/^COMMIT/ { print "#stderr " $0; next }
+    /^-A / && / -j LOG( |$)/ { omitted++; next }
     /^-A / && / -s [0-9a-fA-F:.]+\/(32|128) / {
       for (i = 1; i <= NF; i++) if ($i == "-s") src = $(i + 1)
       if (!(src in isclient)) { omitted++; next }
@@ -659,7 +661,7 @@ collect() {
   section missing-libraries 800 missing_libraries
   section service 1000 service
   section listening 1200 listening
-  section iptables 2000 iptables_dump iptables-save
+  section iptables 4000 iptables_dump iptables-save
   section ip6tables 800 iptables_dump ip6tables-save
   section nftables 1200 nft_dump
   section nft-clients 400 nft_clients
