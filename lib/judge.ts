@@ -9,8 +9,7 @@ import type { HostFacts } from './collector/facts';
 import { parseHostFacts } from './collector/facts';
 import { CLOUD_CHECKS, HOST_CHECKS, type Check, type Facts } from './checks';
 import { verdictFor } from './report/verdict';
-import { NEEDS_ROOT } from './checks/support/host-access';
-import { CUT_CALL } from './checks/support/cut-calls';
+import { NEEDS_ROOT, NOT_INSPECTED } from './checks/support/host-access';
 import { TOOL_VERSION } from './version';
 import type { CollectorRun, DiagnoseOptions } from './diagnose';
 
@@ -38,7 +37,7 @@ export function judge({ options, clients, probe, run, started }: JudgeInput): Re
   const notInspected = [...(options.notInspected ?? [])];
   if (collected.summary.status === 'failed' && options.runner) notInspected.push({ what: 'host (collector)', reason: collected.summary.reason ?? 'failed' });
   for (const c of checks) {
-    if (c.status === 'skip' && (c.summary.startsWith(NEEDS_ROOT) || c.summary.startsWith(CUT_CALL))) notInspected.push({ what: `${c.id} (${c.title})`, reason: c.summary });
+    if (c.status === 'skip' && (c.summary.startsWith(NEEDS_ROOT) || c.summary.startsWith(NOT_INSPECTED))) notInspected.push({ what: `${c.id} (${c.title})`, reason: c.summary });
   }
   if (collected.summary.truncated) notInspected.push({ what: `collector sections ${collected.summary.truncatedSections.join(', ') || '(transport)'}`, reason: 'output truncated' });
 

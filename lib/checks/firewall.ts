@@ -21,6 +21,7 @@ export const FIREWALL_TEXT = {
   inSet: (ips: string[]) => `The client ${ips.join(', ')} appears in nftables rules or sets: if a drop rule uses that set, it is banned.`,
   open: (port: number, ips: string[]) => `The host firewall lets tcp/${port} in from ${ips.join(', ')}.`,
   none: 'No host firewall rules (iptables and nftables are empty or absent).',
+  unreadable: (what: string[]) => `not inspected: the firewall rules could not be read (${what.join('; ')}); an empty answer is not an open firewall.`,
   cut: (cmds: string[]) => `${cmds.join(' and ')} output was cut by the collector's size cap: a rule in the missing part could drop SSH, so the firewall is not evaluable; review it.`,
 } as const;
 
@@ -169,6 +170,12 @@ export const firewallCheck: Check = {
     if (summaries.length) {
       return result(this, 'fail', summaries.join(' '), evidence, mergeFixes(fixes));
     }
+    // Rules that could not be read (root without CAP_NET_ADMIN in a container, an LSM denial).
+    const unreadable = [
+      ...sets.filter((t) => t.facts.denied.length).map((t) => `${t.cmd}: ${t.facts.denied[0]}`),
+      ...(fw.nftJson.error && /denied|not permitted/i.test(fw.nftJson.error) ? [`nft: ${fw.nftJson.error}`] : []),
+    ];
+    if (unreadable.length) return result(this, 'skip', FIREWALL_TEXT.unreadable(unreadable));
     // A ruleset missing its tail proves nothing about what the tail does: never a pass on it.
     const families = new Set(ips.map((ip) => (net.isIPv6(ip) ? 'ipv6' : 'ipv4')));
     const cut = sets.filter((t) => t.facts.truncated && families.has(t.family)).map((t) => t.cmd);

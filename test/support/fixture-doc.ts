@@ -26,11 +26,13 @@ export function sectionLines(doc: string, name: string): string[] {
   return m[1]!.split('\n').filter(Boolean).map((l) => l.slice(1));
 }
 
-/** Replaces the data lines (and rc) of one section. Throws when the document has no such section. */
+/** Replaces the data lines (and rc) of one section; adds the section when the document (an older collector's) has none. */
 export function withSection(doc: string, name: string, lines: readonly string[], rc = 0): string {
   const re = sectionRe(name);
-  if (!re.test(doc)) throw new Error(`no section ${name}`);
-  return doc.replace(re, () => `@section ${name}\n${lines.map((l) => `|${l}\n`).join('')}@end ${name} rc=${rc} chars=0 dropped=0 cut=0`);
+  const text = `@section ${name}\n${lines.map((l) => `|${l}\n`).join('')}@end ${name} rc=${rc} chars=0 dropped=0 cut=0`;
+  if (re.test(doc)) return doc.replace(re, () => text);
+  if (!doc.includes('\n#end')) throw new Error('not a complete collector document');
+  return doc.replace('\n#end', () => `\n${text}\n#end`);
 }
 
 /** Edits one section's data lines. */

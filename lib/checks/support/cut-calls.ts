@@ -3,9 +3,10 @@
  * so and is not inspected, never pass or fail on what the call did not answer.
  */
 import type { CutCall, HostFacts } from '../../collector/facts';
+import { NOT_INSPECTED } from './prefixes';
 
 /** The prefix of every "a collector call was cut" summary (judge lists these as not inspected). */
-export const CUT_CALL = 'not inspected: a collector call did not answer in time';
+export const CUT_CALL = `${NOT_INSPECTED} a collector call did not answer in time`;
 
 /**
  * The collector sections each host check reads. A check missing here reads nothing that can
@@ -14,7 +15,7 @@ export const CUT_CALL = 'not inspected: a collector call did not answer in time'
 export const CHECK_SECTIONS: Readonly<Record<string, readonly string[]>> = {
   'sshd-service': ['service', 'sshd-binary'],
   'sshd-listen': ['listening', 'sshd-effective', 'sshd-config'],
-  'sshd-config': ['sshd-test', 'sshd-config', 'sshd-binary', 'permissions'],
+  'sshd-config': ['sshd-test', 'sshd-config', 'sshd-binary', 'permissions', 'service'],
   'sshd-libraries': ['sshd-libraries', 'missing-libraries', 'sshd-binary'],
   'tcp-wrappers': ['hosts.allow', 'hosts.deny', 'wrapper-files', 'sshd-libraries'],
   fail2ban: ['fail2ban', 'blockers'],
