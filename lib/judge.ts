@@ -9,7 +9,7 @@ import type { HostFacts } from './collector/facts';
 import { parseHostFacts } from './collector/facts';
 import { CLOUD_CHECKS, HOST_CHECKS, type Check, type Facts } from './checks';
 import { verdictFor } from './report/verdict';
-import { NEEDS_ROOT } from './checks/support/host-access';
+import { NEEDS_ROOT, NOT_INSPECTED } from './checks/support/host-access';
 import { TOOL_VERSION } from './version';
 import type { CollectorRun, DiagnoseOptions } from './diagnose';
 
@@ -36,7 +36,9 @@ export function judge({ options, clients, probe, run, started }: JudgeInput): Re
   const checks = [...HOST_CHECKS, ...(facts.cloud ? CLOUD_CHECKS : [])].map((c) => runCheck(c, facts));
   const notInspected = [...(options.notInspected ?? [])];
   if (collected.summary.status === 'failed' && options.runner) notInspected.push({ what: 'host (collector)', reason: collected.summary.reason ?? 'failed' });
-  for (const c of checks) if (c.status === 'skip' && c.summary.startsWith(NEEDS_ROOT)) notInspected.push({ what: `${c.id} (${c.title})`, reason: c.summary });
+  for (const c of checks) {
+    if (c.status === 'skip' && (c.summary.startsWith(NEEDS_ROOT) || c.summary.startsWith(NOT_INSPECTED))) notInspected.push({ what: `${c.id} (${c.title})`, reason: c.summary });
+  }
   if (collected.summary.truncated) notInspected.push({ what: `collector sections ${collected.summary.truncatedSections.join(', ') || '(transport)'}`, reason: 'output truncated' });
 
   return {

@@ -21,6 +21,8 @@ export const FIREWALL_TEXT = {
   inSet: (ips: string[]) => `The client ${ips.join(', ')} appears in nftables rules or sets: if a drop rule uses that set, it is banned.`,
   open: (port: number, ips: string[]) => `The host firewall lets tcp/${port} in from ${ips.join(', ')}.`,
   none: 'No host firewall rules (iptables and nftables are empty or absent).',
+  unreadable: (what: string[]) => `not inspected: the firewall rules could not be read (${what.join('; ')}); an empty answer is not an open firewall.`,
+  cut: (cmds: string[]) => `${cmds.join(' and ')} output was cut by the collector's size cap: a rule in the missing part could drop SSH, so the firewall is not evaluable; review it.`,
 } as const;
 
 /** An nftables line that drops or rejects. */
@@ -124,7 +126,8 @@ export const firewallCheck: Check = {
       for (const t of sets.filter((x) => x.family === family)) {
         const v = evaluateInput(t.table, { src: ip, dport: facts.port, iif });
         for (const u of v.uncertain) uncertain.set(u.text, t.cmd);
-        if (v.verdict === 'drop' || v.verdict === 'reject') {
+        // A policy reached by walking a cut ruleset may only mean the accepting rule was cut.
+        if ((v.verdict === 'drop' || v.verdict === 'reject') && (v.rule || !t.facts.truncated)) {
           const legacy = t.cmd.includes('legacy') ? ` ${NFT_TEXT.legacy(t.cmd)}` : '';
           summaries.push(FIREWALL_TEXT.blocked(ip, facts.port, v) + legacy);
           evidence.push({ source: t.cmd, text: v.rule?.text ?? `:INPUT DROP` });
@@ -167,6 +170,16 @@ export const firewallCheck: Check = {
     if (summaries.length) {
       return result(this, 'fail', summaries.join(' '), evidence, mergeFixes(fixes));
     }
+    // Rules that could not be read (root without CAP_NET_ADMIN in a container, an LSM denial).
+    const unreadable = [
+      ...sets.filter((t) => t.facts.denied.length).map((t) => `${t.cmd}: ${t.facts.denied[0]}`),
+      ...(fw.nftJson.error && /denied|not permitted/i.test(fw.nftJson.error) ? [`nft: ${fw.nftJson.error}`] : []),
+    ];
+    if (unreadable.length) return result(this, 'skip', FIREWALL_TEXT.unreadable(unreadable));
+    // A ruleset missing its tail proves nothing about what the tail does: never a pass on it.
+    const families = new Set(ips.map((ip) => (net.isIPv6(ip) ? 'ipv6' : 'ipv4')));
+    const cut = sets.filter((t) => t.facts.truncated && families.has(t.family)).map((t) => t.cmd);
+    if (cut.length) return result(this, 'warn', FIREWALL_TEXT.cut(cut), [...uncertain].map(([text, source]) => ({ source, text })));
     if (nftUnknown) return result(this, 'warn', nftUnknown, [...uncertain].map(([text, source]) => ({ source, text })));
     const setHits = fw.nftClientHits.filter((h) => ips.includes(h.ip) && !NFT_BLOCKS.test(h.text));
     if (setHits.length && !fw.nftJson.text) {

@@ -6,9 +6,12 @@ import type { Check } from './types';
 import type { Evidence, Fix } from '../report/types';
 import { backupCommand, hostOr, isResult, result, shq } from './support/result';
 import { needsRootResult } from './support/host-access';
+import { activeSocketUnit, sshdListener } from './support/sshd-facts';
 
 export const SSHD_CONFIG_TEXT = {
   ok: 'sshd -t accepts the configuration.',
+  socketPrivsep: (dir: string, unit: string) =>
+    `sshd -t read the configuration and the host keys and stopped only at the privilege-separation directory ${dir}, which systemd creates when ${unit} starts the service (socket activation): normal before the first connection.`,
   bad: (msg: string) => `sshd rejects its configuration: ${msg}`,
   privsep: (dir: string) =>
     `sshd -t could not run because its privilege-separation directory ${dir} is missing (systemd creates it when it starts the service; a manual start needs it).`,
@@ -54,6 +57,9 @@ export const sshdConfigCheck: Check = {
     if (unprivileged) return unprivileged;
     const evidence: Evidence[] = t.output.slice(0, 5).map((text) => ({ source: 'sshd -t', text }));
     const privsep = t.output.map((l) => /Missing privilege separation directory: (\S+)/.exec(l)).find(Boolean);
+    // sshd checks the directory after the configuration and the host keys, just before -t exits.
+    const socket = activeSocketUnit(host);
+    if (privsep && socket && !sshdListener(host) && t.output.length === 1) return result(this, 'pass', SSHD_CONFIG_TEXT.socketPrivsep(privsep[1]!, socket), evidence);
     if (privsep) {
       // systemd creates /run/sshd (RuntimeDirectory) when it starts the service; any other
       // directory (RHEL's /usr/share/empty.sshd, /var/empty) or a start without systemd fails.

@@ -57,12 +57,95 @@ has_ip() {
   }'
 }
 
-# Bound every command that could block (a hung fail2ban socket, a slow journal).
-if have timeout; then
-  run() { timeout 5 "$@"; }
-else
-  run() { "$@"; }
-fi
+# Bounded time. Every command that could block (a hung systemd or fail2ban socket, a slow
+# journal, df on a dead mount, an NSS lookup) goes through run(): at most CALL_S seconds
+# each, and none once BUDGET_S seconds have passed since the start (the runners wait 30 s).
+# A command that was cut once is not started again (a hung systemd hangs every systemctl).
+# Each cut or skipped call is recorded in a private temporary directory and reported after
+# its section as "@cut NAME calls=N first=KIND SECONDS CMD...".
+CALL_S=5
+BUDGET_S=20
+T0=$(date +%s)
+TMPD=""
+for d in "${TMPDIR:-/tmp}" /dev/shm /run /var/tmp; do
+  TMPD=$(mktemp -d "$d/sshdoctor.XXXXXX" 2>/dev/null) && [ -d "$TMPD" ] && break
+  TMPD=""
+done
+trap '[ -n "$TMPD" ] && rm -rf -- "$TMPD"' EXIT
+# GNU (or uutils) coreutils timeout signals the whole process group, so a script's children
+# die with it; otherwise (busybox, or none at all) the collector bounds the call itself.
+case $(timeout --version 2>/dev/null | head -n 1) in
+  *coreutils*) BOUND=timeout ;;
+  *) BOUND=self ;;
+esac
+
+# kill_tree PID: SIGKILL to PID and every process it started (a script's `sleep` child would
+# keep the output pipe open), from /proc/PID/stat: "pid (comm) state ppid ..." (comm may hold
+# spaces). The commands are read-only queries: nothing is lost by not asking them to stop.
+kill_tree() {
+  pids=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+    { s = $0; sub(/^.*\) /, "", s); split(s, f, " "); kids[f[2]] = kids[f[2]] " " $1 }
+    END {
+      q[1] = root; n = 1
+      for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], c, " "); for (j = 1; j <= m; j++) q[++n] = c[j] }
+    }')
+  # shellcheck disable=SC2086 # a list of process ids
+  kill -KILL ${pids:-$1} 2>/dev/null
+  return 0
+}
+
+# bounded SECONDS CMD...: CMD in the background, and a watcher that kills its process tree
+# after SECONDS; CMD's exit code (137 when the watcher killed it). Nothing started here may
+# outlive the call: the shell's saved copies of redirected descriptors (dash keeps them on
+# fd 10+) would hold the caller's pipe open, so the watcher is ended before returning.
+bounded() {
+  _lim=$1
+  shift
+  "$@" &
+  _pid=$!
+  (sleep "$_lim" && kill_tree "$_pid") </dev/null >/dev/null 2>&1 &
+  _w=$!
+  wait "$_pid"
+  _rc=$?
+  kill_tree "$_w"
+  return "$_rc"
+}
+
+cut_note() {
+  [ -n "$TMPD" ] || return 0
+  printf '%s\n' "$*" | cut -c1-160 >>"$TMPD/cuts.${_name:-none}"
+}
+
+# run CMD [ARGS...]: CMD bounded in time; 124 when it was cut or not started.
+run() {
+  _cmd=${1##*/}
+  if [ -n "$TMPD" ] && [ -e "$TMPD/hung.$_cmd" ]; then
+    cut_note skipped-hung 0 "$@"
+    return 124
+  fi
+  _t=$(date +%s)
+  _lim=$((T0 + BUDGET_S - _t))
+  if [ "$_lim" -le 0 ]; then
+    cut_note skipped-budget 0 "$@"
+    return 124
+  fi
+  [ "$_lim" -le "$CALL_S" ] || _lim=$CALL_S
+  if [ "$BOUND" = timeout ]; then
+    timeout -k 1 "$_lim" "$@"
+  else
+    bounded "$_lim" "$@"
+  fi
+  _rc=$?
+  # 124: timeout's own code; 137/143: killed by the watcher (or by busybox timeout). A quick
+  # exit with those codes is the command's own answer, not a cut.
+  case $_rc in
+    124 | 137 | 143) [ $(($(date +%s) - _t)) -ge "$_lim" ] || return "$_rc" ;;
+    *) return "$_rc" ;;
+  esac
+  cut_note timeout "$_lim" "$@"
+  [ -z "$TMPD" ] || : >"$TMPD/hung.$_cmd"
+  return 124
+}
 
 # section NAME CAP CMD [ARGS...]: runs CMD (a command or function), prefixes each output
 # line with "|", keeps at most CAP characters, and reports CMD's exit code and what it
@@ -89,6 +172,11 @@ section() {
       }
       printf "@end %s rc=%s chars=%d dropped=%d cut=%d\n", name, rc, total, dropped + 0, cut + 0
     }'
+  # Calls of this section that run() cut or skipped: a marker line the budget never drops.
+  if [ -n "$TMPD" ] && [ -s "$TMPD/cuts.$_name" ]; then
+    printf '@cut %s calls=%s first=%s\n' "$_name" "$(wc -l <"$TMPD/cuts.$_name" | tr -d ' ')" "$(head -n 1 "$TMPD/cuts.$_name" | cut -c1-120)"
+  fi
+  return 0
 }
 
 meta() {
@@ -102,6 +190,7 @@ meta() {
   echo "localtime=$(date +%Y-%m-%dT%H:%M:%S 2>/dev/null)"
   echo "clients=$CLIENTS"
   echo "badargs=$BADARGS"
+  echo "bound=$BOUND call=$CALL_S budget=$BUDGET_S"
   if [ -d /run/systemd/system ]; then echo "init=systemd"; else echo "init=other"; fi
 }
 
@@ -264,7 +353,7 @@ service() {
     done
   fi
   if have ps; then
-    ps -e -o pid= -o args= 2>/dev/null | awk '$2 ~ /(^|\/)sshd$/ || $2 ~ /^sshd:/ { print "proc " $0 }' | head -n 20
+    run ps -e -o pid= -o args= 2>/dev/null | awk '$2 ~ /(^|\/)sshd$/ || $2 ~ /^sshd:/ { print "proc " $0 }' | head -n 20
   fi
   for pidf in /run/sshd.pid /var/run/sshd.pid; do
     [ -r "$pidf" ] && echo "pidfile $pidf $(cat "$pidf")"
@@ -284,7 +373,8 @@ listening() {
 }
 
 # iptables-save, minus single-host rules for addresses that are no client's (fail2ban and
-# sshguard add one per ban); every omission is counted.
+# sshguard add one per ban) and LOG rules (they never decide: ufw writes dozens); every
+# omission is counted.
 iptables_dump() {
   have "$1" || { echo "#absent"; return 0; }
   # stderr is kept: a permission error must not read as an empty ruleset.
@@ -294,6 +384,7 @@ iptables_dump() {
     /^# Warning: iptables-legacy tables present/ { print "#legacy-warning " $0; next }
     /^#/ { next }
     !/^[*:]/ && !/^-A / && !/^COMMIT/ { print "#stderr " $0; next }
+    /^-A / && / -j LOG( |$)/ { omitted++; next }
     /^-A / && / -s [0-9a-fA-F:.]+\/(32|128) / {
       for (i = 1; i <= NF; i++) if ($i == "-s") src = $(i + 1)
       if (!(src in isclient)) { omitted++; next }
@@ -428,7 +519,7 @@ blockers() {
   done
   if have sshguard; then echo "sshguard installed=yes"; fi
   if have ps; then
-    ps -e -o args= 2>/dev/null | awk '/[d]enyhosts|[s]shguard|[f]ail2ban-server|[c]rowdsec/ { print "running " $0 }' | head -n 5
+    run ps -e -o args= 2>/dev/null | awk '/[d]enyhosts|[s]shguard|[f]ail2ban-server|[c]rowdsec/ { print "running " $0 }' | head -n 5
   fi
   for f in /var/db/sshguard/blacklist.db /var/lib/sshguard/blacklist.db /var/lib/sshguard/enemies; do
     [ -r "$f" ] || continue
@@ -465,9 +556,9 @@ auth_log() {
 }
 
 disk() {
-  df -P / /var /var/log /run /tmp 2>/dev/null | awk '!seen[$0]++'
+  run df -P / /var /var/log /run /tmp 2>/dev/null | awk '!seen[$0]++'
   echo "#inodes"
-  df -Pi / /var /run 2>/dev/null | awk '!seen[$0]++'
+  run df -Pi / /var /run 2>/dev/null | awk '!seen[$0]++'
   return 0
 }
 
@@ -488,7 +579,7 @@ user_facts() {
   echo "shell=$shell"
   if [ -x "$shell" ]; then echo "shell-executable=1"; else echo "shell-executable=0"; fi
   if [ -r /etc/shells ] && grep -qxF -- "$shell" /etc/shells; then echo "shell-listed=1"; else echo "shell-listed=0"; fi
-  echo "groups=$(id -Gn "$USER_NAME" 2>/dev/null)"
+  echo "groups=$(run id -Gn "$USER_NAME" 2>/dev/null)"
   gid=$(printf '%s\n' "$pw" | cut -d: -f4)
   run getent group "$gid" 2>/dev/null | awk -F: '{ print "primary-group=" $1; print "primary-group-members=" $4 }'
   if [ -r /etc/shadow ]; then
@@ -522,7 +613,7 @@ user_facts() {
     p=""
     for c in $(printf '%s\n' "$f" | tr '/' ' '); do
       p="$p/$c"
-      stat -c 'chain %a %U %G %F %n' "$p" 2>/dev/null || { echo "chain-missing $p"; break; }
+      run stat -c 'chain %a %U %G %F %n' "$p" 2>/dev/null || { echo "chain-missing $p"; break; }
     done
     if [ -f "$f" ] && [ ! -r "$f" ]; then echo "akfile-unreadable $f"; continue; fi
     [ -f "$f" ] || continue
@@ -601,6 +692,7 @@ permissions() {
 budget() {
   awk -v budget=20500 '
     /^\|/ { if (used + length($0) + 1 > budget) { gd++; next } used += length($0) + 1; print; next }
+    /^@cut / { used += length($0) + 1 }
     /^@end / { if (gd) { print $0 " gdropped=" gd; gd = 0; next } }
     { print }'
 }
@@ -620,7 +712,7 @@ collect() {
   section missing-libraries 800 missing_libraries
   section service 1000 service
   section listening 1200 listening
-  section iptables 2000 iptables_dump iptables-save
+  section iptables 6000 iptables_dump iptables-save
   section ip6tables 800 iptables_dump ip6tables-save
   section nftables 1200 nft_dump
   section nft-clients 400 nft_clients

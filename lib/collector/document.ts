@@ -18,11 +18,21 @@ export interface RawSection {
   cut: number;
 }
 
+/** A call the collector cut after its time limit, or did not start (`@cut` after a section). */
+export interface RawCut {
+  section: string;
+  /** How many calls of the section were cut or skipped. */
+  calls: number;
+  /** The first of them: `timeout SECONDS CMD...`, `skipped-hung 0 CMD...` or `skipped-budget 0 CMD...`. */
+  first: string;
+}
+
 export interface RawDocument {
   version: number;
   /** The `#end` trailer arrived: nothing was cut in transport. */
   complete: boolean;
   sections: Map<string, RawSection>;
+  cuts: RawCut[];
 }
 
 /** Parses the document. Throws {@link CollectorDocumentError} when it is not one at all. */
@@ -40,6 +50,7 @@ export function parseDocument(text: string): RawDocument {
   const sections = new Map<string, RawSection>();
   let current: RawSection | null = null;
   let complete = false;
+  const cuts: RawCut[] = [];
   for (const line of lines.slice(headerAt + 1)) {
     if (line.startsWith('|')) {
       current?.lines.push(line.slice(1).replace(/\r$/, ''));
@@ -59,10 +70,13 @@ export function parseDocument(text: string): RawDocument {
       current.dropped = (Number(kv.dropped) || 0) + (Number(kv.gdropped) || 0);
       current.cut = Number(kv.cut) || 0;
       current = null;
+    } else if (line.startsWith('@cut ')) {
+      const m = /^@cut (\S+) calls=(\d+) first=(.*)$/.exec(line);
+      if (m) cuts.push({ section: m[1]!, calls: Number(m[2]), first: m[3]!.trim() });
     } else if (line === '#end') {
       complete = true;
       break;
     }
   }
-  return { version, complete, sections };
+  return { version, complete, sections, cuts };
 }

@@ -120,8 +120,22 @@ const userFacts = z.object({
 
 export type UserFacts = z.infer<typeof userFacts>;
 
+const cutCall = z.object({
+  section: z.string(),
+  calls: z.number().check(z.int(), z.positive()),
+  kind: z.enum(['timeout', 'skipped-hung', 'skipped-budget']),
+  /** The time limit the call had (0 when it was not started). */
+  seconds: z.number(),
+  /** The first cut call of the section, as the collector ran it. */
+  command: z.string(),
+});
+
+export type CutCall = z.infer<typeof cutCall>;
+
 export const hostFactsSchema = z.object({
   complete: z.boolean(),
+  /** Sections with a command the collector cut after its time limit or did not start. */
+  cutCalls: z.array(cutCall),
   truncatedSections: z.array(z.string()),
   meta: z.object({
     uid: z.nullable(z.number()),
@@ -236,6 +250,11 @@ function buildFacts(doc: RawDocument): HostFacts {
 
   return {
     complete: doc.complete,
+    cutCalls: doc.cuts.map((c) => {
+      const m = /^(timeout|skipped-hung|skipped-budget) (\d+) (.+)$/.exec(c.first);
+      // An unreadable record still marks its section as cut.
+      return { section: c.section, calls: Math.max(1, c.calls), kind: (m?.[1] ?? 'timeout') as CutCall['kind'], seconds: m ? Number(m[2]) : 0, command: m ? m[3]! : c.first };
+    }),
     truncatedSections,
     meta: {
       uid: meta.uid !== undefined && meta.uid !== '' ? Number(meta.uid) : null,

@@ -156,6 +156,14 @@ function ruleMatches(rule: IptRule, p: Packet): Match {
         i++;
         break;
       }
+      case '--dst-type': {
+        // Addrtype's route type of the destination: a new connection to sshd in INPUT is
+        // addressed to one of the host's own addresses, whose route type is LOCAL (not
+        // UNICAST, BROADCAST, MULTICAST...). ufw's ufw-not-local chain RETURNs on it.
+        if (!test(val!.split(',').includes('LOCAL'))) return 'no';
+        i++;
+        break;
+      }
       case '--tcp-flags':
         i += 2;
         break;
@@ -164,7 +172,7 @@ function ruleMatches(rule: IptRule, p: Packet): Match {
       case '-m':
       case '--match':
         // Module names carry no condition themselves; their options follow.
-        if (!['tcp', 'udp', 'state', 'conntrack', 'multiport', 'comment'].includes(val!)) unknown = true;
+        if (!['tcp', 'udp', 'state', 'conntrack', 'multiport', 'comment', 'addrtype'].includes(val!)) unknown = true;
         i++;
         break;
       case '--comment':

@@ -7,6 +7,8 @@ import type { Check } from '../types';
 import type { HostFacts } from '../../collector/facts';
 import { result } from './result';
 
+export { NOT_INSPECTED } from './prefixes';
+
 /** The prefix every "could not read this without root" summary starts with. */
 export const NEEDS_ROOT = 'needs root: run with sudo or --via sudo';
 

@@ -1,6 +1,7 @@
 import type { CheckResult, CheckStatus, Evidence, Fix, FixAction } from '../../report/types';
 import type { Check, Facts } from '../types';
 import type { HostFacts } from '../../collector/facts';
+import { cutCallSummary } from './cut-calls';
 
 /** Builds a result for `check` (id and title come from the check itself). */
 export function result(
@@ -15,10 +16,14 @@ export function result(
 
 /**
  * The host facts a host-side check needs, or the result to return without them: `skip`
- * when no collector ran, `error` (with the reason) when it ran and failed.
+ * when no collector ran, `error` (with the reason) when it ran and failed, `skip` (not
+ * inspected) when a collector call the check depends on was cut for time.
  */
 export function hostOr(check: Pick<Check, 'id' | 'title'>, facts: Facts): HostFacts | CheckResult {
-  if (facts.host) return facts.host;
+  if (facts.host) {
+    const cut = cutCallSummary(check.id, facts.host);
+    return cut ? result(check, 'skip', cut) : facts.host;
+  }
   if (facts.hostError) return result(check, 'error', `Could not inspect the host: ${facts.hostError}`);
   return result(check, 'skip', 'The host was not inspected (no collector run).');
 }
