@@ -25,7 +25,7 @@ import {
   describeEcsSecurityGroupRules,
   listEcsInstancesByTag,
 } from '../inventory/ecs-inventory';
-import { deleteCustomBlockRecord, describeSecurityCenterBlocks } from './sas-client';
+import { deleteCustomBlockRecord, describeSecurityCenterBlocks, disableBruteForceRecord } from './sas-client';
 import { createCloudAssistantRunner, runFleetCloudAssistant, type PollOptions } from '../runners/cloud-assistant-runner';
 
 export interface AlibabaCredentials {
@@ -97,8 +97,9 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
           })
           .catch(note('Cloud Assistant status')),
         describeSecurityCenterBlocks(sas, { instanceId: instance.instanceId, clientIps: ctx.clientIps })
-          .then((blocks) => {
-            facts.securityCenter = { blocks };
+          .then((found) => {
+            if (found.blocks) facts.securityCenter = { blocks: found.blocks };
+            else notInspected.push({ what: 'Security Center', reason: SECURITY_CENTER_NO_UUID(instance.instanceId) });
           })
           .catch(note('Security Center')),
       ]);
@@ -118,9 +119,11 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
       }
     },
     securityCenter: {
-      async unblock(recordId, ip) {
+      async unblock(recordId, ip, source) {
         try {
-          return await deleteCustomBlockRecord(sas, recordId, ip);
+          return source === 'brute-force'
+            ? await disableBruteForceRecord(sas, recordId, ip)
+            : await deleteCustomBlockRecord(sas, recordId, ip);
         } catch (err) {
           if (err instanceof SecurityCenterPreconditionError) return { result: 'precondition-failed', detail: err.message };
           // The audit keeps this message: say which grant is missing, not just "Forbidden".
@@ -130,6 +133,10 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
     },
   };
 }
+
+/** Why Security Center was not judged when it does not know the instance. */
+export const SECURITY_CENTER_NO_UUID = (instanceId: string) =>
+  `Security Center has no Uuid for ${instanceId} (DescribeCloudCenterInstances lists no agent for it): its brute-force and custom block records cannot be matched to the instance`;
 
 function resolveEndpoint(value: string | undefined, variable: string, fallback: AlibabaEndpoint): AlibabaEndpoint {
   return value === undefined || value === '' ? fallback : parseEndpointOverride(value, variable);

@@ -71,6 +71,9 @@ export interface SecurityCenterBlock {
   status: string;
   /** When the block ends, if it does. */
   until?: string;
+  /** Brute-force records: the server's Security Center Uuid and the blocked port, as DisableBruteForceRecord takes them. */
+  uuid?: string;
+  port?: string;
   text: string;
 }
 

@@ -35,7 +35,8 @@ export type FixAction =
   | { kind: 'set-mode'; path: string; mode: string; owner: string; group: string }
   /** `ssh-keygen -A`: create the host keys that are missing (rollback removes only those). */
   | { kind: 'hostkeys-generate' }
-  | { kind: 'security-center-unblock'; recordId: string; ip: string };
+  /** `source` absent: a custom block record (DeleteCustomBlockRecord); `brute-force`: DisableBruteForceRecord. */
+  | { kind: 'security-center-unblock'; recordId: string; ip: string; source?: 'brute-force' };
 
 export interface Fix {
   /** One sentence: what the fix does. */

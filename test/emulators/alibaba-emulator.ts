@@ -12,6 +12,7 @@ import http from 'node:http';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { checkSasRequest, sasHandlers } from './alibaba-sas';
 
 /** What Cloud Assistant does with a script on one instance. */
 export type Executor = (script: string, timeoutMs: number) => Promise<{ output: string; exitCode: number | null; timedOut: boolean }>;
@@ -235,7 +236,7 @@ export class AlibabaEmulator {
     }
     const handler = this.handlers[action];
     if (!handler) return fail(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method: ${action}`);
-    const out = handler(params);
+    const out = checkSasRequest(action.replace(/^yundun-sas:/, ''), params) ?? handler(params);
     if ('error' in out) return fail(out.error[0], out.error[1], out.error[2]);
     reply(200, out.ok);
   }
@@ -393,16 +394,7 @@ export class AlibabaEmulator {
         .map((i) => ({ InstanceId: i.instanceId, Uuid: i.sasUuid, RegionId: i.regionId, ClientStatus: 'online' }));
       return { ok: { Instances: list, PageInfo: { CurrentPage: 1, PageSize: 20, TotalCount: list.length, Count: list.length } } };
     },
-    'yundun-sas:DescribeBruteForceRecords': (p) => ({ ok: sasPage(this.bruteForceRecords, p, 'MachineList') }),
-    'yundun-sas:DescribeCustomBlockRecords': (p) => ({ ok: sasPage(this.customBlockRecords, p, 'RecordList') }),
-    'yundun-sas:DeleteCustomBlockRecord': (p) => {
-      if (!p.Id) return { error: [400, 'MissingParameter', 'Id is mandatory for this action.'] };
-      if (!/^\d+$/.test(p.Id)) return { error: [400, 'InvalidParameter', `Id is not valid: ${p.Id}`] };
-      const i = this.customBlockRecords.findIndex((r) => String(r.Id) === p.Id);
-      // The docs list no not-found error for this action: an unknown id is emulated as success.
-      if (i >= 0) this.customBlockRecords.splice(i, 1);
-      return { ok: {} };
-    },
+    ...sasHandlers(this),
   };
 
   private runCommand(p: Record<string, string>): { ok: Record<string, unknown> } | { error: [number, string, string] } {
@@ -498,16 +490,6 @@ function instanceJson(i: EmulatedInstance): Record<string, unknown> {
     SecurityGroupIds: { SecurityGroupId: i.securityGroupIds },
     Tags: { Tag: Object.entries(i.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) },
   };
-}
-
-function sasPage(records: Record<string, unknown>[], p: Record<string, string>, key: string): Record<string, unknown> {
-  let list = records;
-  if (p.BlockIp) list = list.filter((r) => r.BlockIp === p.BlockIp);
-  if (p.Status !== undefined) list = list.filter((r) => String(r.Status) === p.Status);
-  const size = Math.max(1, Number(p.PageSize ?? 20) || 20);
-  const page = Math.max(1, Number(p.CurrentPage ?? 1) || 1);
-  const slice = list.slice((page - 1) * size, page * size);
-  return { [key]: slice, PageInfo: { CurrentPage: page, PageSize: size, TotalCount: list.length, Count: slice.length } };
 }
 
 /** Takes one from a fault counter keyed by action or `*`; true when the fault applies. */
