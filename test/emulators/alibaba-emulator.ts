@@ -13,6 +13,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { checkSasRequest, sasHandlers } from './alibaba-sas';
+import { faultOutcome, type InvocationFault, type InvocationStatus } from './alibaba-invocations';
 
 /** What Cloud Assistant does with a script on one instance. */
 export type Executor = (script: string, timeoutMs: number) => Promise<{ output: string; exitCode: number | null; timedOut: boolean }>;
@@ -44,16 +45,7 @@ export function shellExecutor(prefix: readonly string[] = []): Executor {
     });
 }
 
-/** Per-instance Cloud Assistant faults. */
-export type InvocationFault =
-  | 'ClientNotRunning'
-  | 'ClientNotResponse'
-  | 'ClientNetworkBlocked'
-  | 'DeliveryTimeout'
-  | 'ExecutionTimeout'
-  | 'InstanceNotRunning'
-  /** Stays Pending forever (never delivered). */
-  | 'StuckPending';
+export type { InvocationFault } from './alibaba-invocations';
 
 export interface EmulatedInstance {
   instanceId: string;
@@ -92,7 +84,7 @@ interface Invocation {
 
 interface InvocationRecord {
   instanceId: string;
-  status: string;
+  status: InvocationStatus;
   errorCode: string;
   errorInfo: string;
   output: Buffer;
@@ -344,8 +336,9 @@ export class AlibabaEmulator {
       const ids = Object.keys(p).filter((k) => /^InstanceId\.\d+$/.test(k)).map((k) => p[k]!);
       if (ids.length > 50) return { error: [403, 'InstanceIds.ExceedLimit', 'The number of instance IDs exceeds the upper limit.'] };
       for (const rec of inv.results.values()) {
+        // A one-time command stopped before it started is Cancelled (the API has no Stopped).
         if ((ids.length === 0 || ids.includes(rec.instanceId)) && rec.status === 'Pending') {
-          rec.status = 'Stopped';
+          rec.status = 'Cancelled';
           rec.finishedTime = new Date().toISOString();
         }
       }
@@ -437,31 +430,22 @@ export class AlibabaEmulator {
 
   private async execute(inst: EmulatedInstance, rec: InvocationRecord, script: string, timeoutMs: number): Promise<void> {
     await sleep(this.faults.deliveryDelayMs);
-    if (rec.status === 'Stopped') return;
-    const finish = (status: string, code: string, info: string) => {
+    if (rec.status === 'Cancelled') return;
+    const finish = (status: InvocationStatus, code: string, info: string) => {
       rec.status = status;
       rec.errorCode = code;
       rec.errorInfo = info;
       rec.finishedTime = new Date().toISOString();
     };
     const fault = inst.fault ?? (inst.status !== 'Running' ? 'InstanceNotRunning' : inst.cloudAssistant !== 'true' ? 'ClientNotRunning' : undefined);
-    switch (fault) {
-      case 'StuckPending':
-        return;
-      case 'ClientNotRunning':
-      case 'ClientNotResponse':
-      case 'ClientNetworkBlocked':
-        return finish('Failed', fault, 'the Cloud Assistant client is not running or not responding');
-      case 'DeliveryTimeout':
-        return finish('Failed', fault, 'the command was not delivered before the timeout');
-      case 'InstanceNotRunning':
-        return finish('Failed', fault, 'the instance is not in the Running state');
-      case 'ExecutionTimeout':
+    if (fault === 'StuckPending') return;
+    if (fault) {
+      const o = faultOutcome(fault);
+      if (o.status === 'Timeout' || o.status === 'Terminated' || o.code === 'ExecutionException') {
         rec.status = 'Running';
         rec.startTime = new Date().toISOString();
-        return finish('Timeout', fault, 'the command did not finish within the timeout');
-      default:
-        break;
+      }
+      return finish(o.status, o.code, o.info);
     }
     rec.status = 'Running';
     rec.startTime = new Date().toISOString();
