@@ -17,7 +17,7 @@ export const SECURITY_GROUP_TEXT = {
   denied: (port: number, ips: string[]) => `Security groups do not allow tcp/${port} from ${ips.join(', ')}.`,
   explicitDeny: (port: number, ips: string[]) => `A security-group deny rule blocks tcp/${port} from ${ips.join(', ')}.`,
   notEvaluable: (port: number, ips: string[]) =>
-    `Whether the security groups allow tcp/${port} from ${ips.join(', ')} depends on rules that reference prefix lists or other groups, which cannot be evaluated from an address.`,
+    `Whether the security groups allow tcp/${port} from ${ips.join(', ')} depends on rules that reference prefix lists or other groups, or whose ports could not be read, which cannot be evaluated from an address.`,
   noRuleFor: (ip: string) => `no rule allows ${ip}`,
 } as const;
 
@@ -45,6 +45,8 @@ function coversPort(rule: SecurityGroupRule, port: number): boolean {
   const p = rule.protocol.toLowerCase();
   if (p === 'all' || p === '-1') return true;
   if (p !== 'tcp' && p !== '6') return false;
+  // Ports unknown (an unreadable port list): it may cover the port; decide() reports it, never guesses.
+  if (rule.portsUnknown !== undefined) return true;
   return rule.portFrom <= port && port <= rule.portTo;
 }
 
@@ -54,8 +56,9 @@ function decide(rules: SecurityGroupRule[], ip: string, port: number): { decisio
   const priorities = [...new Set(relevant.map((r) => r.priority))].sort((a, b) => a - b);
   for (const priority of priorities) {
     const tier = relevant.filter((r) => r.priority === priority);
-    const matching = tier.filter((r) => r.source.kind === 'cidr' && cidrContains(r.source.cidr, ip));
-    const unknown = tier.filter((r) => r.source.kind !== 'cidr');
+    const cidrHit = (r: SecurityGroupRule) => r.source.kind === 'cidr' && cidrContains(r.source.cidr, ip);
+    const matching = tier.filter((r) => cidrHit(r) && r.portsUnknown === undefined);
+    const unknown = tier.filter((r) => r.source.kind !== 'cidr' || (r.portsUnknown !== undefined && cidrHit(r)));
     const deny = matching.filter((r) => r.action === 'deny');
     if (deny.length) return { decision: 'deny', rules: deny };
     // An unevaluable deny at this tier could beat a matching allow: say so.

@@ -106,6 +106,8 @@ export class AlibabaEmulator {
   readonly instances = new Map<string, EmulatedInstance>();
   /** Security group id -> ECS `Permission` objects, as DescribeSecurityGroupAttribute returns them. */
   readonly securityGroups = new Map<string, Record<string, unknown>[]>();
+  /** Port list id (`prl-...`) -> `Entries` of DescribePortRangeListEntries. */
+  readonly portRangeLists = new Map<string, { PortRange: string; Description?: string }[]>();
   /** SAS `MachineList` entries. */
   readonly bruteForceRecords: Record<string, unknown>[] = [];
   /** SAS `RecordList` entries. */
@@ -167,6 +169,7 @@ export class AlibabaEmulator {
     this.calls.length = 0;
     this.instances.clear();
     this.securityGroups.clear();
+    this.portRangeLists.clear();
     this.bruteForceRecords.length = 0;
     this.customBlockRecords.length = 0;
     this.faults.throttle.clear();
@@ -311,6 +314,12 @@ export class AlibabaEmulator {
       const dir = p.Direction ?? 'all';
       const list = perms.filter((x) => dir === 'all' || x.Direction === dir);
       return { ok: { SecurityGroupId: p.SecurityGroupId, RegionId: p.RegionId, InnerAccessPolicy: 'Accept', Permissions: { Permission: list } } };
+    },
+    'ecs:DescribePortRangeListEntries': (p) => {
+      if (!p.PortRangeListId) return { error: [400, 'MissingParameter', 'PortRangeListId is mandatory for this action.'] };
+      const entries = this.portRangeLists.get(p.PortRangeListId);
+      if (!entries) return { error: [404, 'InvalidPortRangeListId.NotFound', 'The specified port list does not exist.'] };
+      return { ok: { Entries: entries } };
     },
     'ecs:DescribeCloudAssistantStatus': (p) => {
       const ids = Object.keys(p)

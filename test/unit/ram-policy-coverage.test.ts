@@ -63,7 +63,11 @@ describe('infra/ram-policy.json', () => {
   it('lets every provider entry point work with the policy enforced, and every grant is used', async () => {
     emu.allowedActions = granted;
     emu.addInstance({ instanceId: INSTANCE_ID, securityGroupIds: ['sg-bp1aaa'], sasUuid: 'uuid-1', tags: { sshdoctor: 'on' } });
-    emu.securityGroups.set('sg-bp1aaa', [{ Direction: 'ingress', Policy: 'Accept', Priority: '1', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' }]);
+    emu.securityGroups.set('sg-bp1aaa', [
+      { Direction: 'ingress', Policy: 'Accept', Priority: '1', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' },
+      { Direction: 'ingress', Policy: 'Drop', Priority: '1', IpProtocol: 'TCP', PortRange: '', PortRangeListId: 'prl-web', SourceCidrIp: '0.0.0.0/0' },
+    ]);
+    emu.portRangeLists.set('prl-web', [{ PortRange: '80/80' }]);
     const p = providerFor(emu);
     const inst = (await p.describeInstance(INSTANCE_ID)) as InstanceInfo;
     const gathered = await p.gatherCloudFacts(inst, { clientIps: ['203.0.113.7'], port: 22 });
