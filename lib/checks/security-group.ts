@@ -30,14 +30,49 @@ export const SECURITY_GROUP_FIX = {
         : `aws ec2 authorize-security-group-ingress --region ${region} --group-id ${groupId} --protocol tcp --port ${port} --cidr ${c}`,
     ),
   }),
-  alibaba: (groupId: string, port: number, cidrs: string[], region: string): Fix => ({
-    summary: `Allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId} at priority 1 (above any deny rule).`,
-    commands: cidrs.map(
-      (c) =>
-        `aliyun ecs AuthorizeSecurityGroup --RegionId ${region} --SecurityGroupId ${groupId} --IpProtocol tcp --PortRange ${port}/${port} --${c.includes(':') ? 'Ipv6SourceCidrIp' : 'SourceCidrIp'} ${c} --Policy accept --Priority 1`,
-    ),
-  }),
+  /**
+   * AuthorizeSecurityGroup in its current form (`Permissions.N.*`; the top-level IpProtocol,
+   * PortRange, SourceCidrIp, Policy and Priority are deprecated). A drop wins ties, so the accept
+   * must carry a strictly lower priority number than the drop that blocks; a priority-1 drop
+   * cannot be outranked and has to be removed or narrowed first.
+   */
+  alibaba: (groupId: string, port: number, cidrs: string[], region: string, drop?: BlockingDrop): Fix => {
+    const priority = drop ? drop.priority - 1 : 1;
+    if (priority < 1) {
+      const revoke = drop?.ruleId
+        ? `aliyun ecs RevokeSecurityGroup --RegionId ${region} --SecurityGroupId ${drop.groupId} --SecurityGroupRuleId.1 ${drop.ruleId}`
+        : `# remove or narrow the drop rule: ${drop?.text ?? ''}`;
+      return {
+        summary:
+          `The drop rule in ${drop?.groupId} is at priority 1, which no accept rule can outrank (a drop wins ties): ` +
+          `remove or narrow that drop rule, then allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId} at priority 1.`,
+        commands: [revoke, authorize(region, groupId, port, cidrs, 1)],
+      };
+    }
+    const why = drop ? `, ahead of the drop rule at priority ${drop.priority} (a drop wins ties)` : '';
+    return {
+      summary: `Allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId} at priority ${priority}${why}.`,
+      commands: [authorize(region, groupId, port, cidrs, priority)],
+    };
+  },
 } as const;
+
+/** The drop rule that decides against a client (the most urgent one when several do). */
+export interface BlockingDrop {
+  groupId: string;
+  priority: number;
+  ruleId?: string;
+  text: string;
+}
+
+function authorize(region: string, groupId: string, port: number, cidrs: string[], priority: number): string {
+  const perms = cidrs.map((c, i) => {
+    const n = `--Permissions.${i + 1}`;
+    const src = c.includes(':') ? 'Ipv6SourceCidrIp' : 'SourceCidrIp';
+    return `${n}.IpProtocol tcp ${n}.PortRange ${port}/${port} ${n}.${src} ${c} ${n}.Policy accept ${n}.Priority ${priority}`;
+  });
+  return `aliyun ecs AuthorizeSecurityGroup --RegionId ${region} --SecurityGroupId ${groupId} ${perms.join(' ')}`;
+}
 
 type Decision = 'allow' | 'deny' | 'not-evaluable' | 'no-match';
 
@@ -91,9 +126,11 @@ export const securityGroupCheck: Check = {
     const byDecision: Record<Decision, string[]> = { allow: [], deny: [], 'not-evaluable': [], 'no-match': [] };
     const evidence: Evidence[] = [];
     const seen = new Set<string>();
+    let drop: SecurityGroupRule | undefined;
     for (const ip of ips) {
       const d = decide(rules, ip, facts.port);
       byDecision[d.decision].push(ip);
+      if (d.decision === 'deny') for (const r of d.rules) if (!drop || r.priority < drop.priority) drop = r;
       if (d.decision === 'no-match') evidence.push({ source: src, text: SECURITY_GROUP_TEXT.noRuleFor(ip) });
       for (const r of d.rules) {
         if (seen.has(r.text)) continue;
@@ -104,7 +141,13 @@ export const securityGroupCheck: Check = {
     const blocked = [...byDecision.deny, ...byDecision['no-match']];
     if (blocked.length) {
       const groupId = cloud.instance.securityGroupIds[0] ?? rules[0]?.groupId;
-      const fix = groupId ? SECURITY_GROUP_FIX[provider](groupId, facts.port, blocked.map(hostCidr), region) : null;
+      const cidrs = blocked.map(hostCidr);
+      const blocking = drop ? { groupId: drop.groupId, priority: drop.priority, text: drop.text, ...(drop.ruleId ? { ruleId: drop.ruleId.replace(/[^A-Za-z0-9-]/g, '') } : {}) } : undefined;
+      const fix = !groupId
+        ? null
+        : provider === 'alibaba'
+          ? SECURITY_GROUP_FIX.alibaba(groupId, facts.port, cidrs, region, blocking)
+          : SECURITY_GROUP_FIX.aws(groupId, facts.port, cidrs, region);
       const summary = byDecision.deny.length
         ? SECURITY_GROUP_TEXT.explicitDeny(facts.port, byDecision.deny)
         : SECURITY_GROUP_TEXT.denied(facts.port, blocked);

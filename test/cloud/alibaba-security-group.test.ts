@@ -49,6 +49,16 @@ describe('security groups with port lists (PortRangeListId)', () => {
     expect(r.evidence.map((e) => e.text)).toContain('sg-bp1aaa: drop tcp 20-23 (port list prl-bp1ssh) from 203.0.113.0/24 (priority 1)');
   });
 
+  it('a priority-1 drop cannot be outranked: the fix revokes it by SecurityGroupRuleId before the accept', async () => {
+    emu.securityGroups.set('sg-bp1aaa', [accept(), dropList('prl-bp1ssh')]);
+    emu.portRangeLists.set('prl-bp1ssh', [{ PortRange: '22/22' }]);
+    const r = securityGroupCheck.run((await judge()).facts);
+    expect(r.fix?.commands).toEqual([
+      'aliyun ecs RevokeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-bp1aaa --SecurityGroupRuleId.1 sgr-bp1drop',
+      `aliyun ecs AuthorizeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-bp1aaa --Permissions.1.IpProtocol tcp --Permissions.1.PortRange 22/22 --Permissions.1.SourceCidrIp ${CLIENT}/32 --Permissions.1.Policy accept --Permissions.1.Priority 1`,
+    ]);
+  });
+
   it('a port list that cannot be read makes the rule not evaluable (warn), never all ports', async () => {
     emu.securityGroups.set('sg-bp1aaa', [accept(), dropList('prl-bp1gone')]);
     emu.faults.forbidden.add('ecs:DescribePortRangeListEntries');
