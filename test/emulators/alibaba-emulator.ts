@@ -73,6 +73,8 @@ export interface RecordedCall {
   params: Record<string, string>;
   status: number;
   code?: string;
+  /** The JSON body answered (for the contract test). */
+  response?: Record<string, unknown>;
 }
 
 interface Invocation {
@@ -213,8 +215,9 @@ export class AlibabaEmulator {
     const action = `${service ?? 'unknown'}:${header(req, 'x-acs-action')}`;
     const reply = (status: number, payload: Record<string, unknown>) => {
       const code = typeof payload.Code === 'string' ? payload.Code : undefined;
-      this.calls.push(code ? { action, params, status, code } : { action, params, status });
-      send(res, status, { RequestId: requestId(), ...payload });
+      const response = { RequestId: requestId(), ...payload };
+      this.calls.push(code ? { action, params, status, code, response } : { action, params, status, response });
+      send(res, status, response);
     };
     const fail = (status: number, code: string, message: string) =>
       reply(status, { HostId: req.headers.host ?? '', Code: code, Message: message });
