@@ -19,6 +19,8 @@ import {
 } from './alibaba-rpc';
 import { AlibabaApiError, SecurityCenterPreconditionError } from './alibaba-errors';
 import { CloudApiError } from './errors';
+import type { EcsSdkClient } from './ecs-sdk';
+import type { OpenApiClientConfig } from './alibaba-sdk';
 import {
   describeCloudAssistantStatus,
   describeEcsInstance,
@@ -39,7 +41,10 @@ export interface AlibabaProviderOptions {
   region: string;
   /** Explicit credentials; default: `@alicloud/credentials`' default chain (environment, profile, instance RAM role). */
   credentials?: AlibabaCredentials;
-  /** Injected clients (already configured with endpoint and credentials); built on first use otherwise. */
+  /**
+   * Injected clients (already configured with endpoint and credentials); built on first use
+   * otherwise. `ecs` must be an `@alicloud/ecs20140526` client (see `createEcsClient`).
+   */
   clients?: { ecs?: OpenApiClientLike; sas?: OpenApiClientLike };
   /** Environment to read `ALIBABA_CLOUD_ECS_ENDPOINT` / `ALIBABA_CLOUD_SAS_ENDPOINT` from. Default `process.env`. */
   env?: Record<string, string | undefined>;
@@ -151,8 +156,14 @@ function lazyCaller(
 ): RpcCaller {
   let caller: Promise<RpcCaller> | undefined;
   const build = async (): Promise<RpcCaller> => {
-    const client = injected ?? (await buildClient(endpoint, opts));
-    return createRpcCaller(client, product, opts.retry);
+    const sdk = await import('./alibaba-sdk');
+    const config = clientConfig(endpoint, opts);
+    if (product.service === 'ecs') {
+      // ECS goes through its SDK's typed requests and response models.
+      const client = injected ?? sdk.createEcsClient(config);
+      return createRpcCaller(client, product, opts.retry, sdk.ecsInvoke(client as EcsSdkClient));
+    }
+    return createRpcCaller(injected ?? sdk.createOpenApiClient(config), product, opts.retry);
   };
   return async (action, params) => {
     caller ??= build();
@@ -160,16 +171,15 @@ function lazyCaller(
   };
 }
 
-async function buildClient(endpoint: AlibabaEndpoint, opts: AlibabaProviderOptions): Promise<OpenApiClientLike> {
-  const { createOpenApiClient } = await import('./alibaba-sdk');
-  return createOpenApiClient({
+function clientConfig(endpoint: AlibabaEndpoint, opts: AlibabaProviderOptions): OpenApiClientConfig {
+  return {
     endpoint: endpoint.host,
     protocol: endpoint.protocol,
     regionId: opts.region,
     readTimeout: 15_000,
     connectTimeout: 5_000,
     ...opts.credentials,
-  });
+  };
 }
 
 function reasonOf(err: unknown): string {
