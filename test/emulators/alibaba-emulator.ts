@@ -9,10 +9,11 @@
  * Every call is recorded; faults are injected per action or per instance.
  */
 import http from 'node:http';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { checkSasRequest, sasHandlers } from './alibaba-sas';
+import { header, readBody, requestId, send, verifyAcs3 } from './acs3-wire';
 import { faultOutcome, type InvocationFault, type InvocationStatus } from './alibaba-invocations';
 
 /** What Cloud Assistant does with a script on one instance. */
@@ -222,7 +223,7 @@ export class AlibabaEmulator {
     const fail = (status: number, code: string, message: string) =>
       reply(status, { HostId: req.headers.host ?? '', Code: code, Message: message });
 
-    const sigError = this.verifySignature(req, url, body);
+    const sigError = verifyAcs3(req, url, body, this.accessKeyId, this.accessKeySecret, this.nonces);
     if (sigError) return fail(sigError.status, sigError.code, sigError.message);
     if (!service) return fail(400, 'InvalidVersion', `Specified parameter Version is not valid: ${version}`);
     if (take(this.faults.throttle, action)) return fail(400, 'Throttling.User', 'Request was denied due to user flow control.');
@@ -237,52 +238,6 @@ export class AlibabaEmulator {
     const out = checkSasRequest(action.replace(/^yundun-sas:/, ''), params) ?? handler(params);
     if ('error' in out) return fail(out.error[0], out.error[1], out.error[2]);
     reply(200, out.ok);
-  }
-
-  /**
-   * ACS3-HMAC-SHA256 verification, rebuilt from the request as received: canonical request =
-   * method, path, sorted query, signed headers (name:value), signed header list, body SHA-256.
-   */
-  private verifySignature(req: http.IncomingMessage, url: URL, body: Buffer): { status: number; code: string; message: string } | null {
-    const auth = header(req, 'authorization');
-    const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{64})$/.exec(auth);
-    if (!m) return { status: 400, code: 'IncompleteSignature', message: 'The request signature does not conform to Aliyun standards.' };
-    const [, ak, signedList, signature] = m as unknown as [string, string, string, string];
-    if (ak !== this.accessKeyId) return { status: 404, code: 'InvalidAccessKeyId.NotFound', message: 'Specified access key is not found.' };
-    const signed = signedList.split(';');
-    for (const required of ['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-version']) {
-      if (!signed.includes(required)) {
-        return { status: 400, code: 'IncompleteSignature', message: `The request signature does not sign ${required}.` };
-      }
-    }
-    const bodyHash = createHash('sha256').update(body).digest('hex');
-    if (header(req, 'x-acs-content-sha256') !== bodyHash) {
-      return { status: 400, code: 'ContentSHA256Mismatch', message: 'x-acs-content-sha256 does not match the body.' };
-    }
-    const query = [...url.searchParams.keys()]
-      .sort()
-      .map((k) => `${k}=${acsEncode(url.searchParams.get(k) ?? '')}`)
-      .join('&');
-    const headers = signed.map((h) => `${h}:${header(req, h).trim()}\n`).join('');
-    const canonical = [req.method ?? 'POST', url.pathname, query, headers, signed.join(';'), bodyHash].join('\n');
-    const toSign = `ACS3-HMAC-SHA256\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const expected = createHmac('sha256', this.accessKeySecret).update(toSign).digest();
-    const given = Buffer.from(signature, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return {
-        status: 400,
-        code: 'SignatureDoesNotMatch',
-        message: `Specified signature does not match our calculation. server string to sign is:${toSign}`,
-      };
-    }
-    const date = Date.parse(header(req, 'x-acs-date'));
-    if (!Number.isFinite(date) || Math.abs(Date.now() - date) > 15 * 60_000) {
-      return { status: 400, code: 'InvalidTimeStamp.Expired', message: 'Specified time stamp or date value is expired.' };
-    }
-    const nonce = header(req, 'x-acs-signature-nonce');
-    if (this.nonces.has(nonce)) return { status: 400, code: 'SignatureNonceUsed', message: 'Specified signature nonce was used already.' };
-    this.nonces.add(nonce);
-    return null;
   }
 
   private readonly handlers: Record<string, (p: Record<string, string>) => { ok: Record<string, unknown> } | { error: [number, string, string] }> = {
@@ -498,36 +453,6 @@ function take(counters: Map<string, number>, action: string): boolean {
     }
   }
   return false;
-}
-
-/** The percent-encoding Alibaba's canonical query uses (RFC 3986 unreserved kept). */
-function acsEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function header(req: http.IncomingMessage, name: string): string {
-  const v = req.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v.join(',') : (v ?? '');
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: http.ServerResponse, status: number, payload: Record<string, unknown>): void {
-  const text = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function requestId(): string {
-  const h = randomBytes(16).toString('hex').toUpperCase();
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 function sleep(ms: number): Promise<void> {
