@@ -13,15 +13,14 @@ export const SECURITY_CENTER_TEXT = {
       ? 'Security Center has no active block for this instance.'
       : `None of the client IPs is blocked by Security Center (${n} other address${n === 1 ? ' is' : 'es are'} blocked for this instance).`,
   blocked: (ips: string[]) => `Security Center blocks ${ips.join(', ')} from reaching this instance.`,
-  bruteForceConsole: (ip: string) =>
-    `Security Center console > Protection Configuration > Host Protection > Defense against brute-force attacks > blocked IP ${ip}: Unblock (or add it to the allowlist).`,
   customFix: 'Delete the Security Center custom block record(s) that block the client IP(s).',
-  bruteForceFix: 'Unblock the client IP(s) in the Security Center console (brute-force blocks have no public unblock API).',
+  bruteForceFix:
+    'Disable the Security Center brute-force block record(s) of the client IP(s) (DisableBruteForceRecord); add the address to the brute-force allowlist if the block keeps coming back.',
 } as const;
 
 /**
  * `security-center`: fails when a client IP is blocked for the instance by Security Center's
- * brute-force defence or a custom block rule, naming the record and how to lift it.
+ * brute-force defence or a custom block rule, naming the record and the API call that lifts it.
  */
 export const securityCenterCheck: Check = {
   id: 'security-center',
@@ -58,14 +57,23 @@ function fixFor(hits: SecurityCenterBlock[]): Fix {
     commands.push(`aliyun sas DeleteCustomBlockRecord --Id ${id}`);
     actions.push({ kind: 'security-center-unblock', recordId: id, ip: b.ip });
   }
-  for (const b of brute) commands.push(`# ${SECURITY_CENTER_TEXT.bruteForceConsole(b.ip)}`);
+  for (const b of brute) {
+    const id = b.recordId.replace(/[^0-9]/g, '');
+    // Uuid and port come from the API: keep only their own alphabets in the printed command.
+    const uuid = (b.uuid ?? '').replace(/[^A-Za-z0-9-]/g, '');
+    const port = (b.port ?? '').replace(/[^0-9]/g, '');
+    commands.push(
+      `aliyun sas DisableBruteForceRecord --Id ${id} --BlockIp ${b.ip} --Bound in${uuid ? ` --Uuid ${uuid}` : ''}${port ? ` --Port ${port}` : ''}`,
+    );
+    actions.push({ kind: 'security-center-unblock', recordId: id, ip: b.ip, source: 'brute-force' });
+  }
   const summary =
     custom.length > 0 && brute.length > 0
       ? `${SECURITY_CENTER_TEXT.customFix} ${SECURITY_CENTER_TEXT.bruteForceFix}`
       : custom.length > 0
         ? SECURITY_CENTER_TEXT.customFix
         : SECURITY_CENTER_TEXT.bruteForceFix;
-  return actions.length > 0 ? { summary, commands, actions } : { summary, commands };
+  return { summary, commands, actions };
 }
 
 function toEvidence(b: SecurityCenterBlock): Evidence {

@@ -17,7 +17,7 @@ export const SECURITY_GROUP_TEXT = {
   denied: (port: number, ips: string[]) => `Security groups do not allow tcp/${port} from ${ips.join(', ')}.`,
   explicitDeny: (port: number, ips: string[]) => `A security-group deny rule blocks tcp/${port} from ${ips.join(', ')}.`,
   notEvaluable: (port: number, ips: string[]) =>
-    `Whether the security groups allow tcp/${port} from ${ips.join(', ')} depends on rules that reference prefix lists or other groups, which cannot be evaluated from an address.`,
+    `Whether the security groups allow tcp/${port} from ${ips.join(', ')} depends on rules that reference prefix lists or other groups, or whose ports could not be read, which cannot be evaluated from an address.`,
   noRuleFor: (ip: string) => `no rule allows ${ip}`,
 } as const;
 
@@ -30,14 +30,49 @@ export const SECURITY_GROUP_FIX = {
         : `aws ec2 authorize-security-group-ingress --region ${region} --group-id ${groupId} --protocol tcp --port ${port} --cidr ${c}`,
     ),
   }),
-  alibaba: (groupId: string, port: number, cidrs: string[], region: string): Fix => ({
-    summary: `Allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId} at priority 1 (above any deny rule).`,
-    commands: cidrs.map(
-      (c) =>
-        `aliyun ecs AuthorizeSecurityGroup --RegionId ${region} --SecurityGroupId ${groupId} --IpProtocol tcp --PortRange ${port}/${port} --${c.includes(':') ? 'Ipv6SourceCidrIp' : 'SourceCidrIp'} ${c} --Policy accept --Priority 1`,
-    ),
-  }),
+  /**
+   * AuthorizeSecurityGroup in its current form (`Permissions.N.*`; the top-level IpProtocol,
+   * PortRange, SourceCidrIp, Policy and Priority are deprecated). A drop wins ties, so the accept
+   * must carry a strictly lower priority number than the drop that blocks; a priority-1 drop
+   * cannot be outranked and has to be removed or narrowed first.
+   */
+  alibaba: (groupId: string, port: number, cidrs: string[], region: string, drop?: BlockingDrop): Fix => {
+    const priority = drop ? drop.priority - 1 : 1;
+    if (priority < 1) {
+      const revoke = drop?.ruleId
+        ? `aliyun ecs RevokeSecurityGroup --RegionId ${region} --SecurityGroupId ${drop.groupId} --SecurityGroupRuleId.1 ${drop.ruleId}`
+        : `# remove or narrow the drop rule: ${drop?.text ?? ''}`;
+      return {
+        summary:
+          `The drop rule in ${drop?.groupId} is at priority 1, which no accept rule can outrank (a drop wins ties): ` +
+          `remove or narrow that drop rule, then allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId} at priority 1.`,
+        commands: [revoke, authorize(region, groupId, port, cidrs, 1)],
+      };
+    }
+    const why = drop ? `, ahead of the drop rule at priority ${drop.priority} (a drop wins ties)` : '';
+    return {
+      summary: `Allow tcp/${port} from ${cidrs.join(', ')} in security group ${groupId} at priority ${priority}${why}.`,
+      commands: [authorize(region, groupId, port, cidrs, priority)],
+    };
+  },
 } as const;
+
+/** The drop rule that decides against a client (the most urgent one when several do). */
+export interface BlockingDrop {
+  groupId: string;
+  priority: number;
+  ruleId?: string;
+  text: string;
+}
+
+function authorize(region: string, groupId: string, port: number, cidrs: string[], priority: number): string {
+  const perms = cidrs.map((c, i) => {
+    const n = `--Permissions.${i + 1}`;
+    const src = c.includes(':') ? 'Ipv6SourceCidrIp' : 'SourceCidrIp';
+    return `${n}.IpProtocol tcp ${n}.PortRange ${port}/${port} ${n}.${src} ${c} ${n}.Policy accept ${n}.Priority ${priority}`;
+  });
+  return `aliyun ecs AuthorizeSecurityGroup --RegionId ${region} --SecurityGroupId ${groupId} ${perms.join(' ')}`;
+}
 
 type Decision = 'allow' | 'deny' | 'not-evaluable' | 'no-match';
 
@@ -45,6 +80,8 @@ function coversPort(rule: SecurityGroupRule, port: number): boolean {
   const p = rule.protocol.toLowerCase();
   if (p === 'all' || p === '-1') return true;
   if (p !== 'tcp' && p !== '6') return false;
+  // Ports unknown (an unreadable port list): it may cover the port; decide() reports it, never guesses.
+  if (rule.portsUnknown !== undefined) return true;
   return rule.portFrom <= port && port <= rule.portTo;
 }
 
@@ -54,8 +91,9 @@ function decide(rules: SecurityGroupRule[], ip: string, port: number): { decisio
   const priorities = [...new Set(relevant.map((r) => r.priority))].sort((a, b) => a - b);
   for (const priority of priorities) {
     const tier = relevant.filter((r) => r.priority === priority);
-    const matching = tier.filter((r) => r.source.kind === 'cidr' && cidrContains(r.source.cidr, ip));
-    const unknown = tier.filter((r) => r.source.kind !== 'cidr');
+    const cidrHit = (r: SecurityGroupRule) => r.source.kind === 'cidr' && cidrContains(r.source.cidr, ip);
+    const matching = tier.filter((r) => cidrHit(r) && r.portsUnknown === undefined);
+    const unknown = tier.filter((r) => r.source.kind !== 'cidr' || (r.portsUnknown !== undefined && cidrHit(r)));
     const deny = matching.filter((r) => r.action === 'deny');
     if (deny.length) return { decision: 'deny', rules: deny };
     // An unevaluable deny at this tier could beat a matching allow: say so.
@@ -88,9 +126,11 @@ export const securityGroupCheck: Check = {
     const byDecision: Record<Decision, string[]> = { allow: [], deny: [], 'not-evaluable': [], 'no-match': [] };
     const evidence: Evidence[] = [];
     const seen = new Set<string>();
+    let drop: SecurityGroupRule | undefined;
     for (const ip of ips) {
       const d = decide(rules, ip, facts.port);
       byDecision[d.decision].push(ip);
+      if (d.decision === 'deny') for (const r of d.rules) if (!drop || r.priority < drop.priority) drop = r;
       if (d.decision === 'no-match') evidence.push({ source: src, text: SECURITY_GROUP_TEXT.noRuleFor(ip) });
       for (const r of d.rules) {
         if (seen.has(r.text)) continue;
@@ -101,7 +141,13 @@ export const securityGroupCheck: Check = {
     const blocked = [...byDecision.deny, ...byDecision['no-match']];
     if (blocked.length) {
       const groupId = cloud.instance.securityGroupIds[0] ?? rules[0]?.groupId;
-      const fix = groupId ? SECURITY_GROUP_FIX[provider](groupId, facts.port, blocked.map(hostCidr), region) : null;
+      const cidrs = blocked.map(hostCidr);
+      const blocking = drop ? { groupId: drop.groupId, priority: drop.priority, text: drop.text, ...(drop.ruleId ? { ruleId: drop.ruleId.replace(/[^A-Za-z0-9-]/g, '') } : {}) } : undefined;
+      const fix = !groupId
+        ? null
+        : provider === 'alibaba'
+          ? SECURITY_GROUP_FIX.alibaba(groupId, facts.port, cidrs, region, blocking)
+          : SECURITY_GROUP_FIX.aws(groupId, facts.port, cidrs, region);
       const summary = byDecision.deny.length
         ? SECURITY_GROUP_TEXT.explicitDeny(facts.port, byDecision.deny)
         : SECURITY_GROUP_TEXT.denied(facts.port, blocked);

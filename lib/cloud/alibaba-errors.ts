@@ -35,3 +35,16 @@ export class AlibabaEndpointError extends Error {
 export class SecurityCenterPreconditionError extends Error {
   override readonly name = 'SecurityCenterPreconditionError';
 }
+
+/** A request names a parameter the SDK's request model does not declare: nothing was sent. */
+export class AlibabaRequestError extends Error {
+  override readonly name = 'AlibabaRequestError';
+  constructor(
+    /** API action, e.g. `ecs:DescribeInstances`. */
+    readonly action: string,
+    /** The offending wire key, e.g. `Tag.1.Name`. */
+    readonly field: string,
+  ) {
+    super(`${action}: ${field} is not a parameter of the SDK's ${action.split(':')[1] ?? action}Request model`);
+  }
+}

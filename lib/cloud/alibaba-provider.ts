@@ -19,13 +19,15 @@ import {
 } from './alibaba-rpc';
 import { AlibabaApiError, SecurityCenterPreconditionError } from './alibaba-errors';
 import { CloudApiError } from './errors';
+import type { EcsSdkClient } from './ecs-sdk';
+import type { OpenApiClientConfig } from './alibaba-sdk';
 import {
   describeCloudAssistantStatus,
   describeEcsInstance,
   describeEcsSecurityGroupRules,
   listEcsInstancesByTag,
 } from '../inventory/ecs-inventory';
-import { deleteCustomBlockRecord, describeSecurityCenterBlocks } from './sas-client';
+import { deleteCustomBlockRecord, describeSecurityCenterBlocks, disableBruteForceRecord } from './sas-client';
 import { createCloudAssistantRunner, runFleetCloudAssistant, type PollOptions } from '../runners/cloud-assistant-runner';
 
 export interface AlibabaCredentials {
@@ -39,7 +41,10 @@ export interface AlibabaProviderOptions {
   region: string;
   /** Explicit credentials; default: `@alicloud/credentials`' default chain (environment, profile, instance RAM role). */
   credentials?: AlibabaCredentials;
-  /** Injected clients (already configured with endpoint and credentials); built on first use otherwise. */
+  /**
+   * Injected clients (already configured with endpoint and credentials); built on first use
+   * otherwise. `ecs` must be an `@alicloud/ecs20140526` client (see `createEcsClient`).
+   */
   clients?: { ecs?: OpenApiClientLike; sas?: OpenApiClientLike };
   /** Environment to read `ALIBABA_CLOUD_ECS_ENDPOINT` / `ALIBABA_CLOUD_SAS_ENDPOINT` from. Default `process.env`. */
   env?: Record<string, string | undefined>;
@@ -97,8 +102,9 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
           })
           .catch(note('Cloud Assistant status')),
         describeSecurityCenterBlocks(sas, { instanceId: instance.instanceId, clientIps: ctx.clientIps })
-          .then((blocks) => {
-            facts.securityCenter = { blocks };
+          .then((found) => {
+            if (found.blocks) facts.securityCenter = { blocks: found.blocks };
+            else notInspected.push({ what: 'Security Center', reason: SECURITY_CENTER_NO_UUID(instance.instanceId) });
           })
           .catch(note('Security Center')),
       ]);
@@ -118,9 +124,11 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
       }
     },
     securityCenter: {
-      async unblock(recordId, ip) {
+      async unblock(recordId, ip, source) {
         try {
-          return await deleteCustomBlockRecord(sas, recordId, ip);
+          return source === 'brute-force'
+            ? await disableBruteForceRecord(sas, recordId, ip)
+            : await deleteCustomBlockRecord(sas, recordId, ip);
         } catch (err) {
           if (err instanceof SecurityCenterPreconditionError) return { result: 'precondition-failed', detail: err.message };
           // The audit keeps this message: say which grant is missing, not just "Forbidden".
@@ -130,6 +138,10 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
     },
   };
 }
+
+/** Why Security Center was not judged when it does not know the instance. */
+export const SECURITY_CENTER_NO_UUID = (instanceId: string) =>
+  `Security Center has no Uuid for ${instanceId} (DescribeCloudCenterInstances lists no agent for it): its brute-force and custom block records cannot be matched to the instance`;
 
 function resolveEndpoint(value: string | undefined, variable: string, fallback: AlibabaEndpoint): AlibabaEndpoint {
   return value === undefined || value === '' ? fallback : parseEndpointOverride(value, variable);
@@ -144,8 +156,14 @@ function lazyCaller(
 ): RpcCaller {
   let caller: Promise<RpcCaller> | undefined;
   const build = async (): Promise<RpcCaller> => {
-    const client = injected ?? (await buildClient(endpoint, opts));
-    return createRpcCaller(client, product, opts.retry);
+    const sdk = await import('./alibaba-sdk');
+    const config = clientConfig(endpoint, opts);
+    if (product.service === 'ecs') {
+      // ECS goes through its SDK's typed requests and response models.
+      const client = injected ?? sdk.createEcsClient(config);
+      return createRpcCaller(client, product, opts.retry, sdk.ecsInvoke(client as EcsSdkClient));
+    }
+    return createRpcCaller(injected ?? sdk.createOpenApiClient(config), product, opts.retry);
   };
   return async (action, params) => {
     caller ??= build();
@@ -153,16 +171,15 @@ function lazyCaller(
   };
 }
 
-async function buildClient(endpoint: AlibabaEndpoint, opts: AlibabaProviderOptions): Promise<OpenApiClientLike> {
-  const { createOpenApiClient } = await import('./alibaba-sdk');
-  return createOpenApiClient({
+function clientConfig(endpoint: AlibabaEndpoint, opts: AlibabaProviderOptions): OpenApiClientConfig {
+  return {
     endpoint: endpoint.host,
     protocol: endpoint.protocol,
     regionId: opts.region,
     readTimeout: 15_000,
     connectTimeout: 5_000,
     ...opts.credentials,
-  });
+  };
 }
 
 function reasonOf(err: unknown): string {

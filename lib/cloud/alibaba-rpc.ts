@@ -6,7 +6,7 @@
  * exponential backoff and jitter.
  */
 import net from 'node:net';
-import { AlibabaApiError, AlibabaEndpointError, type AlibabaErrorKind } from './alibaba-errors';
+import { AlibabaApiError, AlibabaEndpointError, AlibabaRequestError, type AlibabaErrorKind } from './alibaba-errors';
 
 /** The slice of `@alicloud/openapi-core`'s `Client` we use; tests and callers inject the real one. */
 export interface OpenApiClientLike {
@@ -24,6 +24,9 @@ export const ECS_PRODUCT: RpcProduct = { service: 'ecs', version: '2014-05-26' }
 export const SAS_PRODUCT: RpcProduct = { service: 'yundun-sas', version: '2018-12-03' };
 
 export type RpcParams = Record<string, string | number | boolean | undefined>;
+
+/** One attempt of one action: its JSON body (wire keys). The default goes through openapi-core's generic `callApi`. */
+export type RpcInvoke = (action: string, params: RpcParams, runtime: { readTimeout: number; connectTimeout: number }) => Promise<unknown>;
 
 /** Calls one RPC action and returns the parsed JSON body. Throws {@link AlibabaApiError}. */
 export type RpcCaller = (action: string, params: RpcParams) => Promise<Record<string, unknown>>;
@@ -45,13 +48,13 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * Builds an {@link RpcCaller} for one product on one client.
  * Retries `Throttling*`, HTTP 5xx and connection failures; everything else fails at once.
  */
-export function createRpcCaller(client: OpenApiClientLike, product: RpcProduct, retry: RetryPolicy = {}): RpcCaller {
+export function createRpcCaller(client: OpenApiClientLike, product: RpcProduct, retry: RetryPolicy = {}, invoke?: RpcInvoke): RpcCaller {
   const maxAttempts = Math.max(1, retry.maxAttempts ?? 6);
   const base = retry.baseDelayMs ?? 200;
   const cap = retry.maxDelayMs ?? 4000;
   const sleep = retry.sleep ?? defaultSleep;
 
-  return async (action, params) => {
+  const generic: RpcInvoke = async (action, params, runtime) => {
     const body: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (v !== undefined) body[k] = String(v);
     const apiParams = {
@@ -66,16 +69,21 @@ export function createRpcCaller(client: OpenApiClientLike, product: RpcProduct, 
       reqBodyType: 'formData',
       bodyType: 'json',
     };
+    return (await client.callApi(apiParams, { query: {}, body }, runtime)).body;
+  };
+  const attempt1 = invoke ?? generic;
+
+  return async (action, params) => {
     const qualified = `${product.service}:${action}`;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await client.callApi(apiParams, { query: {}, body }, { readTimeout: 15_000, connectTimeout: 5_000 });
-        const out = res.body;
+        const out = await attempt1(action, params, { readTimeout: 15_000, connectTimeout: 5_000 });
         if (out === null || typeof out !== 'object' || Array.isArray(out)) {
           throw new AlibabaApiError(qualified, 'InvalidResponse', 'server', `${qualified}: response body is not a JSON object`);
         }
         return out as Record<string, unknown>;
       } catch (err) {
+        if (err instanceof AlibabaRequestError) throw err;
         const wrapped = err instanceof AlibabaApiError ? err : wrapSdkError(qualified, err);
         const limit = wrapped.kind === 'network' ? Math.min(3, maxAttempts) : maxAttempts;
         const retryable = wrapped.kind === 'throttled' || wrapped.kind === 'server' || wrapped.kind === 'network';

@@ -1,9 +1,11 @@
 /**
  * Security Center (SAS, API 2018-12-03) lookups: which client IPs are blocked for an instance by
  * brute-force defence (DescribeBruteForceRecords) or by a custom block rule
- * (DescribeCustomBlockRecords); and the one write: lifting a custom block
- * (DeleteCustomBlockRecord). There is no SAS SDK package on the registry, so the calls go
- * through `@alicloud/openapi-core`'s generic `callApi` (see ./alibaba-rpc).
+ * (DescribeCustomBlockRecords); and the two writes: lifting a custom block
+ * (DeleteCustomBlockRecord) and disabling a brute-force block (DisableBruteForceRecord). There is
+ * no SAS SDK package on the registry, so the calls go through `@alicloud/openapi-core`'s generic
+ * `callApi` (see ./alibaba-rpc). Record keys are those of the SDK model
+ * DescribeBruteForceRecordsResponseBodyMachineList (see test/cloud/sas-keys.ts).
  */
 import net from 'node:net';
 import type { SecurityCenterBlock } from '../inventory/types';
@@ -21,20 +23,26 @@ export interface SecurityCenterQuery {
   clientIps: readonly string[];
 }
 
+/** What Security Center says about one instance: its agent's Uuid and the blocks; no Uuid, no blocks. */
+export type SecurityCenterLookup = { uuid: string; blocks: SecurityCenterBlock[] } | { uuid: undefined; blocks: null };
+
 /**
  * Active Security Center blocks that concern the instance, for the client IPs (or all of them
- * when none is given). Records are matched to the instance by instance id or by the instance's
- * Security Center UUID; custom rules that name no target apply to every server.
+ * when none is given). Brute-force records carry no instance id: they are matched by the
+ * instance's Security Center Uuid (DescribeCloudCenterInstances); custom rules match a target
+ * naming that Uuid or the instance id, or name no target (every server). Without a Uuid nothing
+ * can be matched, so no record is read and `blocks` is null.
  * @throws AlibabaApiError when an API call fails (the provider records it as not inspected).
  */
-export async function describeSecurityCenterBlocks(call: RpcCaller, q: SecurityCenterQuery): Promise<SecurityCenterBlock[]> {
+export async function describeSecurityCenterBlocks(call: RpcCaller, q: SecurityCenterQuery): Promise<SecurityCenterLookup> {
   const uuid = await findServerUuid(call, q.instanceId);
+  if (uuid === undefined) return { uuid, blocks: null };
   const ips = q.clientIps.slice(0, MAX_CLIENT_IPS);
   const lookups: (string | undefined)[] = ips.length > 0 ? ips : [undefined];
   const blocks: SecurityCenterBlock[] = [];
   for (const ip of lookups) {
     for (const r of await pages(call, 'DescribeBruteForceRecords', ip, 'MachineList')) {
-      const b = bruteForceBlock(r, q.instanceId, uuid);
+      const b = bruteForceBlock(r, uuid);
       if (b) blocks.push(b);
     }
     for (const r of await pages(call, 'DescribeCustomBlockRecords', ip, 'RecordList')) {
@@ -43,12 +51,13 @@ export async function describeSecurityCenterBlocks(call: RpcCaller, q: SecurityC
     }
   }
   const seen = new Set<string>();
-  return blocks.filter((b) => {
+  const unique = blocks.filter((b) => {
     const k = `${b.source}/${b.recordId}/${b.ip}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
   });
+  return { uuid, blocks: unique };
 }
 
 /** What {@link deleteCustomBlockRecord} found: the record deleted, or already gone. */
@@ -65,8 +74,7 @@ export type UnblockResult = { result: 'changed' | 'unchanged'; detail: string };
  *   `yundun-sas:DeleteCustomBlockRecord`).
  */
 export async function deleteCustomBlockRecord(call: RpcCaller, recordId: string, ip: string): Promise<UnblockResult> {
-  if (!/^\d{1,20}$/.test(recordId)) throw new SecurityCenterPreconditionError(`recordId: must be decimal digits, got "${recordId.slice(0, 40)}"`);
-  if (net.isIP(ip) === 0) throw new SecurityCenterPreconditionError('ip: must be an IPv4 or IPv6 address');
+  checkInput(recordId, ip);
   const records = await pages(call, 'DescribeCustomBlockRecords', ip, 'RecordList');
   const record = records.find((r) => str(r.Id) === recordId);
   if (!record || Number(record.Status) !== 1) {
@@ -77,6 +85,34 @@ export async function deleteCustomBlockRecord(call: RpcCaller, recordId: string,
   }
   await call('DeleteCustomBlockRecord', { Id: recordId });
   return { result: 'changed', detail: `custom block record ${recordId} for ${ip} deleted` };
+}
+
+/**
+ * Disables brute-force block record `recordId` after re-reading it (DescribeBruteForceRecords for
+ * `ip`): it must still be active and block `ip`. DisableBruteForceRecord is then sent the record's
+ * own Id, BlockIp, Uuid, Port and an inbound Bound, as read, never values from a stored report.
+ * @returns `unchanged` when no active brute-force record with that id blocks `ip` any more.
+ * @throws SecurityCenterPreconditionError for a malformed id or address, or a record that now blocks another address.
+ * @throws AlibabaApiError when an API call fails (e.g. `Forbidden.RAM` without `yundun-sas:DisableBruteForceRecord`).
+ */
+export async function disableBruteForceRecord(call: RpcCaller, recordId: string, ip: string): Promise<UnblockResult> {
+  checkInput(recordId, ip);
+  const records = await pages(call, 'DescribeBruteForceRecords', ip, 'MachineList');
+  const record = records.find((r) => str(r.Id) === recordId);
+  if (!record || Number(record.Status) !== 1) {
+    return { result: 'unchanged', detail: `brute-force block record ${recordId} for ${ip} is no longer active` };
+  }
+  if (!sameIp(str(record.BlockIp), ip)) {
+    throw new SecurityCenterPreconditionError(`brute-force block record ${recordId} blocks ${str(record.BlockIp)}, not ${ip}`);
+  }
+  const port = str(record.Port);
+  await call('DisableBruteForceRecord', { Id: recordId, BlockIp: str(record.BlockIp), Uuid: str(record.Uuid), Port: port || undefined, Bound: 'in' });
+  return { result: 'changed', detail: `brute-force block record ${recordId} for ${ip}${port ? ` on port ${port}` : ''} disabled` };
+}
+
+function checkInput(recordId: string, ip: string): void {
+  if (!/^\d{1,20}$/.test(recordId)) throw new SecurityCenterPreconditionError(`recordId: must be decimal digits, got "${recordId.slice(0, 40)}"`);
+  if (net.isIP(ip) === 0) throw new SecurityCenterPreconditionError('ip: must be an IPv4 or IPv6 address');
 }
 
 /** The Security Center UUID of the instance's agent, or undefined when SAS does not know it. */
@@ -106,12 +142,13 @@ async function pages(call: RpcCaller, action: string, blockIp: string | undefine
   return out;
 }
 
-function bruteForceBlock(r: Record<string, unknown>, instanceId: string, uuid: string | undefined): SecurityCenterBlock | null {
-  const concerns = str(r.InstanceId) === instanceId || (uuid !== undefined && str(r.Uuid) === uuid);
-  if (!concerns || Number(r.Status) !== 1) return null;
+/** One MachineList entry; it names the server only by its Security Center Uuid. */
+function bruteForceBlock(r: Record<string, unknown>, uuid: string): SecurityCenterBlock | null {
+  if (str(r.Uuid) !== uuid || Number(r.Status) !== 1) return null;
   const ip = str(r.BlockIp);
-  const until = isoFromMs(r.EndTime);
+  const until = isoFromMs(r.BlockExpireDate);
   const port = str(r.Port);
+  const rule = oneLine(str(r.RuleName));
   const block: SecurityCenterBlock = {
     ip,
     source: 'brute-force',
@@ -119,9 +156,11 @@ function bruteForceBlock(r: Record<string, unknown>, instanceId: string, uuid: s
     status: 'enabled',
     text:
       `brute-force defence record ${str(r.Id)}: ${ip} blocked` +
-      `${port ? ` on port ${port}` : ''}${until ? ` until ${until}` : ''}${str(r.Reason) ? ` (${oneLine(str(r.Reason))})` : ''}`,
+      `${port ? ` on port ${port}` : ''}${until ? ` until ${until}` : ''}${rule ? ` (rule "${rule}")` : ''}`,
   };
   if (until) block.until = until;
+  block.uuid = uuid;
+  if (port) block.port = port;
   return block;
 }
 

@@ -40,6 +40,13 @@ export interface SecurityGroupRule {
   portFrom: number;
   portTo: number;
   source: RuleSource;
+  /**
+   * Set when the rule's ports cannot be known (an unreadable port list, an empty or malformed
+   * PortRange): the reason. Such a rule is judged not evaluable, never as all ports.
+   */
+  portsUnknown?: string;
+  /** Alibaba `SecurityGroupRuleId`, when the API gives it (a fix can name the rule to revoke). */
+  ruleId?: string;
   /** Human-readable form for evidence, e.g. `sg-0abc: tcp 22 from 203.0.113.0/24`. */
   text: string;
 }
@@ -71,6 +78,9 @@ export interface SecurityCenterBlock {
   status: string;
   /** When the block ends, if it does. */
   until?: string;
+  /** Brute-force records: the server's Security Center Uuid and the blocked port, as DisableBruteForceRecord takes them. */
+  uuid?: string;
+  port?: string;
   text: string;
 }
 

@@ -66,7 +66,8 @@ export interface UnblockOutcome {
  * Throws for API failures (access denied, ...): the step is then recorded as failed.
  */
 export interface SecurityCenterUnblocker {
-  unblock(recordId: string, ip: string): Promise<UnblockOutcome>;
+  /** `source`: which kind of record `recordId` is (custom block by default). */
+  unblock(recordId: string, ip: string, source?: 'custom' | 'brute-force'): Promise<UnblockOutcome>;
 }
 
 export interface ApplyOptions {
@@ -285,17 +286,19 @@ async function runStep(step: PlanStep, plan: FixPlan, options: ApplyOptions, whe
   const record = baseRecord(step, plan, options.identity, when, 'failed');
   const done = (rollbackArgs: string[] | null = null): Applied => ({ record, rollbackArgs });
   if (step.args === null) {
-    // Only Security Center custom block records have a delete API.
+    // Only Security Center blocks (custom and brute-force records) have an API.
     if (step.action.kind !== 'security-center-unblock' || !options.securityCenter) {
       record.result = 'manual';
       record.detail = `Not applied automatically: ${step.commands.join('; ')}`;
       return done();
     }
     try {
-      const out = await options.securityCenter.unblock(step.action.recordId, step.action.ip);
+      const brute = step.action.source === 'brute-force';
+      const out = await options.securityCenter.unblock(step.action.recordId, step.action.ip, brute ? 'brute-force' : 'custom');
       record.result = out.result;
-      record.before = `block record ${step.action.recordId} for ${step.action.ip}`;
-      record.after = out.result === 'changed' ? 'record deleted' : out.result === 'unchanged' ? 'no active record' : record.before;
+      record.before = `${brute ? 'brute-force ' : ''}block record ${step.action.recordId} for ${step.action.ip}`;
+      const lifted = brute ? 'record disabled' : 'record deleted';
+      record.after = out.result === 'changed' ? lifted : out.result === 'unchanged' ? 'no active record' : record.before;
       if (out.detail !== undefined) record.detail = out.detail;
     } catch (err) {
       record.detail = err instanceof Error ? err.message : String(err);

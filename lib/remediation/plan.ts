@@ -132,6 +132,7 @@ export function actionArgs(a: FixAction): string[] | null {
       return [a.kind, a.manager, a.service];
     case 'security-center-unblock':
       if (!/^\d{1,20}$/.test(a.recordId)) fail('recordId', 'must be decimal digits');
+      if (a.source !== undefined && a.source !== 'brute-force') fail('source', 'must be brute-force or absent (a custom block record)');
       ip('ip', a.ip);
       return null;
     case 'set-mode':
@@ -170,6 +171,9 @@ const PRIVSEP_DIR = /^(\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/em
 /** The only paths set-mode may touch: sshd's host keys and directories. */
 const SSHD_OWN_PATH = /^(\/etc\/ssh\/ssh_host_[a-z0-9]+_key|\/etc\/ssh|\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
 
+/** DisableBruteForceRecord takes the record's Uuid and Port too (read from DescribeBruteForceRecords). */
+const SAS_DISABLE = (id: string, ip: string) => `aliyun sas DisableBruteForceRecord --Id ${id} --BlockIp ${ip} --Bound in`;
+
 const FW = (family: 'ipv4' | 'ipv6') => (family === 'ipv4' ? 'iptables' : 'ip6tables');
 const BACKUP = (file: string) => `cp -p ${shq(file)} ${shq(file)}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)`;
 const SAVE_TABLE = (family: 'ipv4' | 'ipv6', table: string) =>
@@ -195,7 +199,9 @@ export function describeAction(a: FixAction): string {
         ? `Start ${a.service} directly (creating /run/sshd if needed), once sshd -t passes.`
         : `Start the ${a.service} service (${a.manager}), once sshd -t passes.`;
     case 'security-center-unblock':
-      return `Delete Security Center custom block record ${a.recordId} (blocks ${a.ip}).`;
+      return a.source === 'brute-force'
+        ? `Disable Security Center brute-force block record ${a.recordId} (blocks ${a.ip}), once re-read and still blocking ${a.ip}.`
+        : `Delete Security Center custom block record ${a.recordId} (blocks ${a.ip}).`;
     case 'set-mode':
       return `Set ${a.path} to ${a.owner}:${a.group} mode ${a.mode} (the previous owner and mode are recorded for the rollback).`;
     case 'hostkeys-generate':
@@ -234,7 +240,9 @@ export function commandsFor(a: FixAction): string[] {
       if (a.manager === 'sysv') return ['sshd -t', `/etc/init.d/${shq(a.service)} start`];
       return ['mkdir -p /run/sshd && chmod 0755 /run/sshd', `${shq(a.service)} -t`, shq(a.service)];
     case 'security-center-unblock':
-      return [`aliyun sas DeleteCustomBlockRecord --Id ${a.recordId}`];
+      return a.source === 'brute-force'
+        ? [`aliyun sas DescribeBruteForceRecords --BlockIp ${a.ip} --Status 1`, `${SAS_DISABLE(a.recordId, a.ip)} --Uuid UUID --Port PORT`]
+        : [`aliyun sas DeleteCustomBlockRecord --Id ${a.recordId}`];
     case 'set-mode':
       return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.owner)}:${shq(a.group)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
     case 'hostkeys-generate':

@@ -43,7 +43,8 @@ export type FixAction =
   | { kind: 'user-path-mode'; user: string; path: string; mode: string }
   /** Appends a public key to the user's authorized keys: changes who may log in (needs --authorize-key). */
   | { kind: 'authorize-key'; user: string; file: string; key: string }
-  | { kind: 'security-center-unblock'; recordId: string; ip: string };
+  /** `source` absent: a custom block record (DeleteCustomBlockRecord); `brute-force`: DisableBruteForceRecord. */
+  | { kind: 'security-center-unblock'; recordId: string; ip: string; source?: 'brute-force' };
 
 export interface Fix {
   /** One sentence: what the fix does. */

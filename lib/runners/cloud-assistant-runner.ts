@@ -12,6 +12,9 @@ import { AlibabaApiError } from '../cloud/alibaba-errors';
 import { quoteScriptArgs } from './script-args';
 import { chunksOf, pool } from './fleet-pool';
 import { arr, obj, str } from '../cloud/json-read';
+import { mapInvocationResult, type InvocationResult } from './cloud-assistant-status';
+
+export { mapInvocationResult, type InvocationResult } from './cloud-assistant-status';
 
 /** Cloud Assistant takes at most 100 instance ids per RunCommand. */
 export const RUN_COMMAND_MAX_INSTANCES = 100;
@@ -218,17 +221,6 @@ async function stopInvocation(opts: CloudAssistantOptions, invokeId: string, ids
 }
 
 
-/** One `InvocationResult` entry, read defensively. */
-export interface InvocationResult {
-  instanceId: string;
-  invocationStatus: string;
-  errorCode: string;
-  errorInfo: string;
-  exitCode: number | null;
-  output: string;
-  dropped: number;
-}
-
 async function describeAll(opts: CloudAssistantOptions, invokeId: string, instanceId?: string): Promise<InvocationResult[]> {
   const all: InvocationResult[] = [];
   // Bounded by the page count the API reports (and a hard cap of 10 pages = 500 instances).
@@ -260,60 +252,6 @@ async function describeAll(opts: CloudAssistantOptions, invokeId: string, instan
     if (list.length < RESULTS_PAGE_SIZE || page * RESULTS_PAGE_SIZE >= total) break;
   }
   return all;
-}
-
-const AGENT_OFFLINE = new Set([
-  'ClientNotRunning',
-  'ClientNotResponse',
-  'ClientNetworkBlocked',
-  'ClientIsUpgrading',
-  'ClientNeedUpgrade',
-  'ClientNotOnline',
-]);
-const NOT_RUNNING = new Set(['InstanceNotRunning', 'InstanceReleased', 'InstanceNotExists']);
-const FINAL_STATUSES = new Set(['Success', 'Failed', 'Error', 'Timeout', 'Cancelled', 'Terminated', 'Invalid', 'Aborted', 'Stopped']);
-
-/**
- * Maps one result to our status, or null while it is still Pending/Running/Stopping.
- * ErrorCode is more specific than InvocationStatus, so it is read first.
- */
-export function mapInvocationResult(r: InvocationResult): Omit<RunResult, 'durationMs'> | null {
-  const code = r.errorCode;
-  const base = { stdout: r.output, stderr: '', exitCode: r.exitCode, truncated: r.dropped > 0 };
-  const why = (text: string) => oneLine(`${text}${code ? ` (${code}${r.errorInfo ? `: ${r.errorInfo}` : ''})` : ''}`);
-  let status: RunStatus;
-  let reason: string | undefined;
-  if (AGENT_OFFLINE.has(code)) {
-    status = 'agent-offline';
-    reason = why('the Cloud Assistant agent on the instance is not running or not responding');
-  } else if (NOT_RUNNING.has(code)) {
-    status = 'instance-not-running';
-    reason = why('the instance is not running');
-  } else if (code === 'DeliveryTimeout') {
-    status = 'undeliverable';
-    reason = why('Cloud Assistant could not deliver the command to the instance in time');
-  } else if (code === 'ExecutionTimeout' || r.invocationStatus === 'Timeout') {
-    status = 'timeout';
-    reason = why('the collector did not finish within the command timeout');
-  } else if (!FINAL_STATUSES.has(r.invocationStatus)) {
-    return null;
-  } else if (r.invocationStatus === 'Success') {
-    status = 'success';
-  } else if (r.invocationStatus === 'Failed' && (code === 'ExitCodeNonzero' || code === '' || r.exitCode !== null)) {
-    status = 'failed';
-    reason = why(`the collector exited with code ${r.exitCode ?? 'unknown'}`);
-  } else if (r.invocationStatus === 'Cancelled' || r.invocationStatus === 'Terminated' || r.invocationStatus === 'Aborted' || r.invocationStatus === 'Stopped') {
-    status = 'cancelled';
-    reason = why(`the invocation was ${r.invocationStatus.toLowerCase()}`);
-  } else {
-    status = 'error';
-    reason = why(`Cloud Assistant reported ${r.invocationStatus || 'an unknown status'}`);
-  }
-  if (base.truncated) {
-    const note = `output cut by Cloud Assistant (${r.dropped} bytes dropped)`;
-    reason = reason ? `${reason}; ${note}` : note;
-  }
-  return reason === undefined ? { status, ...base } : { status, ...base, reason };
 }
 
 function apiErrorResult(err: unknown, action: string, durationMs: number): RunResult {

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { INSTANCE_ID, providerFor, useAlibabaEmulator } from './alibaba-support';
 import type { InstanceInfo } from '../../lib/inventory/types';
 import type { RunRequest } from '../../lib/runners/types';
-import { buildRunnableScript, nextPollDelay } from '../../lib/runners/cloud-assistant-runner';
+import { buildRunnableScript, mapInvocationResult, nextPollDelay } from '../../lib/runners/cloud-assistant-runner';
 import { ECHO_ARGS_SCRIPT, REFUSED_TEXT_ARGS, hostileArgs } from '../support/hostile-args';
 
 const emu = useAlibabaEmulator();
@@ -77,18 +77,53 @@ describe('Cloud Assistant runner against the emulator', () => {
   });
 
   it.each([
-    ['ClientNotRunning', 'agent-offline'],
-    ['ClientNotResponse', 'agent-offline'],
-    ['ClientNetworkBlocked', 'agent-offline'],
-    ['DeliveryTimeout', 'undeliverable'],
-    ['ExecutionTimeout', 'timeout'],
-    ['InstanceNotRunning', 'instance-not-running'],
-  ] as const)('maps ErrorCode %s to %s', async (fault, status) => {
+    ['InstanceNotExists', 'instance-not-running', /does not exist/],
+    ['InstanceReleased', 'instance-not-running', /has been released/],
+    ['InstanceNotRunning', 'instance-not-running', /is not running/],
+    ['CommandNotApplicable', 'error', /does not apply to the instance's operating system/],
+    ['ClientNotRunning', 'agent-offline', /agent offline/],
+    ['ClientNotResponse', 'agent-offline', /agent offline/],
+    ['ClientIsUpgrading', 'agent-offline', /being upgraded/],
+    ['ClientNeedUpgrade', 'agent-offline', /upgrade it/],
+    ['DeliveryTimeout', 'undeliverable', /could not be delivered/],
+    ['ExecutionTimeout', 'timeout', /did not finish/],
+    ['ExecutionException', 'error', /exception/],
+    ['ExecutionInterrupted', 'error', /interrupted/],
+    ['ExitCodeNonzero', 'failed', /exited with code/],
+    ['SecurityGroupRuleDenied', 'undeliverable', /could not be delivered: a security-group rule blocks/],
+  ] as const)('maps ErrorCode %s to %s, saying why', async (fault, status, why) => {
     emu.instances.get(INSTANCE_ID)!.fault = fault;
     const r = await run(req('echo never'));
     expect(r.status).toBe(status);
-    expect(r.reason).toContain(fault);
+    expect(r.reason).toMatch(why);
+    expect(r.reason).toContain(`(${fault}: `);
     expect(r.stdout).toBe('');
+  });
+
+  it.each([
+    ['Aborted', 'undeliverable', /^the command could not be delivered to the instance \(Aborted\)/],
+    ['Invalid', 'error', /does not apply to the instance's operating system \(CommandNotApplicable/],
+    ['Error', 'error', /exception.*\(ExecutionException/],
+    ['Terminated', 'error', /interrupted.*\(ExecutionInterrupted/],
+  ] as const)('maps InvocationStatus %s to %s', async (fault, status, why) => {
+    emu.instances.get(INSTANCE_ID)!.fault = fault;
+    const r = await run(req('echo never'));
+    expect(r.status).toBe(status);
+    expect(r.reason).toMatch(why);
+  });
+
+  it('reads every documented status, and names an unknown one instead of polling it forever or passing it', () => {
+    const res = (invocationStatus: string, errorCode = '') =>
+      mapInvocationResult({ instanceId: INSTANCE_ID, invocationStatus, errorCode, errorInfo: '', exitCode: null, output: '', dropped: 0 });
+    for (const s of ['Pending', 'Running', 'Stopping', 'Scheduled']) expect(res(s)).toBeNull();
+    expect(res('Aborted')?.status).toBe('undeliverable');
+    expect(res('Aborted', 'ClientNotResponse')).toMatchObject({ status: 'agent-offline', reason: expect.stringMatching(/^the command could not be delivered .*Aborted.*agent offline/) });
+    expect(res('Cancelled')?.status).toBe('cancelled');
+    expect(res('Terminated')?.status).toBe('cancelled');
+    expect(res('Timeout')?.status).toBe('timeout');
+    expect(res('Invalid')?.status).toBe('error');
+    expect(res('Success')).toEqual({ status: 'success', stdout: '', stderr: '', exitCode: null, truncated: false });
+    expect(res('Stopped')).toMatchObject({ status: 'error', reason: expect.stringMatching(/status Stopped, which sshdoctor does not know/) });
   });
 
   it('reports a command never picked up before the deadline as undeliverable', async () => {

@@ -30,11 +30,11 @@ async function judge(clientIps: string[]): Promise<{ facts: Facts; notInspected:
 }
 
 describe('security-center over the emulated SAS API', () => {
-  it('fails naming the brute-force record that blocks the client IP, with the console path to lift it', async () => {
+  it('fails naming the brute-force record matched by the Uuid, its expiry (BlockExpireDate) and rule (RuleName), with DisableBruteForceRecord as the fix', async () => {
     emu.bruteForceRecords.push(
-      { Id: 4411, BlockIp: CLIENT, Status: 1, Port: 22, Uuid: UUID, InstanceId: INSTANCE_ID, EndTime: 1893456000000, Reason: 'ssh brute force' },
-      { Id: 4412, BlockIp: CLIENT, Status: 1, Port: 22, Uuid: 'other-uuid', InstanceId: 'i-bp1someoneelse000000' },
-      { Id: 4413, BlockIp: CLIENT, Status: 0, Port: 22, Uuid: UUID, InstanceId: INSTANCE_ID },
+      { Id: 4411, BlockIp: CLIENT, Status: 1, Port: '22', Uuid: UUID, BlockExpireDate: 1893456000000, RuleName: 'ssh-default', InstanceName: 'web-1', BlockType: 'ip' },
+      { Id: 4412, BlockIp: CLIENT, Status: 1, Port: '22', Uuid: 'other-uuid', InstanceName: 'web-2' },
+      { Id: 4413, BlockIp: CLIENT, Status: 0, Port: '22', Uuid: UUID },
     );
     const { facts } = await judge([CLIENT]);
     const r = securityCenterCheck.run(facts);
@@ -43,12 +43,29 @@ describe('security-center over the emulated SAS API', () => {
     expect(r.evidence).toEqual([
       {
         source: 'yundun-sas:DescribeBruteForceRecords',
-        text: `brute-force defence record 4411: ${CLIENT} blocked on port 22 until 2030-01-01T00:00:00.000Z (ssh brute force)`,
+        text: `brute-force defence record 4411: ${CLIENT} blocked on port 22 until 2030-01-01T00:00:00.000Z (rule "ssh-default")`,
       },
     ]);
-    expect(r.fix?.commands.join('\n')).toMatch(/Security Center console .*Unblock/);
-    expect(r.fix?.actions).toBeUndefined();
+    expect(r.fix?.commands).toEqual([`aliyun sas DisableBruteForceRecord --Id 4411 --BlockIp ${CLIENT} --Bound in --Uuid ${UUID} --Port 22`]);
+    expect(r.fix?.actions).toEqual([{ kind: 'security-center-unblock', recordId: '4411', ip: CLIENT, source: 'brute-force' }]);
     expect(emu.callsOf('yundun-sas:DescribeBruteForceRecords')[0]!.params.BlockIp).toBe(CLIENT);
+  });
+
+  it('without a Security Center Uuid for the instance: not inspected, naming why, and the check never passes', async () => {
+    emu.instances.get(INSTANCE_ID)!.sasUuid = undefined;
+    emu.bruteForceRecords.push({ Id: 4411, BlockIp: CLIENT, Status: 1, Port: '22', Uuid: UUID });
+    const { facts, notInspected } = await judge([CLIENT]);
+    expect(notInspected).toEqual([{ what: 'Security Center', reason: expect.stringMatching(new RegExp(`no Uuid for ${INSTANCE_ID} \\(DescribeCloudCenterInstances`)) }]);
+    expect(facts.cloud?.securityCenter).toBeUndefined();
+    expect(securityCenterCheck.run(facts).status).toBe('skip');
+    expect(emu.callsOf('yundun-sas:DescribeBruteForceRecords')).toHaveLength(0);
+  });
+
+  it('the emulator refuses a brute-force record with a key the SDK model lacks (InstanceId): not inspected, never a pass', async () => {
+    emu.bruteForceRecords.push({ Id: 1, BlockIp: CLIENT, Status: 1, Uuid: UUID, InstanceId: INSTANCE_ID });
+    const { facts, notInspected } = await judge([CLIENT]);
+    expect(notInspected[0]?.reason).toMatch(/InventedField.*InstanceId/);
+    expect(securityCenterCheck.run(facts).status).toBe('skip');
   });
 
   it('fails on a custom block record targeting the instance, with the API that lifts it as a FixAction', async () => {
@@ -69,7 +86,7 @@ describe('security-center over the emulated SAS API', () => {
 
   it('passes when only other instances or other addresses are blocked', async () => {
     emu.customBlockRecords.push({ Id: 5, BlockIp: CLIENT, Bound: 'in', Status: 1, TargetList: [{ Target: 'another-uuid', TargetType: 'uuid' }] });
-    emu.bruteForceRecords.push({ Id: 6, BlockIp: '192.0.2.66', Status: 1, Uuid: UUID, InstanceId: INSTANCE_ID });
+    emu.bruteForceRecords.push({ Id: 6, BlockIp: '192.0.2.66', Status: 1, Uuid: UUID });
     const { facts } = await judge([CLIENT]);
     const r = securityCenterCheck.run(facts);
     expect(r.status).toBe('pass');
@@ -77,7 +94,7 @@ describe('security-center over the emulated SAS API', () => {
   });
 
   it('without client IPs, lists every active block for the instance', async () => {
-    emu.bruteForceRecords.push({ Id: 6, BlockIp: '192.0.2.66', Status: 1, Uuid: UUID, InstanceId: INSTANCE_ID });
+    emu.bruteForceRecords.push({ Id: 6, BlockIp: '192.0.2.66', Status: 1, Uuid: UUID });
     const { facts } = await judge([]);
     expect(facts.cloud?.securityCenter?.blocks.map((b) => b.ip)).toEqual(['192.0.2.66']);
     expect(securityCenterCheck.run(facts).status).toBe('pass');
@@ -119,6 +136,35 @@ describe('security-center over the emulated SAS API', () => {
       /yundun-sas:DeleteCustomBlockRecord failed: Forbidden\.RAM.*infra\/ram-policy\.json/,
     );
     expect(emu.customBlockRecords).toHaveLength(1);
+  });
+
+  it('disables a brute-force block with the record as re-read (Id, BlockIp, Uuid, Port, Bound); a second lift changes nothing', async () => {
+    emu.bruteForceRecords.push({ Id: 4411, BlockIp: CLIENT, Status: 1, Port: '22', Uuid: UUID, RuleName: 'ssh-default' });
+    emu.faults.throttle.set('yundun-sas:DisableBruteForceRecord', 1);
+    const p = providerFor(emu);
+    expect(await p.securityCenter!.unblock('4411', CLIENT, 'brute-force')).toEqual({
+      result: 'changed',
+      detail: `brute-force block record 4411 for ${CLIENT} on port 22 disabled`,
+    });
+    const sent = emu.callsOf('yundun-sas:DisableBruteForceRecord').filter((c) => c.status === 200);
+    expect(sent.map((c) => c.params)).toEqual([{ Id: '4411', BlockIp: CLIENT, Uuid: UUID, Port: '22', Bound: 'in' }]);
+    expect(emu.bruteForceRecords[0]!.Status).toBe(0);
+    expect((await p.securityCenter!.unblock('4411', CLIENT, 'brute-force')).result).toBe('unchanged');
+    expect(emu.callsOf('yundun-sas:DisableBruteForceRecord')).toHaveLength(2);
+    // A custom-block lift of the same id never touches the brute-force record.
+    expect(emu.callsOf('yundun-sas:DeleteCustomBlockRecord')).toHaveLength(0);
+  });
+
+  it('does not disable a brute-force record that now blocks another address; without the RAM grant the lift fails naming it', async () => {
+    emu.bruteForceRecords.push({ Id: 4411, BlockIp: '198.51.100.9', Status: 1, Port: '22', Uuid: UUID });
+    const p = providerFor(emu);
+    expect((await p.securityCenter!.unblock('4411', CLIENT, 'brute-force')).result).toBe('unchanged');
+    emu.bruteForceRecords[0]!.BlockIp = CLIENT;
+    emu.faults.forbidden.add('yundun-sas:DisableBruteForceRecord');
+    await expect(p.securityCenter!.unblock('4411', CLIENT, 'brute-force')).rejects.toThrow(
+      /yundun-sas:DisableBruteForceRecord failed: Forbidden\.RAM.*infra\/ram-policy\.json/,
+    );
+    expect(emu.bruteForceRecords[0]!.Status).toBe(1);
   });
 
   it('skips on AWS instances', () => {

@@ -101,24 +101,27 @@ describe.skipIf(!labReady)('sshdoctor fix lifts Security Center blocks (CLI proc
     }
   });
 
-  it('a brute-force block has no API: the plan says where to click in the console; --apply lifts only the custom record and says the block remains', { timeout: 240_000 }, async () => {
-    emu.bruteForceRecords.push({ Id: 4411, BlockIp: inst.hostIp, Status: 1, Port: 22, Uuid: UUID, InstanceId: INSTANCE_ID });
+  it('a brute-force block is lifted through DisableBruteForceRecord with the custom record: both audited, the re-check passes', { timeout: 240_000 }, async () => {
+    emu.bruteForceRecords.push({ Id: 4411, BlockIp: inst.hostIp, Status: 1, Port: '22', Uuid: UUID, RuleName: 'ssh-default' });
     blockClient(383);
     const dry = await fix([]);
-    const manual = dry.plan.manual.filter((m) => m.checkId === 'security-center');
-    expect(manual).toHaveLength(1);
-    expect(manual[0]!.commands).toEqual([
-      `# Security Center console > Protection Configuration > Host Protection > Defense against brute-force attacks > blocked IP ${inst.hostIp}: Unblock (or add it to the allowlist).`,
+    expect(dry.plan.manual.filter((m) => m.checkId === 'security-center')).toEqual([]);
+    expect(dry.plan.steps.map((s) => s.action)).toEqual([
+      { kind: 'security-center-unblock', recordId: '383', ip: inst.hostIp },
+      { kind: 'security-center-unblock', recordId: '4411', ip: inst.hostIp, source: 'brute-force' },
     ]);
-    expect(dry.plan.steps.map((s) => s.action.kind)).toEqual(['security-center-unblock']);
+    expect(emu.callsOf('yundun-sas:DisableBruteForceRecord')).toHaveLength(0);
 
-    // The custom record goes through the API; the brute-force block remains, so verification fails and says so.
     const applied = await fix(['--apply']);
-    expect(applied.outcome?.audit.map((a) => a.result)).toEqual(['changed']);
-    expect(applied.outcome?.stillFailing).toEqual(['security-center']);
-    expect(applied.outcome?.summary).toMatch(/security-center still fails.*Kept \(the API has no undo\): Delete Security Center custom block record 383/);
-    expect(applied.outcome?.status).toBe('failed');
-    expect(applied.code).toBe(1);
-    expect(emu.bruteForceRecords).toHaveLength(1);
+    expect(applied.outcome?.audit.map((a) => [a.result, a.before, a.after])).toEqual([
+      ['changed', `block record 383 for ${inst.hostIp}`, 'record deleted'],
+      ['changed', `brute-force block record 4411 for ${inst.hostIp}`, 'record disabled'],
+    ]);
+    expect(applied.outcome?.status).toBe('fixed');
+    expect(applied.code).toBe(0);
+    expect(emu.callsOf('yundun-sas:DisableBruteForceRecord').map((c) => c.params)).toEqual([
+      { Id: '4411', BlockIp: inst.hostIp, Uuid: UUID, Port: '22', Bound: 'in' },
+    ]);
+    expect(emu.bruteForceRecords[0]!.Status).toBe(0);
   });
 });

@@ -9,9 +9,12 @@
  * Every call is recorded; faults are injected per action or per instance.
  */
 import http from 'node:http';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { checkSasRequest, sasHandlers } from './alibaba-sas';
+import { header, readBody, requestId, send, verifyAcs3 } from './acs3-wire';
+import { faultOutcome, type InvocationFault, type InvocationStatus } from './alibaba-invocations';
 
 /** What Cloud Assistant does with a script on one instance. */
 export type Executor = (script: string, timeoutMs: number) => Promise<{ output: string; exitCode: number | null; timedOut: boolean }>;
@@ -43,16 +46,7 @@ export function shellExecutor(prefix: readonly string[] = []): Executor {
     });
 }
 
-/** Per-instance Cloud Assistant faults. */
-export type InvocationFault =
-  | 'ClientNotRunning'
-  | 'ClientNotResponse'
-  | 'ClientNetworkBlocked'
-  | 'DeliveryTimeout'
-  | 'ExecutionTimeout'
-  | 'InstanceNotRunning'
-  /** Stays Pending forever (never delivered). */
-  | 'StuckPending';
+export type { InvocationFault } from './alibaba-invocations';
 
 export interface EmulatedInstance {
   instanceId: string;
@@ -80,6 +74,8 @@ export interface RecordedCall {
   params: Record<string, string>;
   status: number;
   code?: string;
+  /** The JSON body answered (for the contract test). */
+  response?: Record<string, unknown>;
 }
 
 interface Invocation {
@@ -91,7 +87,7 @@ interface Invocation {
 
 interface InvocationRecord {
   instanceId: string;
-  status: string;
+  status: InvocationStatus;
   errorCode: string;
   errorInfo: string;
   output: Buffer;
@@ -113,6 +109,8 @@ export class AlibabaEmulator {
   readonly instances = new Map<string, EmulatedInstance>();
   /** Security group id -> ECS `Permission` objects, as DescribeSecurityGroupAttribute returns them. */
   readonly securityGroups = new Map<string, Record<string, unknown>[]>();
+  /** Port list id (`prl-...`) -> `Entries` of DescribePortRangeListEntries. */
+  readonly portRangeLists = new Map<string, { PortRange: string; Description?: string }[]>();
   /** SAS `MachineList` entries. */
   readonly bruteForceRecords: Record<string, unknown>[] = [];
   /** SAS `RecordList` entries. */
@@ -174,6 +172,7 @@ export class AlibabaEmulator {
     this.calls.length = 0;
     this.instances.clear();
     this.securityGroups.clear();
+    this.portRangeLists.clear();
     this.bruteForceRecords.length = 0;
     this.customBlockRecords.length = 0;
     this.faults.throttle.clear();
@@ -217,13 +216,14 @@ export class AlibabaEmulator {
     const action = `${service ?? 'unknown'}:${header(req, 'x-acs-action')}`;
     const reply = (status: number, payload: Record<string, unknown>) => {
       const code = typeof payload.Code === 'string' ? payload.Code : undefined;
-      this.calls.push(code ? { action, params, status, code } : { action, params, status });
-      send(res, status, { RequestId: requestId(), ...payload });
+      const response = { RequestId: requestId(), ...payload };
+      this.calls.push(code ? { action, params, status, code, response } : { action, params, status, response });
+      send(res, status, response);
     };
     const fail = (status: number, code: string, message: string) =>
       reply(status, { HostId: req.headers.host ?? '', Code: code, Message: message });
 
-    const sigError = this.verifySignature(req, url, body);
+    const sigError = verifyAcs3(req, url, body, this.accessKeyId, this.accessKeySecret, this.nonces);
     if (sigError) return fail(sigError.status, sigError.code, sigError.message);
     if (!service) return fail(400, 'InvalidVersion', `Specified parameter Version is not valid: ${version}`);
     if (take(this.faults.throttle, action)) return fail(400, 'Throttling.User', 'Request was denied due to user flow control.');
@@ -235,55 +235,9 @@ export class AlibabaEmulator {
     }
     const handler = this.handlers[action];
     if (!handler) return fail(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method: ${action}`);
-    const out = handler(params);
+    const out = checkSasRequest(action.replace(/^yundun-sas:/, ''), params) ?? handler(params);
     if ('error' in out) return fail(out.error[0], out.error[1], out.error[2]);
     reply(200, out.ok);
-  }
-
-  /**
-   * ACS3-HMAC-SHA256 verification, rebuilt from the request as received: canonical request =
-   * method, path, sorted query, signed headers (name:value), signed header list, body SHA-256.
-   */
-  private verifySignature(req: http.IncomingMessage, url: URL, body: Buffer): { status: number; code: string; message: string } | null {
-    const auth = header(req, 'authorization');
-    const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{64})$/.exec(auth);
-    if (!m) return { status: 400, code: 'IncompleteSignature', message: 'The request signature does not conform to Aliyun standards.' };
-    const [, ak, signedList, signature] = m as unknown as [string, string, string, string];
-    if (ak !== this.accessKeyId) return { status: 404, code: 'InvalidAccessKeyId.NotFound', message: 'Specified access key is not found.' };
-    const signed = signedList.split(';');
-    for (const required of ['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-version']) {
-      if (!signed.includes(required)) {
-        return { status: 400, code: 'IncompleteSignature', message: `The request signature does not sign ${required}.` };
-      }
-    }
-    const bodyHash = createHash('sha256').update(body).digest('hex');
-    if (header(req, 'x-acs-content-sha256') !== bodyHash) {
-      return { status: 400, code: 'ContentSHA256Mismatch', message: 'x-acs-content-sha256 does not match the body.' };
-    }
-    const query = [...url.searchParams.keys()]
-      .sort()
-      .map((k) => `${k}=${acsEncode(url.searchParams.get(k) ?? '')}`)
-      .join('&');
-    const headers = signed.map((h) => `${h}:${header(req, h).trim()}\n`).join('');
-    const canonical = [req.method ?? 'POST', url.pathname, query, headers, signed.join(';'), bodyHash].join('\n');
-    const toSign = `ACS3-HMAC-SHA256\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const expected = createHmac('sha256', this.accessKeySecret).update(toSign).digest();
-    const given = Buffer.from(signature, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return {
-        status: 400,
-        code: 'SignatureDoesNotMatch',
-        message: `Specified signature does not match our calculation. server string to sign is:${toSign}`,
-      };
-    }
-    const date = Date.parse(header(req, 'x-acs-date'));
-    if (!Number.isFinite(date) || Math.abs(Date.now() - date) > 15 * 60_000) {
-      return { status: 400, code: 'InvalidTimeStamp.Expired', message: 'Specified time stamp or date value is expired.' };
-    }
-    const nonce = header(req, 'x-acs-signature-nonce');
-    if (this.nonces.has(nonce)) return { status: 400, code: 'SignatureNonceUsed', message: 'Specified signature nonce was used already.' };
-    this.nonces.add(nonce);
-    return null;
   }
 
   private readonly handlers: Record<string, (p: Record<string, string>) => { ok: Record<string, unknown> } | { error: [number, string, string] }> = {
@@ -319,6 +273,12 @@ export class AlibabaEmulator {
       const list = perms.filter((x) => dir === 'all' || x.Direction === dir);
       return { ok: { SecurityGroupId: p.SecurityGroupId, RegionId: p.RegionId, InnerAccessPolicy: 'Accept', Permissions: { Permission: list } } };
     },
+    'ecs:DescribePortRangeListEntries': (p) => {
+      if (!p.PortRangeListId) return { error: [400, 'MissingParameter', 'PortRangeListId is mandatory for this action.'] };
+      const entries = this.portRangeLists.get(p.PortRangeListId);
+      if (!entries) return { error: [404, 'InvalidPortRangeListId.NotFound', 'The specified port list does not exist.'] };
+      return { ok: { Entries: entries } };
+    },
     'ecs:DescribeCloudAssistantStatus': (p) => {
       const ids = Object.keys(p)
         .filter((k) => /^InstanceId\.\d+$/.test(k))
@@ -343,8 +303,9 @@ export class AlibabaEmulator {
       const ids = Object.keys(p).filter((k) => /^InstanceId\.\d+$/.test(k)).map((k) => p[k]!);
       if (ids.length > 50) return { error: [403, 'InstanceIds.ExceedLimit', 'The number of instance IDs exceeds the upper limit.'] };
       for (const rec of inv.results.values()) {
+        // A one-time command stopped before it started is Cancelled (the API has no Stopped).
         if ((ids.length === 0 || ids.includes(rec.instanceId)) && rec.status === 'Pending') {
-          rec.status = 'Stopped';
+          rec.status = 'Cancelled';
           rec.finishedTime = new Date().toISOString();
         }
       }
@@ -393,16 +354,7 @@ export class AlibabaEmulator {
         .map((i) => ({ InstanceId: i.instanceId, Uuid: i.sasUuid, RegionId: i.regionId, ClientStatus: 'online' }));
       return { ok: { Instances: list, PageInfo: { CurrentPage: 1, PageSize: 20, TotalCount: list.length, Count: list.length } } };
     },
-    'yundun-sas:DescribeBruteForceRecords': (p) => ({ ok: sasPage(this.bruteForceRecords, p, 'MachineList') }),
-    'yundun-sas:DescribeCustomBlockRecords': (p) => ({ ok: sasPage(this.customBlockRecords, p, 'RecordList') }),
-    'yundun-sas:DeleteCustomBlockRecord': (p) => {
-      if (!p.Id) return { error: [400, 'MissingParameter', 'Id is mandatory for this action.'] };
-      if (!/^\d+$/.test(p.Id)) return { error: [400, 'InvalidParameter', `Id is not valid: ${p.Id}`] };
-      const i = this.customBlockRecords.findIndex((r) => String(r.Id) === p.Id);
-      // The docs list no not-found error for this action: an unknown id is emulated as success.
-      if (i >= 0) this.customBlockRecords.splice(i, 1);
-      return { ok: {} };
-    },
+    ...sasHandlers(this),
   };
 
   private runCommand(p: Record<string, string>): { ok: Record<string, unknown> } | { error: [number, string, string] } {
@@ -445,31 +397,22 @@ export class AlibabaEmulator {
 
   private async execute(inst: EmulatedInstance, rec: InvocationRecord, script: string, timeoutMs: number): Promise<void> {
     await sleep(this.faults.deliveryDelayMs);
-    if (rec.status === 'Stopped') return;
-    const finish = (status: string, code: string, info: string) => {
+    if (rec.status === 'Cancelled') return;
+    const finish = (status: InvocationStatus, code: string, info: string) => {
       rec.status = status;
       rec.errorCode = code;
       rec.errorInfo = info;
       rec.finishedTime = new Date().toISOString();
     };
     const fault = inst.fault ?? (inst.status !== 'Running' ? 'InstanceNotRunning' : inst.cloudAssistant !== 'true' ? 'ClientNotRunning' : undefined);
-    switch (fault) {
-      case 'StuckPending':
-        return;
-      case 'ClientNotRunning':
-      case 'ClientNotResponse':
-      case 'ClientNetworkBlocked':
-        return finish('Failed', fault, 'the Cloud Assistant client is not running or not responding');
-      case 'DeliveryTimeout':
-        return finish('Failed', fault, 'the command was not delivered before the timeout');
-      case 'InstanceNotRunning':
-        return finish('Failed', fault, 'the instance is not in the Running state');
-      case 'ExecutionTimeout':
+    if (fault === 'StuckPending') return;
+    if (fault) {
+      const o = faultOutcome(fault);
+      if (o.status === 'Timeout' || o.status === 'Terminated' || o.code === 'ExecutionException') {
         rec.status = 'Running';
         rec.startTime = new Date().toISOString();
-        return finish('Timeout', fault, 'the command did not finish within the timeout');
-      default:
-        break;
+      }
+      return finish(o.status, o.code, o.info);
     }
     rec.status = 'Running';
     rec.startTime = new Date().toISOString();
@@ -500,16 +443,6 @@ function instanceJson(i: EmulatedInstance): Record<string, unknown> {
   };
 }
 
-function sasPage(records: Record<string, unknown>[], p: Record<string, string>, key: string): Record<string, unknown> {
-  let list = records;
-  if (p.BlockIp) list = list.filter((r) => r.BlockIp === p.BlockIp);
-  if (p.Status !== undefined) list = list.filter((r) => String(r.Status) === p.Status);
-  const size = Math.max(1, Number(p.PageSize ?? 20) || 20);
-  const page = Math.max(1, Number(p.CurrentPage ?? 1) || 1);
-  const slice = list.slice((page - 1) * size, page * size);
-  return { [key]: slice, PageInfo: { CurrentPage: page, PageSize: size, TotalCount: list.length, Count: slice.length } };
-}
-
 /** Takes one from a fault counter keyed by action or `*`; true when the fault applies. */
 function take(counters: Map<string, number>, action: string): boolean {
   for (const key of [action, '*']) {
@@ -520,36 +453,6 @@ function take(counters: Map<string, number>, action: string): boolean {
     }
   }
   return false;
-}
-
-/** The percent-encoding Alibaba's canonical query uses (RFC 3986 unreserved kept). */
-function acsEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function header(req: http.IncomingMessage, name: string): string {
-  const v = req.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v.join(',') : (v ?? '');
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: http.ServerResponse, status: number, payload: Record<string, unknown>): void {
-  const text = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function requestId(): string {
-  const h = randomBytes(16).toString('hex').toUpperCase();
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -179,13 +179,13 @@ describe('osls package', () => {
 
   it("the packaged Alibaba SDK file makes signed calls that the Alibaba emulator accepts", async () => {
     const sdk = (await import(pathToFileURL(join(unzipped('fleet-worker'), 'functions', 'alibaba-sdk.mjs')).href)) as {
-      createOpenApiClient(config: OpenApiClientConfig): OpenApiClientLike;
+      createEcsClient(config: OpenApiClientConfig): OpenApiClientLike;
     };
     const emu = await startEmulator();
     try {
       emu.addInstance({ instanceId: INSTANCE_ID, publicIps: ['203.0.113.7'] });
       const [host, port] = emu.host.split(':');
-      const client = sdk.createOpenApiClient({
+      const client = sdk.createEcsClient({
         endpoint: `${host}:${port}`,
         protocol: 'http',
         regionId: 'cn-hangzhou',

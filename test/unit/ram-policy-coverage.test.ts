@@ -63,7 +63,11 @@ describe('infra/ram-policy.json', () => {
   it('lets every provider entry point work with the policy enforced, and every grant is used', async () => {
     emu.allowedActions = granted;
     emu.addInstance({ instanceId: INSTANCE_ID, securityGroupIds: ['sg-bp1aaa'], sasUuid: 'uuid-1', tags: { sshdoctor: 'on' } });
-    emu.securityGroups.set('sg-bp1aaa', [{ Direction: 'ingress', Policy: 'Accept', Priority: '1', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' }]);
+    emu.securityGroups.set('sg-bp1aaa', [
+      { Direction: 'ingress', Policy: 'Accept', Priority: '1', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' },
+      { Direction: 'ingress', Policy: 'Drop', Priority: '1', IpProtocol: 'TCP', PortRange: '', PortRangeListId: 'prl-web', SourceCidrIp: '0.0.0.0/0' },
+    ]);
+    emu.portRangeLists.set('prl-web', [{ PortRange: '80/80' }]);
     const p = providerFor(emu);
     const inst = (await p.describeInstance(INSTANCE_ID)) as InstanceInfo;
     const gathered = await p.gatherCloudFacts(inst, { clientIps: ['203.0.113.7'], port: 22 });
@@ -72,6 +76,8 @@ describe('infra/ram-policy.json', () => {
     const tagged = await p.listInstancesByTag!('sshdoctor', 'on');
     emu.customBlockRecords.push({ Id: 912, BlockIp: '203.0.113.7', Bound: 'in', Status: 1, TargetList: [] });
     const unblocked = await p.securityCenter!.unblock('912', '203.0.113.7');
+    emu.bruteForceRecords.push({ Id: 913, BlockIp: '203.0.113.7', Status: 1, Port: '22', Uuid: 'uuid-1' });
+    const disabled = await p.securityCenter!.unblock('913', '203.0.113.7', 'brute-force');
     // A command never picked up before the deadline is stopped.
     emu.instances.get(INSTANCE_ID)!.fault = 'StuckPending';
     const stuck = await p.runner(inst).run({ script: 'echo never', args: [], timeoutMs: 1_000 });
@@ -81,6 +87,7 @@ describe('infra/ram-policy.json', () => {
     expect(fleet.get(INSTANCE_ID)?.status).toBe('success');
     expect(tagged).toHaveLength(1);
     expect(unblocked.result).toBe('changed');
+    expect(disabled.result).toBe('changed');
     expect(stuck.reason).toMatch(/stopped, it will not start later/);
     const denied = emu.calls.filter((c) => c.code === 'Forbidden.RAM').map((c) => c.action);
     expect(denied).toEqual([]);

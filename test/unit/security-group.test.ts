@@ -53,7 +53,35 @@ describe('security-group check', () => {
     expect(r.status).toBe('fail');
     expect(r.summary).toMatch(/deny rule/);
     expect(r.evidence[0]?.text).toContain('deny');
-    expect(r.fix?.commands[0]).toContain('aliyun ecs AuthorizeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-bp1');
+    // The drop is at priority 1: nothing outranks it, so the fix removes or narrows it first.
+    expect(r.fix?.summary).toMatch(/priority 1, which no accept rule can outrank \(a drop wins ties\): remove or narrow that drop rule/);
+    expect(r.fix?.commands[1]).toContain('aliyun ecs AuthorizeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-bp1 --Permissions.1.IpProtocol tcp');
+  });
+
+  it('prints the Permissions.N form of AuthorizeSecurityGroup at a priority that beats the blocking drop (strictly lower number)', () => {
+    const cloud = {
+      instance: instance({ provider: 'alibaba', region: 'cn-hangzhou', instanceId: 'i-bp1abcdefghijklmnopq', securityGroupIds: ['sg-bp1'] }),
+      securityGroupRules: [
+        sgRule({ groupId: 'sg-bp1', action: 'allow', priority: 7, cidr: '0.0.0.0/0' }),
+        sgRule({ groupId: 'sg-bp1', action: 'deny', priority: 7, cidr: '203.0.113.0/24' }),
+        sgRule({ groupId: 'sg-bp1', action: 'deny', priority: 9, cidr: '2001:db8::/32' }),
+      ],
+    };
+    const r = securityGroupCheck.run(factsWith(cloud, ['203.0.113.7', '2001:db8::5']));
+    expect(r.status).toBe('fail');
+    expect(r.fix).toEqual({
+      summary: 'Allow tcp/22 from 203.0.113.7/32, 2001:db8::5/128 in security group sg-bp1 at priority 6, ahead of the drop rule at priority 7 (a drop wins ties).',
+      commands: [
+        'aliyun ecs AuthorizeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-bp1' +
+          ' --Permissions.1.IpProtocol tcp --Permissions.1.PortRange 22/22 --Permissions.1.SourceCidrIp 203.0.113.7/32 --Permissions.1.Policy accept --Permissions.1.Priority 6' +
+          ' --Permissions.2.IpProtocol tcp --Permissions.2.PortRange 22/22 --Permissions.2.Ipv6SourceCidrIp 2001:db8::5/128 --Permissions.2.Policy accept --Permissions.2.Priority 6',
+      ],
+    });
+    // Without any drop in the way, priority 1 is enough.
+    const open = securityGroupCheck.run(factsWith({ ...cloud, securityGroupRules: [] }));
+    expect(open.fix?.commands).toEqual([
+      'aliyun ecs AuthorizeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-bp1 --Permissions.1.IpProtocol tcp --Permissions.1.PortRange 22/22 --Permissions.1.SourceCidrIp 203.0.113.7/32 --Permissions.1.Policy accept --Permissions.1.Priority 1',
+    ]);
   });
 
   it('applies Alibaba ties: deny wins over allow at equal priority, allow wins when it is more urgent', () => {
