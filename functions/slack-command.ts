@@ -1,13 +1,12 @@
 /** Slack slash command / interactivity endpoint: verify, acknowledge, queue the diagnosis or the fix. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { HttpEvent } from '../lib/service/http';
 import { httpFunction } from '../lib/service/middleware';
 import { fetchPoster } from '../lib/service/chat';
 import { createChatDispatcher } from '../lib/service/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
 import { createDynamoReplayGuard } from '../lib/service/report-store';
 import { resolveSecret } from '../lib/service/secrets';
-import { handleSlackRequest, type SlackCommandDeps } from '../lib/service/slack-command';
+import { handleSlackRequest, slackRequest, type SlackCommandDeps, type SlackEvent, type SlackForm } from '../lib/service/slack-command';
 import { ConfigError } from '../lib/service/errors';
 import { parseSlackFixAllowList } from '../lib/service/fix-authorize';
 import { observability } from '../lib/service/observability';
@@ -15,8 +14,9 @@ import { observability } from '../lib/service/observability';
 const { logger, middlewares, instrument, logError } = observability();
 
 export function createHandler(load: () => SlackCommandDeps | Promise<SlackCommandDeps>) {
-  return httpFunction<HttpEvent, SlackCommandDeps>({ logger, middlewares }, load)
-    .handler((event, context) => handleSlackRequest(event, context.deps));
+  return httpFunction<SlackEvent, SlackCommandDeps>({ logger, middlewares }, load)
+    .use(slackRequest())
+    .handler((event, context) => handleSlackRequest(event.body as SlackForm, context.deps));
 }
 
 export const handler = createHandler(async () => {

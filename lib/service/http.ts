@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { MiddlewareObj } from '@middy/core';
+import httpErrorHandlerMiddleware from '@middy/http-error-handler';
 import { PayloadTooLargeError, ServiceError, ValidationError } from './errors';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -25,14 +26,19 @@ export function rawBody(event: HttpEvent, limitBytes: number): string {
   return bytes.toString('utf8');
 }
 
-/** Parses a JSON body; a syntax error names `body`, never echoes it back. */
-export function jsonBody(event: HttpEvent, limitBytes: number): unknown {
-  const text = rawBody(event, limitBytes);
-  if (text.trim() === '') throw new ValidationError('body', 'must be a JSON object');
+/** A body declared as something other than JSON is refused by name (an absent type is read as JSON). */
+export function requireJsonType(event: HttpEvent): void {
   const type = header(event, 'content-type');
   if (type !== undefined && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     throw new ValidationError('content-type', 'must be application/json');
   }
+}
+
+/** Parses a JSON body; a syntax error names `body`, never echoes it back. */
+export function jsonBody(event: HttpEvent, limitBytes: number): unknown {
+  const text = rawBody(event, limitBytes);
+  if (text.trim() === '') throw new ValidationError('body', 'must be a JSON object');
+  requireJsonType(event);
   try {
     return JSON.parse(text);
   } catch {
@@ -55,25 +61,44 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
+/** The body every unexpected failure answers with: nothing internal ever leaves. */
+const INTERNAL = JSON.stringify({ error: 'internal', message: 'internal error' });
+
+/** An error as @middy/http-error-handler answers it: status, JSON body, exposed. */
+interface HttpError {
+  statusCode: number;
+  message: string;
+  expose: boolean;
+}
+
 /**
  * The one error -> HTTP mapping. Our errors keep their status and message (they never hold
- * stack traces or secrets); anything else is a 500 with a generic message, logged in full.
+ * stack traces or secrets) and name their field; anything else becomes a 500 with a generic
+ * body, logged in full.
  */
-export function toHttpResponse(err: unknown, log?: ErrorLog): HttpResult {
+export function toHttpError(err: unknown, log?: ErrorLog): HttpError {
   if (err instanceof ServiceError) {
     const extra = err instanceof ValidationError ? { field: err.field } : {};
     if (err.status >= 500) log?.error('upstream failure', { error: err, cause: err.cause });
-    return json(err.status, { error: err.code, message: err.message, ...extra });
+    return { statusCode: err.status, message: JSON.stringify({ error: err.code, message: err.message, ...extra }), expose: true };
   }
   log?.error('unhandled error', { error: err });
-  return json(500, { error: 'internal', message: 'internal error' });
+  return { statusCode: 500, message: INTERNAL, expose: true };
 }
 
-/** middy `onError` middleware applying {@link toHttpResponse}. */
-export function httpErrorHandler(log?: ErrorLog): MiddlewareObj<HttpEvent, HttpResult> {
-  return {
-    onError: async (request) => {
-      request.response = toHttpResponse(request.error, log);
+/**
+ * The error handling of every HTTP function: {@link toHttpError} turns the error into an HTTP
+ * error, and @middy/http-error-handler answers it (middy runs `onError`s in reverse order of
+ * use, so the mapping runs first). Its own logging is off: the mapping logs what is not ours.
+ */
+export function httpErrorHandler(log?: ErrorLog): MiddlewareObj<HttpEvent, HttpResult>[] {
+  return [
+    httpErrorHandlerMiddleware({ logger: false, fallbackMessage: INTERNAL }) as MiddlewareObj<HttpEvent, HttpResult>,
+    {
+      onError: async (request) => {
+        if (request.response !== undefined) return;
+        request.error = toHttpError(request.error, log) as unknown as Error;
+      },
     },
-  };
+  ];
 }

@@ -3,12 +3,15 @@
  * acknowledge. Runs well under Slack's 3-second deadline because the diagnosis and the fix
  * are queued jobs.
  */
+import type { MiddlewareObj } from '@middy/core';
+import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import * as z from 'zod/mini';
 import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../report/render-slack';
 import { fetchPoster, parseChatText, type ChatPoster, type ChatTarget, type JobDispatcher } from './chat';
 import { ValidationError } from './errors';
 import { header, json, rawBody, type HttpEvent, type HttpResult } from './http';
 import type { ReplayGuard } from './report-store';
+import type { DepsContext } from './middleware';
 import { checkRequestSchema, parseOrThrow } from './schemas';
 import { allowedCallbackUrl } from './callback-origins';
 import { acceptSlackFixClick } from './slack-fix';
@@ -38,25 +41,52 @@ const actionPayload = z.object({
   actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string().check(z.maxLength(2000))) })).check(z.minLength(1)),
 });
 
-/** Handles one verified-or-rejected Slack request; returns the immediate acknowledgement. */
-export async function handleSlackRequest(event: HttpEvent, deps: SlackCommandDeps): Promise<HttpResult> {
-  const body = rawBody(event, deps.maxBodyBytes);
-  await verifySlackRequest({
-    signingSecret: deps.signingSecret,
-    timestamp: header(event, 'x-slack-request-timestamp'),
-    signature: header(event, 'x-slack-signature'),
-    rawBody: body,
-    now: (deps.now ?? (() => new Date()))(),
-    replayGuard: deps.replayGuard,
-  });
-  const form = new URLSearchParams(body);
-  const payload = form.get('payload');
-  if (payload !== null) return handleAction(payload, deps);
+/** A Slack request once verified: its form fields, parsed by @middy/http-urlencode-body-parser. */
+export type SlackForm = Record<string, string | string[] | undefined>;
+export type SlackEvent = Omit<HttpEvent, 'body'> & { body?: string | SlackForm };
 
-  const url = allowedCallbackUrl(parseOrThrow(responseUrl, form.get('response_url') ?? undefined, 'response_url'), deps.callbackOrigins, 'response_url');
+/**
+ * Verifies Slack's signature on the exact bytes sent (size limit, timestamp window, replay
+ * guard), then lets @middy/http-urlencode-body-parser turn the body into form fields. Slack
+ * signs the raw body, so nothing may parse or re-encode it before the check.
+ */
+export function slackRequest(): MiddlewareObj<SlackEvent, HttpResult, Error, DepsContext<SlackCommandDeps>>[] {
+  return [
+    {
+      before: async (request) => {
+        const { deps } = request.context;
+        const event = request.event as HttpEvent;
+        await verifySlackRequest({
+          signingSecret: deps.signingSecret,
+          timestamp: header(event, 'x-slack-request-timestamp'),
+          signature: header(event, 'x-slack-signature'),
+          rawBody: rawBody(event, deps.maxBodyBytes),
+          now: (deps.now ?? (() => new Date()))(),
+          replayGuard: deps.replayGuard,
+        });
+      },
+    },
+    // Slack always sends a form; a verified request with another content type is read as one too.
+    httpUrlencodeBodyParser({ disableContentTypeCheck: true }) as MiddlewareObj<SlackEvent, HttpResult, Error, DepsContext<SlackCommandDeps>>,
+  ];
+}
+
+/** One form field; a field sent twice is refused by name rather than guessed at. */
+function field(form: SlackForm, name: string): string | undefined {
+  const v = form[name];
+  if (Array.isArray(v)) throw new ValidationError(name, 'must appear once');
+  return v;
+}
+
+/** Handles one verified Slack request (see {@link slackRequest}); returns the immediate acknowledgement. */
+export async function handleSlackRequest(form: SlackForm, deps: SlackCommandDeps): Promise<HttpResult> {
+  const payload = field(form, 'payload');
+  if (payload !== undefined) return handleAction(payload, deps);
+
+  const url = allowedCallbackUrl(parseOrThrow(responseUrl, field(form, 'response_url'), 'response_url'), deps.callbackOrigins, 'response_url');
   try {
-    const request = parseChatText(form.get('text') ?? '', deps.target);
-    await deps.dispatcher.dispatch({ kind: 'slack', request, responseUrl: url, user: form.get('user_id') ?? undefined });
+    const request = parseChatText(field(form, 'text') ?? '', deps.target);
+    await deps.dispatcher.dispatch({ kind: 'slack', request, responseUrl: url, user: field(form, 'user_id') });
     return json(200, { response_type: 'ephemeral', text: `Checking ${request.instanceId}… the report follows here.` });
   } catch (err) {
     // A bad command text is the user's typo: answer in Slack (200), not with an HTTP error.
