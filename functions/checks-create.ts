@@ -1,11 +1,11 @@
 /** `POST /checks`: validate, authorise by opt-in tag, diagnose, store, return the report. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runCheck, type CheckDeps } from '../lib/service/check-service';
-import { json } from '../lib/service/http';
-import { httpFunction, validateJsonBody, type ParsedEvent } from '../lib/service/middleware';
+import { json } from '../lib/service/http/http';
+import { httpFunction, validateJsonBody, type ParsedEvent } from '../lib/service/http/middleware';
 import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
-import { checkRequestSchema, type CheckRequest } from '../lib/service/schemas';
-import { observability } from '../lib/service/observability';
+import { checkRequestSchema, type CheckRequest } from '../lib/service/http/schemas';
+import { observability } from '../lib/service/http/observability';
 
 export interface ChecksCreateDeps extends CheckDeps {
   maxBodyBytes: number;

@@ -8,18 +8,18 @@
  * unless they are also granted `execute-api:Invoke` on this route (see infra/fix-caller-policy.json).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { runFix } from '../lib/service/fix-service';
-import { httpFixIdentity } from '../lib/service/fix-authorize';
-import { acceptHttpFix, type HttpFixDeps } from '../lib/service/http-fix';
-import { createChatDispatcher } from '../lib/service/chat-runtime';
-import { createFixRunStore } from '../lib/service/fix-run-store';
+import { runFix } from '../lib/service/fix/fix-service';
+import { httpFixIdentity } from '../lib/service/fix/fix-authorize';
+import { acceptHttpFix, type HttpFixDeps } from '../lib/service/fix/http-fix';
+import { createChatDispatcher } from '../lib/service/chat/chat-runtime';
+import { createFixRunStore } from '../lib/service/stores/fix-run-store';
 import { ValidationError } from '../lib/service/errors';
-import { json } from '../lib/service/http';
-import { httpFunction, validateJsonBody, type ParsedEvent } from '../lib/service/middleware';
+import { json } from '../lib/service/http/http';
+import { httpFunction, validateJsonBody, type ParsedEvent } from '../lib/service/http/middleware';
 import { createDiagnoser, createDocClient, createFixAuditStore, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
-import { fixRequestSchema, parseOrThrow, reportIdSchema, type FixRequestBody } from '../lib/service/schemas';
+import { fixRequestSchema, parseOrThrow, reportIdSchema, type FixRequestBody } from '../lib/service/http/schemas';
 import { KNOWN_CHECK_IDS } from '../lib/remediation/plan';
-import { observability } from '../lib/service/observability';
+import { observability } from '../lib/service/http/observability';
 
 export interface ChecksFixDeps extends HttpFixDeps {
   maxBodyBytes: number;

@@ -1,13 +1,13 @@
 /** `GET /checks/{id}`: a stored report; `GET /checks/{id}/fix/{fixId}`: one of its fix runs. Or 404. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NotFoundError } from '../lib/service/errors';
-import { createFixRunStore, type FixRunStore } from '../lib/service/fix-run-store';
-import { json, type HttpEvent } from '../lib/service/http';
-import { httpFunction } from '../lib/service/middleware';
-import type { ReportStore } from '../lib/service/report-store';
+import { createFixRunStore, type FixRunStore } from '../lib/service/stores/fix-run-store';
+import { json, type HttpEvent } from '../lib/service/http/http';
+import { httpFunction } from '../lib/service/http/middleware';
+import type { ReportStore } from '../lib/service/stores/report-store';
 import { createDocClient, createReportStore, serviceConfig } from '../lib/service/runtime';
-import { fixIdSchema, parseOrThrow, reportIdSchema } from '../lib/service/schemas';
-import { observability } from '../lib/service/observability';
+import { fixIdSchema, parseOrThrow, reportIdSchema } from '../lib/service/http/schemas';
+import { observability } from '../lib/service/http/observability';
 
 export interface ChecksGetDeps {
   store: ReportStore;

@@ -1,14 +1,14 @@
 /** DingTalk outgoing robot endpoint: verify, acknowledge, queue the diagnosis. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { handleDingtalkRequest, type DingtalkCommandDeps } from '../lib/service/dingtalk-command';
+import { handleDingtalkRequest, type DingtalkCommandDeps } from '../lib/service/chat/dingtalk-command';
 import { ConfigError } from '../lib/service/errors';
-import type { HttpEvent } from '../lib/service/http';
-import { httpFunction } from '../lib/service/middleware';
-import { createChatDispatcher } from '../lib/service/chat-runtime';
+import type { HttpEvent } from '../lib/service/http/http';
+import { httpFunction } from '../lib/service/http/middleware';
+import { createChatDispatcher } from '../lib/service/chat/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
-import { createDynamoReplayGuard } from '../lib/service/report-store';
-import { observability } from '../lib/service/observability';
+import { createDynamoReplayGuard } from '../lib/service/stores/report-store';
+import { observability } from '../lib/service/http/observability';
 
 const { logger, middlewares, instrument, logError } = observability();
 

@@ -2,11 +2,11 @@
 import middy from '@middy/core';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../lib/service/errors';
-import { sweep, type SweepResult } from '../lib/service/fleet';
-import { coldStart, type DepsContext } from '../lib/service/middleware';
+import { sweep, type SweepResult } from '../lib/service/fleet/fleet';
+import { coldStart, type DepsContext } from '../lib/service/http/middleware';
 import { createProviderFactory, serviceConfig } from '../lib/service/runtime';
-import { createSqsFleetQueue } from '../lib/service/sqs-fleet-queue';
-import { observability } from '../lib/service/observability';
+import { createSqsFleetQueue } from '../lib/service/fleet/sqs-fleet-queue';
+import { observability } from '../lib/service/http/observability';
 
 export type FleetSweepDeps = Parameters<typeof sweep>[0];
 

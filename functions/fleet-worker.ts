@@ -6,14 +6,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createSlackWebhookAlertSink, createSnsAlertSink } from '../lib/service/alert-sinks';
-import { fetchPoster } from '../lib/service/chat';
-import { processFleetBatch, type AlertSink } from '../lib/service/fleet';
-import { createIdempotentFleetProcessor, type IdempotentFleetProcessor } from '../lib/service/fleet-idempotency';
-import { coldStart, type DepsContext } from '../lib/service/middleware';
+import { createSlackWebhookAlertSink, createSnsAlertSink } from '../lib/service/fleet/alert-sinks';
+import { fetchPoster } from '../lib/service/chat/chat';
+import { processFleetBatch, type AlertSink } from '../lib/service/fleet/fleet';
+import { createIdempotentFleetProcessor, type IdempotentFleetProcessor } from '../lib/service/fleet/fleet-idempotency';
+import { coldStart, type DepsContext } from '../lib/service/http/middleware';
 import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
-import { observability } from '../lib/service/observability';
+import { observability } from '../lib/service/http/observability';
 
 export interface FleetWorkerDeps {
   processRecord: IdempotentFleetProcessor;

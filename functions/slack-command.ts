@@ -1,15 +1,15 @@
 /** Slack slash command / interactivity endpoint: verify, acknowledge, queue the diagnosis or the fix. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { httpFunction } from '../lib/service/middleware';
-import { fetchPoster } from '../lib/service/chat';
-import { createChatDispatcher } from '../lib/service/chat-runtime';
+import { httpFunction } from '../lib/service/http/middleware';
+import { fetchPoster } from '../lib/service/chat/chat';
+import { createChatDispatcher } from '../lib/service/chat/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
-import { createDynamoReplayGuard } from '../lib/service/report-store';
+import { createDynamoReplayGuard } from '../lib/service/stores/report-store';
 import { resolveSecret } from '../lib/service/secrets';
-import { handleSlackRequest, slackRequest, type SlackCommandDeps, type SlackEvent, type SlackForm } from '../lib/service/slack-command';
+import { handleSlackRequest, slackRequest, type SlackCommandDeps, type SlackEvent, type SlackForm } from '../lib/service/chat/slack-command';
 import { ConfigError } from '../lib/service/errors';
-import { parseSlackFixAllowList } from '../lib/service/fix-authorize';
-import { observability } from '../lib/service/observability';
+import { parseSlackFixAllowList } from '../lib/service/fix/fix-authorize';
+import { observability } from '../lib/service/http/observability';
 
 const { logger, middlewares, instrument, logError } = observability();
 

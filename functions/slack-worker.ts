@@ -3,11 +3,11 @@ import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseChatJob, runChatJob, type ChatWorkerDeps } from '../lib/service/chat';
-import { coldStart, type DepsContext } from '../lib/service/middleware';
-import { createChatWorkerDeps } from '../lib/service/chat-runtime';
+import { parseChatJob, runChatJob, type ChatWorkerDeps } from '../lib/service/chat/chat';
+import { coldStart, type DepsContext } from '../lib/service/http/middleware';
+import { createChatWorkerDeps } from '../lib/service/chat/chat-runtime';
 import { createDocClient, serviceConfig } from '../lib/service/runtime';
-import { observability } from '../lib/service/observability';
+import { observability } from '../lib/service/http/observability';
 
 export type SlackWorkerDeps = ChatWorkerDeps;
 

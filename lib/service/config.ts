@@ -3,11 +3,11 @@
  * Secrets are never here: only the *names* of SSM parameters / Secrets Manager secrets
  * that hold them (see secrets.ts).
  */
-import { DEFAULT_CALLBACK_ORIGINS, parseCallbackOrigins, type CallbackOrigins } from './callback-origins';
+import { DEFAULT_CALLBACK_ORIGINS, parseCallbackOrigins, type CallbackOrigins } from './chat/callback-origins';
 import * as z from 'zod/mini';
 import '../zod-locale';
 import { ConfigError } from './errors';
-import { ALIBABA_REGION, AWS_REGION } from './schemas';
+import { ALIBABA_REGION, AWS_REGION } from './http/schemas';
 
 export interface FleetTarget {
   provider: 'aws' | 'alibaba';

@@ -9,8 +9,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CloudProvider } from '../cloud/types';
 import type { Diagnoser, ProviderFactory } from './check-service';
 import { loadConfig, type ServiceConfig } from './config';
-import { createDynamoReportStore, type ReportStore } from './report-store';
-import { createDynamoFixAuditStore, type FixAuditStore } from './fix-audit-store';
+import { createDynamoReportStore, type ReportStore } from './stores/report-store';
+import { createDynamoFixAuditStore, type FixAuditStore } from './stores/fix-audit-store';
 import { ConfigError } from './errors';
 import { resolveSecret } from './secrets';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/checks-create';
 import { createAwsProvider } from '../../lib/cloud/aws-provider';
 import { DEADLINE_RESERVE_MS } from '../../lib/service/check-service';
-import { createDynamoReportStore } from '../../lib/service/report-store';
+import { createDynamoReportStore } from '../../lib/service/stores/report-store';
 import { createDiagnoser, createDocClient } from '../../lib/service/runtime';
 import type { ServiceConfig } from '../../lib/service/config';
 import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-emulator';

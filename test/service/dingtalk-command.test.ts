@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/dingtalk-command';
-import { createInlineDispatcher, type ChatJob } from '../../lib/service/chat';
-import { dingtalkSignature } from '../../lib/service/dingtalk-signature';
-import { createDynamoReplayGuard } from '../../lib/service/report-store';
+import { createInlineDispatcher, type ChatJob } from '../../lib/service/chat/chat';
+import { dingtalkSignature } from '../../lib/service/chat/dingtalk-signature';
+import { createDynamoReplayGuard } from '../../lib/service/stores/report-store';
 import { createDocClient } from '../../lib/service/runtime';
 import { startCaptureServer, type CaptureServer } from './support/capture-server';
 import { startDynalite, TABLES, type LocalDynamo } from './support/dynalite';

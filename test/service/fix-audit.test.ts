@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoFixAuditStore } from '../../lib/service/fix-audit-store';
-import { authorizeSlackFix, httpFixIdentity, parseSlackFixAllowList } from '../../lib/service/fix-authorize';
+import { createDynamoFixAuditStore } from '../../lib/service/stores/fix-audit-store';
+import { authorizeSlackFix, httpFixIdentity, parseSlackFixAllowList } from '../../lib/service/fix/fix-authorize';
 import { ConfigError, ForbiddenError, UpstreamError, ValidationError } from '../../lib/service/errors';
 import type { AuditRecord } from '../../lib/remediation/apply';
 import { createFixAuditTable, startDynalite, type LocalDynamo } from './support/dynalite';

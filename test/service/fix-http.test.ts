@@ -19,11 +19,11 @@ import { createHandler as createFix, type ChecksFixDeps } from '../../functions/
 import { createHandler as createGet } from '../../functions/checks-get';
 import { createHandler as createWorker } from '../../functions/slack-worker';
 import { diagnoseInstance } from '../../lib/cloud/diagnose-instance';
-import { createSqsDispatcher } from '../../lib/service/chat';
+import { createSqsDispatcher } from '../../lib/service/chat/chat';
 import { createDocClient } from '../../lib/service/runtime';
-import { createDynamoReportStore, type ReportStore } from '../../lib/service/report-store';
-import { createDynamoFixAuditStore, type FixAuditStore } from '../../lib/service/fix-audit-store';
-import { createDynamoFixRunStore, type FixRun } from '../../lib/service/fix-run-store';
+import { createDynamoReportStore, type ReportStore } from '../../lib/service/stores/report-store';
+import { createDynamoFixAuditStore, type FixAuditStore } from '../../lib/service/stores/fix-audit-store';
+import { createDynamoFixRunStore, type FixRun } from '../../lib/service/stores/fix-run-store';
 import { createFixAuditTable, DUMMY_CREDENTIALS, startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 import { serveLambdas, type HttpHandler } from './support/lambda-http';
 import { startMessagingEmulator, type MessagingEmulator } from './support/messaging-emulator';

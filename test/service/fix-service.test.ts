@@ -19,9 +19,9 @@ import { denyByIp } from '../lab/scenarios';
 import { rawProbe } from '../lab/raw-client';
 import { keygen, sshLogsIn } from '../lab/ssh-client';
 import { diagnoseInstance } from '../../lib/cloud/diagnose-instance';
-import { createDynamoReportStore } from '../../lib/service/report-store';
-import { createDynamoFixAuditStore } from '../../lib/service/fix-audit-store';
-import { runFix, type FixDeps } from '../../lib/service/fix-service';
+import { createDynamoReportStore } from '../../lib/service/stores/report-store';
+import { createDynamoFixAuditStore } from '../../lib/service/stores/fix-audit-store';
+import { runFix, type FixDeps } from '../../lib/service/fix/fix-service';
 import { ForbiddenError, NotFoundError } from '../../lib/service/errors';
 import { createFixAuditTable, startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 

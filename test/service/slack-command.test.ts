@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/slack-command';
 import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../../lib/report/render-slack';
-import { createInlineDispatcher, parseChatJob, runChatJob, type ChatJob } from '../../lib/service/chat';
-import { createDynamoReplayGuard, createDynamoReportStore } from '../../lib/service/report-store';
+import { createInlineDispatcher, parseChatJob, runChatJob, type ChatJob } from '../../lib/service/chat/chat';
+import { createDynamoReplayGuard, createDynamoReportStore } from '../../lib/service/stores/report-store';
 import { createDocClient } from '../../lib/service/runtime';
-import { slackSignature } from '../../lib/service/slack-signature';
+import { slackSignature } from '../../lib/service/chat/slack-signature';
 import { startCaptureServer, type CaptureServer } from './support/capture-server';
 import { startDynalite, TABLES, type LocalDynamo } from './support/dynalite';
 import { createLabProvider, createProbeDiagnoser } from './support/lab-provider';

@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEc2QueryClient } from '../../../lib/cloud/ec2-query-client';
-import { observability } from '../../../lib/service/observability';
+import { observability } from '../../../lib/service/http/observability';
 import { lambdaContext } from './lambda-http';
 
 const server = createServer((_req, res) => {

@@ -6,15 +6,15 @@
 import type { MiddlewareObj } from '@middy/core';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import * as z from 'zod/mini';
-import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../report/render-slack';
+import { SLACK_APPLY_FIX_ACTION, SLACK_CHECK_AGAIN_ACTION } from '../../report/render-slack';
 import { fetchPoster, parseChatText, type ChatPoster, type ChatTarget, type JobDispatcher } from './chat';
-import { ValidationError } from './errors';
-import { header, json, rawBody, type HttpEvent, type HttpResult } from './http';
-import type { ReplayGuard } from './report-store';
-import type { DepsContext } from './middleware';
-import { checkRequestSchema, parseOrThrow } from './schemas';
+import { ValidationError } from '../errors';
+import { header, json, rawBody, type HttpEvent, type HttpResult } from '../http/http';
+import type { ReplayGuard } from '../stores/report-store';
+import type { DepsContext } from '../http/middleware';
+import { checkRequestSchema, parseOrThrow } from '../http/schemas';
 import { allowedCallbackUrl } from './callback-origins';
-import { acceptSlackFixClick } from './slack-fix';
+import { acceptSlackFixClick } from '../fix/slack-fix';
 import { verifySlackRequest } from './slack-signature';
 
 export interface SlackCommandDeps {

@@ -6,10 +6,10 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { ApplyOutcome, ApplyStatus } from '../remediation/apply';
-import type { FixPlan } from '../remediation/plan';
-import type { ServiceConfig } from './config';
-import { UpstreamError } from './errors';
+import type { ApplyOutcome, ApplyStatus } from '../../remediation/apply';
+import type { FixPlan } from '../../remediation/plan';
+import type { ServiceConfig } from '../config';
+import { UpstreamError } from '../errors';
 
 /** `queued` and `running` are in progress; the others are final (`error`: refused or failed, see `error`). */
 export type FixRunStatus = 'queued' | 'running' | ApplyStatus | 'error';

@@ -3,11 +3,11 @@
  * {@link ValidationError} whose message is `<field>: <rule>`, answered with 400.
  */
 import * as z from 'zod/mini';
-import '../zod-locale';
-import { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION, canonicalIp } from '../cloud/validate';
-import { ValidationError } from './errors';
-import { AuthInputError } from '../auth/errors';
-import { parsePublicKey, validateUserName } from '../auth/validate';
+import '../../zod-locale';
+import { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION, canonicalIp } from '../../cloud/validate';
+import { ValidationError } from '../errors';
+import { AuthInputError } from '../../auth/errors';
+import { parsePublicKey, validateUserName } from '../../auth/validate';
 
 export { ALIBABA_INSTANCE_ID, ALIBABA_REGION, AWS_INSTANCE_ID, AWS_REGION };
 

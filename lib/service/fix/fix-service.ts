@@ -6,19 +6,19 @@
  * The HTTP route checks with {@link prepareFix} and leaves the applying to a queued job
  * (http-fix.ts), since a fix can outlast API Gateway's 30 s.
  */
-import type { CloudProvider } from '../cloud/types';
-import type { InstanceInfo } from '../inventory/types';
-import type { ClientIp, Report } from '../report/types';
-import { applyPlan, type ApplyOutcome } from '../remediation/apply';
-import { buildPlan, type FixPlan } from '../remediation/plan';
-import { NotFoundError, ProviderNotEnabledError, ValidationError } from './errors';
-import { optedInInstance, type Diagnoser, type ProviderFactory } from './check-service';
-import type { FixAuditStore } from './fix-audit-store';
-import type { ReportStore } from './report-store';
-import { instanceKey } from './report-store';
-import type { ServiceConfig } from './config';
-import type { AuthTarget } from '../auth/types';
-import { parsePublicKey, validateUserName } from '../auth/validate';
+import type { CloudProvider } from '../../cloud/types';
+import type { InstanceInfo } from '../../inventory/types';
+import type { ClientIp, Report } from '../../report/types';
+import { applyPlan, type ApplyOutcome } from '../../remediation/apply';
+import { buildPlan, type FixPlan } from '../../remediation/plan';
+import { NotFoundError, ProviderNotEnabledError, ValidationError } from '../errors';
+import { optedInInstance, type Diagnoser, type ProviderFactory } from '../check-service';
+import type { FixAuditStore } from '../stores/fix-audit-store';
+import type { ReportStore } from '../stores/report-store';
+import { instanceKey } from '../stores/report-store';
+import type { ServiceConfig } from '../config';
+import type { AuthTarget } from '../../auth/types';
+import { parsePublicKey, validateUserName } from '../../auth/validate';
 
 export interface FixRequest {
   /** Id of the stored report whose failing checks are fixed. */

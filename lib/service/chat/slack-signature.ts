@@ -4,8 +4,8 @@
  * https://api.slack.com/authentication/verifying-requests-from-slack
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { SignatureError } from './errors';
-import type { ReplayGuard } from './report-store';
+import { SignatureError } from '../errors';
+import type { ReplayGuard } from '../stores/report-store';
 
 export const SLACK_WINDOW_SECONDS = 300;
 

@@ -11,7 +11,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { httpErrorHandler, rawBody, requireJsonType, type ErrorLog, type HttpEvent, type HttpResult } from './http';
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 import { validationErrorOf } from './schemas';
 
 /** Lambda context plus the function's dependencies. */

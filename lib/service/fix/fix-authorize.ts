@@ -3,7 +3,7 @@
  * HTTP route `POST /checks/{id}/fix` has its own IAM statement (see the report), and
  * Slack's "Apply fix" button is honoured only for user IDs on an allow-list.
  */
-import { ConfigError, ForbiddenError, ValidationError } from './errors';
+import { ConfigError, ForbiddenError, ValidationError } from '../errors';
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 

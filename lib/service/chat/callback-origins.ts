@@ -3,7 +3,7 @@
  * only the chat service's own hosts, over https. The lists are configuration so that tests and
  * `npm start` can point them at a loopback stand-in; plain http is accepted only for loopback.
  */
-import { ConfigError, ValidationError } from './errors';
+import { ConfigError, ValidationError } from '../errors';
 
 export interface CallbackOrigins {
   slack: readonly string[];

@@ -5,8 +5,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Report, VerdictStatus } from '../report/types';
-import { UpstreamError } from './errors';
+import type { Report, VerdictStatus } from '../../report/types';
+import { UpstreamError } from '../errors';
 
 export interface StoredReport {
   id: string;

@@ -5,15 +5,15 @@
 import { isIP } from 'node:net';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
-import { renderDingtalk } from '../report/render-dingtalk';
-import { renderSlack, renderSlackError } from '../report/render-slack';
-import { runCheck, type CheckDeps } from './check-service';
-import { UpstreamError, ValidationError } from './errors';
-import type { FixAuditStore } from './fix-audit-store';
-import type { FixRunStore } from './fix-run-store';
-import { httpFixJobSchema, processHttpFixJob, type HttpFixJob } from './http-fix';
-import { checkRequestSchema, parseOrThrow, type CheckRequest } from './schemas';
-import { processSlackFixJob, slackFixJobSchema, type SlackFixJob } from './slack-fix';
+import { renderDingtalk } from '../../report/render-dingtalk';
+import { renderSlack, renderSlackError } from '../../report/render-slack';
+import { runCheck, type CheckDeps } from '../check-service';
+import { UpstreamError, ValidationError } from '../errors';
+import type { FixAuditStore } from '../stores/fix-audit-store';
+import type { FixRunStore } from '../stores/fix-run-store';
+import { httpFixJobSchema, processHttpFixJob, type HttpFixJob } from '../fix/http-fix';
+import { checkRequestSchema, parseOrThrow, type CheckRequest } from '../http/schemas';
+import { processSlackFixJob, slackFixJobSchema, type SlackFixJob } from '../fix/slack-fix';
 
 /** Provider and region a chat command targets when its text does not say. */
 export interface ChatTarget {

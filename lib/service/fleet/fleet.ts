@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import type { Report } from '../report/types';
-import { isOptedIn, type Diagnoser, type ProviderFactory } from './check-service';
-import type { FleetTarget } from './config';
-import { instanceKey, type InstanceState, type ReportStore } from './report-store';
-import { parseOrThrow } from './schemas';
+import type { Report } from '../../report/types';
+import { isOptedIn, type Diagnoser, type ProviderFactory } from '../check-service';
+import type { FleetTarget } from '../config';
+import { instanceKey, type InstanceState, type ReportStore } from '../stores/report-store';
+import { parseOrThrow } from '../http/schemas';
 
 /** One queue message: up to `batchSize` instances of one provider and region. */
 export interface FleetBatch {

@@ -3,7 +3,7 @@
  * sign = base64(HMAC-SHA256(appSecret, `${timestamp}\n${appSecret}`)), timestamp within 1 hour.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { SignatureError } from './errors';
+import { SignatureError } from '../errors';
 
 export const DINGTALK_WINDOW_MS = 3_600_000;
 

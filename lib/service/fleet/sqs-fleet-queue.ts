@@ -1,6 +1,6 @@
 /** SQS adapter of {@link FleetQueue}: SendMessageBatch, 10 entries per call. */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { UpstreamError } from './errors';
+import { UpstreamError } from '../errors';
 import type { FleetQueue } from './fleet';
 
 export function createSqsFleetQueue(opts: { client: Pick<SQSClient, 'send'>; queueUrl: string }): FleetQueue {

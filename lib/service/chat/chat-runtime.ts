@@ -5,9 +5,9 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createInlineDispatcher, createSqsDispatcher, fetchPoster, runChatJob, type ChatWorkerDeps, type JobDispatcher } from './chat';
-import type { ServiceConfig } from './config';
-import { createFixRunStore } from './fix-run-store';
-import { createDiagnoser, createFixAuditStore, createProviderFactory, createReportStore, type ClientInstrument } from './runtime';
+import type { ServiceConfig } from '../config';
+import { createFixRunStore } from '../stores/fix-run-store';
+import { createDiagnoser, createFixAuditStore, createProviderFactory, createReportStore, type ClientInstrument } from '../runtime';
 
 /**
  * Where the Slack and DingTalk commands and checks-fix send their jobs: the SQS jobs queue

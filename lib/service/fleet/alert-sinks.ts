@@ -1,8 +1,8 @@
 /** Adapters of {@link AlertSink}: an SNS topic, and an optional Slack incoming webhook. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { renderSlack } from '../report/render-slack';
-import type { ChatPoster } from './chat';
-import { UpstreamError } from './errors';
+import { renderSlack } from '../../report/render-slack';
+import type { ChatPoster } from '../chat/chat';
+import { UpstreamError } from '../errors';
 import type { AlertSink, FlipAlert } from './fleet';
 
 function subject(a: FlipAlert): string {

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { MiddlewareObj } from '@middy/core';
 import httpErrorHandlerMiddleware from '@middy/http-error-handler';
-import { PayloadTooLargeError, ServiceError, ValidationError } from './errors';
+import { PayloadTooLargeError, ServiceError, ValidationError } from '../errors';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;

@@ -8,13 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import { KNOWN_CHECK_IDS } from '../remediation/plan';
-import type { JobDispatcher } from './chat';
-import { ConfigError, ServiceError } from './errors';
+import { KNOWN_CHECK_IDS } from '../../remediation/plan';
+import type { JobDispatcher } from '../chat/chat';
+import { ConfigError, ServiceError } from '../errors';
 import { HTTP_FIX_IDENTITY } from './fix-authorize';
-import type { FixRun, FixRunResult, FixRunStore } from './fix-run-store';
+import type { FixRun, FixRunResult, FixRunStore } from '../stores/fix-run-store';
 import { applyFix, applyQueuedFix, prepareFix, type FixDeps, type FixJobDeps, type FixResponse } from './fix-service';
-import { fixIdSchema, reportIdSchema } from './schemas';
+import { fixIdSchema, reportIdSchema } from '../http/schemas';
 
 /** A queued applying fix: which run, which report, which checks, who asked. */
 export interface HttpFixJob {

@@ -5,8 +5,8 @@
  * never finished. Takes an injected client.
  */
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditRecord } from '../remediation/apply';
-import { UpstreamError } from './errors';
+import type { AuditRecord } from '../../remediation/apply';
+import { UpstreamError } from '../errors';
 
 export interface FixAuditStore {
   /**

@@ -2,14 +2,14 @@
 import * as z from 'zod/mini';
 import { parseChatText, type ChatTarget, type JobDispatcher } from './chat';
 import { verifyDingtalkRequest } from './dingtalk-signature';
-import { SignatureError, ValidationError } from './errors';
+import { SignatureError, ValidationError } from '../errors';
 import { allowedCallbackUrl } from './callback-origins';
-import type { ReplayGuard } from './report-store';
+import type { ReplayGuard } from '../stores/report-store';
 
 /** DingTalk accepts a timestamp up to an hour either side: a signature stays usable for two. */
 const DINGTALK_REPLAY_TTL_SECONDS = 2 * 3600;
-import { header, json, jsonBody, type HttpEvent, type HttpResult } from './http';
-import { parseOrThrow } from './schemas';
+import { header, json, jsonBody, type HttpEvent, type HttpResult } from '../http/http';
+import { parseOrThrow } from '../http/schemas';
 
 export interface DingtalkCommandDeps {
   appSecret: string;

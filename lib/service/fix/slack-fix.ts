@@ -4,13 +4,13 @@
  * {@link applyQueuedFix} and posts the outcome to the click's `response_url`.
  */
 import * as z from 'zod/mini';
-import { renderSlackError, renderSlackFixOutcome } from '../report/render-slack';
-import type { ChatPoster, JobDispatcher } from './chat';
-import { ServiceError } from './errors';
+import { renderSlackError, renderSlackFixOutcome } from '../../report/render-slack';
+import type { ChatPoster, JobDispatcher } from '../chat/chat';
+import { ServiceError } from '../errors';
 import { authorizeSlackFix } from './fix-authorize';
 import { applyQueuedFix, type FixJobDeps } from './fix-service';
-import { instanceKey } from './report-store';
-import { parseOrThrow, reportIdSchema } from './schemas';
+import { instanceKey } from '../stores/report-store';
+import { parseOrThrow, reportIdSchema } from '../http/schemas';
 
 /** A queued "Apply fix" click: which report, who pressed it, where the outcome goes. */
 export interface SlackFixJob {
