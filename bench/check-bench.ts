@@ -23,7 +23,7 @@ export async function main(): Promise<void> {
     for (let i = 0; i < ROUNDS; i++) {
       node.push(timeProcess(['-e', '']));
       probe.push(await timeBannerProbe(lab.ip));
-      let t = performance.now();
+      const t = performance.now();
       const c = await runner.run({ script: collectorScript, args: [lab.hostIp], timeoutMs: 20_000 });
       if (c.status !== 'success') throw new Error(`collector: ${c.status} ${c.reason}`);
       collector.push(performance.now() - t);

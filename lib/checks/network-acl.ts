@@ -113,7 +113,7 @@ export const networkAclCheck: Check = {
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || !cloud.networkAcl) return result(this, 'skip', NETWORK_ACL_TEXT.notInspected);
+    if (!cloud?.networkAcl) return result(this, 'skip', NETWORK_ACL_TEXT.notInspected);
     const ips = clientIps(facts);
     if (!ips.length) return result(this, 'skip', NETWORK_ACL_TEXT.noClients);
     const entries = cloud.networkAcl;
@@ -124,7 +124,11 @@ export const networkAclCheck: Check = {
     const evidence: Evidence[] = [];
     const seen = new Set<string>();
     const note = (list: NetworkAclEntry[]) => {
-      for (const e of list) if (!seen.has(e.text)) (seen.add(e.text), evidence.push({ source: SOURCE, text: e.text }));
+      for (const e of list) {
+        if (seen.has(e.text)) continue;
+        seen.add(e.text);
+        evidence.push({ source: SOURCE, text: e.text });
+      }
     };
     const inDenied: string[] = [];
     const outDenied: string[] = [];

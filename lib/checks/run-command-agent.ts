@@ -58,7 +58,7 @@ export const runCommandAgentCheck: Check = {
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || !cloud.agent) return result(this, 'skip', RUN_COMMAND_AGENT_TEXT.notInspected);
+    if (!cloud?.agent) return result(this, 'skip', RUN_COMMAND_AGENT_TEXT.notInspected);
     const { provider, instanceId, region } = cloud.instance;
     const { agent, source } = NAMES[provider];
     const a = cloud.agent;

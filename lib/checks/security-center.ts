@@ -32,7 +32,7 @@ export const securityCenterCheck: Check = {
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || cloud.instance.provider !== 'alibaba') return result(this, 'skip', SECURITY_CENTER_TEXT.notAlibaba);
+    if (cloud?.instance.provider !== 'alibaba') return result(this, 'skip', SECURITY_CENTER_TEXT.notAlibaba);
     const sc = cloud.securityCenter;
     if (!sc) return result(this, 'skip', SECURITY_CENTER_TEXT.notInspected);
     const ips = clientIps(facts);

@@ -117,7 +117,7 @@ export const securityGroupCheck: Check = {
   needs: ['cloud'],
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
-    if (!cloud || !cloud.securityGroupRules) return result(this, 'skip', SECURITY_GROUP_TEXT.notInspected);
+    if (!cloud?.securityGroupRules) return result(this, 'skip', SECURITY_GROUP_TEXT.notInspected);
     const ips = clientIps(facts);
     if (!ips.length) return result(this, 'skip', SECURITY_GROUP_TEXT.noClients);
     const { provider, region } = cloud.instance;

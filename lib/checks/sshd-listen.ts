@@ -51,7 +51,7 @@ export const sshdListenCheck: Check = {
         return result(this, 'fail', SSHD_LISTEN_TEXT.loopbackOnly(port), evidence, SSHD_LISTEN_FIX.listenAddress);
       }
       if (!proc && configured && !configured.includes(port)) {
-        return result(this, 'fail', SSHD_LISTEN_TEXT.otherProcess(port, 'a process that is not sshd (sshd is configured for port ' + configured.join(', ') + ')'), evidence);
+        return result(this, 'fail', SSHD_LISTEN_TEXT.otherProcess(port, `a process that is not sshd (sshd is configured for port ${configured.join(', ')})`), evidence);
       }
       return result(this, 'pass', SSHD_LISTEN_TEXT.ok(port, on.map((s) => s.address).join(', ')), evidence);
     }

@@ -84,11 +84,10 @@ function render(d: WrappersDecision): string {
   return out;
 }
 
-/** `sshdoctor wrappers`. */
-export const wrappersCommand: Command = async (argv, io) => {
-  let parsed;
+/** The wrappers command's options; a usage error names the option. */
+function parseWrapperArgs(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -114,6 +113,11 @@ export const wrappersCommand: Command = async (argv, io) => {
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(named, 'requires a value (or takes none)');
     throw new UsageError(named, 'invalid arguments (see sshdoctor wrappers --help)');
   }
+}
+
+/** `sshdoctor wrappers`. */
+export const wrappersCommand: Command = async (argv, io) => {
+  const parsed = parseWrapperArgs(argv);
   const v = parsed.values;
   if (v.help) {
     io.stdout(HELP);

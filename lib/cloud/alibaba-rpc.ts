@@ -10,7 +10,8 @@ import { AlibabaApiError, AlibabaEndpointError, AlibabaRequestError, type Alibab
 
 /** The slice of `@alicloud/openapi-core`'s `Client` we use; tests and callers inject the real one. */
 export interface OpenApiClientLike {
-  callApi(params: any, request: any, runtime: any): Promise<{ [key: string]: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the SDK's own signature uses its model classes
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's own signature uses its model classes
+  callApi(params: any, request: any, runtime: any): Promise<{ [key: string]: any }>;
 }
 
 /** An RPC product: RAM service code (for policies and error messages) and API version. */

@@ -13,7 +13,7 @@ function toBigInt(ip: string): { family: 4 | 6; value: bigint } | null {
     const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
     if (v4?.[1]) {
       const n = v4[1].split('.').map(Number);
-      text = text.slice(0, -v4[1].length) + `${((n[0]! << 8) | n[1]!).toString(16)}:${((n[2]! << 8) | n[3]!).toString(16)}`;
+      text = `${text.slice(0, -v4[1].length)}${((n[0]! << 8) | n[1]!).toString(16)}:${((n[2]! << 8) | n[3]!).toString(16)}`;
     }
     const [head = '', tail] = text.split('::');
     const h = head ? head.split(':') : [];

@@ -305,7 +305,7 @@ async function runStep(step: PlanStep, plan: FixPlan, options: ApplyOptions, whe
     }
     return done();
   }
-  let run;
+  let run: Awaited<ReturnType<CommandRunner['run']>>;
   try {
     run = await options.runner.run({ script: applyScript, args: step.args, argsKind: 'validated-text', timeoutMs });
   } catch (err) {
@@ -340,7 +340,7 @@ async function rollBack(applied: Applied[], options: ApplyOptions, timeoutMs: nu
   if (!undo.length) return keptNote || ' Nothing was changed.';
   const failures: string[] = [];
   for (const a of undo) {
-    let run;
+    let run: Awaited<ReturnType<CommandRunner['run']>>;
     try {
       run = await options.runner.run({ script: applyScript, args: a.rollbackArgs!, argsKind: 'validated-text', timeoutMs });
     } catch (err) {

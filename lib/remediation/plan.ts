@@ -83,6 +83,7 @@ function etcPath(field: string, p: string): string {
 
 function lineText(field: string, t: string): string {
   // One printable line (tab allowed): a newline would add a second rule to the file.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this refuses
   if (!t || t.length > 400 || /[\x00-\x08\x0a-\x1f\x7f]/.test(t)) fail(field, 'must be one non-empty line of printable characters (at most 400)');
   return t;
 }

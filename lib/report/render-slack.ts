@@ -31,7 +31,7 @@ function checkBlock(c: CheckResult): object {
   for (const e of c.evidence.slice(0, 3)) lines.push(`> \`${esc(e.source)}${e.line ? `:${e.line}` : ''}\` ${esc(e.text)}`);
   if (c.fix) {
     lines.push(`*Fix:* ${esc(c.fix.summary)}`);
-    if (c.fix.commands.length) lines.push('```' + esc(c.fix.commands.join('\n')) + '```');
+    if (c.fix.commands.length) lines.push(`\`\`\`${esc(c.fix.commands.join('\n'))}\`\`\``);
   }
   return { type: 'section', text: { type: 'mrkdwn', text: cap(lines.join('\n')) } };
 }

@@ -21,7 +21,7 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
   const out: string[] = [];
   const v = report.verdict;
   const vColour: Colour = v.status === 'reachable' ? 'green' : v.status === 'blocked' ? 'red' : 'yellow';
-  out.push(c('bold', c(vColour, `${v.status.toUpperCase()}`)) + `  ${v.summary}`);
+  out.push(`${c('bold', c(vColour, `${v.status.toUpperCase()}`))}  ${v.summary}`);
 
   const target = report.target.instanceId ? `${report.target.provider} ${report.target.instanceId} (${report.target.host}:${report.target.port})` : `${report.target.host}:${report.target.port}`;
   const probe = report.probe;

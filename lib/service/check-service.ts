@@ -66,7 +66,7 @@ export interface CheckDeps {
 
 /** True when the instance carries the configured opt-in tag with the configured value. */
 export function isOptedIn(instance: Pick<InstanceInfo, 'tags'>, tag: { key: string; value: string }): boolean {
-  return Object.prototype.hasOwnProperty.call(instance.tags, tag.key) && instance.tags[tag.key] === tag.value;
+  return  Object.hasOwn(instance.tags, tag.key) && instance.tags[tag.key] === tag.value;
 }
 
 /**

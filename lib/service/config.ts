@@ -57,7 +57,7 @@ const intIn = (min: number, max: number, dflt: number) =>
 const secretRef = z.optional(
   z.string().check(
     z.regex(
-      /^(?:ssm:\/[A-Za-z0-9_.\/-]+|secretsmanager:[A-Za-z0-9_.:\/+=@-]+|env:[A-Z][A-Z0-9_]{0,63})$/,
+      /^(?:ssm:\/[A-Za-z0-9_./-]+|secretsmanager:[A-Za-z0-9_.:/+=@-]+|env:[A-Z][A-Z0-9_]{0,63})$/,
       'must be ssm:/name, secretsmanager:id or env:NAME',
     ),
   ),

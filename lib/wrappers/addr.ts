@@ -135,7 +135,7 @@ export function parseIpv6(input: string): number[] | null {
   };
   if (halves.length === 1) {
     const all = parseHalf(s, true);
-    if (!all || all.length !== 8) return null;
+    if (all?.length !== 8) return null;
     return all;
   }
   const head = parseHalf(halves[0] as string, false);

@@ -116,7 +116,7 @@ export function evaluateOptions(options: string): { action: RuleAction; caveats:
     const err = (message: string) => ({ action: { kind: 'error', message } as RuleAction, caveats });
     if (key === '') return err('missing option name');
     const name = key.toLowerCase();
-    const flags = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+    const flags = Object.hasOwn(table, name) ? table[name] : undefined;
     if (flags === undefined) return err(`bad option name: "${key}"`);
     if (value === null && flags & NEED_ARG) return err(`option "${key}" requires value`);
     if (value !== null && !(flags & (NEED_ARG | OPT_ARG))) return err(`option "${key}" requires no value`);

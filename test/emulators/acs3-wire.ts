@@ -2,7 +2,7 @@
  * The wire side of the Alibaba emulator: ACS3-HMAC-SHA256 request verification as the real
  * gateway does it, and the small HTTP helpers (headers, body, JSON answers, request ids).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**

@@ -228,6 +228,7 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
     };
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: each SSM action reads its own JSON request shape
   const ssm: Record<string, (p: Record<string, any>, region: string) => unknown> = {
     SendCommand(p) {
       const ids: string[] = p.InstanceIds ?? [];

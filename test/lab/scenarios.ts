@@ -218,7 +218,7 @@ export async function hugeHostsDeny(lab: LabInstance, clientIp: string, lines = 
     body.push(`sshd: 198.51.${Math.floor(i / 250) % 256}.${(i % 250) + 1}`);
   }
   if (!body.includes(`sshd: ${ip}`)) body.push(`sshd: ${ip}`);
-  const text = [...header, ...body].join('\n') + '\n';
+  const text = `${[...header, ...body].join('\n')}\n`;
   await lab.writeFile('/etc/hosts.deny', text);
   return { line: clientAt + 1 };
 }

@@ -97,7 +97,7 @@ async function runSweep(): Promise<EmulatedMessage[]> {
 describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
   it('queues only opted-in instances, records their state, and does not alert on the first sighting', async () => {
     const messages = await runSweep();
-    expect(messages.map((m) => JSON.parse(m.body).instanceIds).flat().sort()).toEqual([WEB, DB]);
+    expect(messages.flatMap((m) => JSON.parse(m.body).instanceIds).sort()).toEqual([WEB, DB]);
     const out = await workerHandler(sqsEvent(messages), ctx('fleet-worker'));
     expect(out.batchItemFailures).toEqual([]);
     const latest = await createDocClient(dynamo.client).send(new GetCommand({ TableName: TABLES.latest, Key: { instanceKey: `aws:us-east-1:${WEB}` } }));

@@ -62,17 +62,17 @@ describe('osls package', () => {
     });
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(5);
-    const fixEnv = (template.Resources['ChecksDashfixLambdaFunction']?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const fixEnv = (template.Resources.ChecksDashfixLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(fixEnv.FIX_AUDIT_TABLE).toBe('sshdoctor-ci-fix-audit');
     // Slack's Apply fix: the command function reads the allow-list, the worker writes the audit.
-    const workerEnv = (template.Resources['SlackDashworkerLambdaFunction']?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const workerEnv = (template.Resources.SlackDashworkerLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(workerEnv.FIX_AUDIT_TABLE).toBe('sshdoctor-ci-fix-audit');
-    expect(template.Resources['SlackDashworkerLambdaFunction']?.Properties.Timeout).toBe(300);
-    expect(template.Resources['ChatJobsQueue']?.Properties.VisibilityTimeout).toBe(1800);
+    expect(template.Resources.SlackDashworkerLambdaFunction?.Properties.Timeout).toBe(300);
+    expect(template.Resources.ChatJobsQueue?.Properties.VisibilityTimeout).toBe(1800);
     expect(types).toContain('AWS::Scheduler::Schedule');
     expect(types).toContain('AWS::SNS::Topic');
     // Secrets are references, never values.
-    const env0 = (template.Resources['SlackDashcommandLambdaFunction']?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env0 = (template.Resources.SlackDashcommandLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env0.SLACK_SIGNING_SECRET_REF).toMatch(/^ssm:\//);
     expect(env0).toHaveProperty('SLACK_FIX_ALLOWED_USERS');
   });

@@ -13,7 +13,7 @@ function judged(doc: string, client: string): Record<string, CheckResult> {
   return byId(judgeDocument(doc, [client]));
 }
 
-function statuses(r: Record<string, CheckResult>): Record<string, string> {
+function _statuses(r: Record<string, CheckResult>): Record<string, string> {
   return Object.fromEntries(Object.values(r).map((c) => [c.id, c.status]));
 }
 

@@ -4,7 +4,7 @@
  * Forbidden.RAM), and the sources are scanned for the actions they name, so an action added in
  * code but not in the policy, or left in the policy after the code stopped calling it, fails here.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlibabaEmulator } from '../emulators/alibaba-emulator';

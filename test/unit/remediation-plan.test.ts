@@ -50,7 +50,7 @@ describe('buildPlan', () => {
         check('sshd-libraries', 'fail', [link]),
       ]),
     );
-    expect(plan.steps.map((s) => s.action.kind + ':' + s.checkId)).toEqual([
+    expect(plan.steps.map((s) => `${s.action.kind}:${s.checkId}`)).toEqual([
       'symlink:sshd-libraries',
       'comment-line:sshd-config',
       'comment-line:tcp-wrappers',

@@ -1,5 +1,5 @@
 /** SQS adapter of {@link FleetQueue}: SendMessageBatch, 10 entries per call. */
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, type SQSClient } from '@aws-sdk/client-sqs';
 import { UpstreamError } from '../errors';
 import type { FleetQueue } from './fleet';
 
@@ -8,7 +8,7 @@ export function createSqsFleetQueue(opts: { client: Pick<SQSClient, 'send'>; que
     async send(batches) {
       for (let i = 0; i < batches.length; i += 10) {
         const chunk = batches.slice(i, i + 10);
-        let out;
+        let out: SendMessageBatchCommandOutput;
         try {
           out = await opts.client.send(
             new SendMessageBatchCommand({

@@ -71,7 +71,7 @@ export function createDynamoFixAuditStore(opts: FixAuditStoreOptions): FixAuditS
       }
     },
     async list(targetKey, limit = 50) {
-      let items;
+      let items: Record<string, unknown>[];
       try {
         const out = await opts.client.send(
           new QueryCommand({

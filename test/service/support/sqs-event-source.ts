@@ -8,15 +8,15 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { lambdaContext } from './lambda-http';
 import type { EmulatedMessage, MessagingEmulator } from './messaging-emulator';
 
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface SqsEventSource {
   /** Messages of the queue not yet delivered by {@link drain}. */
   pending(): EmulatedMessage[];
   /** Delivers one message (again, with `receiveCount` > 1). */
-  deliver(message: EmulatedMessage, receiveCount?: number): Promise<SQSBatchResponse | void>;
+  deliver(message: EmulatedMessage, receiveCount?: number): Promise<SQSBatchResponse | undefined>;
   /** Delivers every pending message once, in order, each in an event of its own. */
-  drain(): Promise<(SQSBatchResponse | void)[]>;
+  drain(): Promise<(SQSBatchResponse | undefined)[]>;
 }
 
 /**
@@ -62,7 +62,7 @@ export function sqsEventSource(
     pending,
     deliver,
     async drain() {
-      const out: (SQSBatchResponse | void)[] = [];
+      const out: (SQSBatchResponse | undefined)[] = [];
       for (const m of pending()) {
         delivered.add(m.messageId);
         out.push(await deliver(m));
