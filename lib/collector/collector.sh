@@ -67,7 +67,9 @@ CALL_S=5
 BUDGET_S=20
 T0=$(date +%s)
 TMPD=""
-for d in "${TMPDIR:-/tmp}" /dev/shm /run /var/tmp; do
+# /dev/shm first: memory only (a full root disk does not stop it), and outside the
+# filesystems the disk section measures.
+for d in /dev/shm "${TMPDIR:-/tmp}" /run /var/tmp; do
   TMPD=$(mktemp -d "$d/sshdoctor.XXXXXX" 2>/dev/null) && [ -d "$TMPD" ] && break
   TMPD=""
 done
