@@ -156,6 +156,7 @@ section() {
   _name=$1
   _cap=$2
   shift 2
+  [ -n "$TMPD" ] || _s0=$(date +%s)
   printf '@section %s\n' "$_name"
   { "$@" 2>&1; printf '@rc %s\n' "$?"; } | awk -v name="$_name" -v cap="$_cap" '
     function emit(l) {
@@ -175,8 +176,11 @@ section() {
       printf "@end %s rc=%s chars=%d dropped=%d cut=%d\n", name, rc, total, dropped + 0, cut + 0
     }'
   # Calls of this section that run() cut or skipped: a marker line the budget never drops.
-  if [ -n "$TMPD" ] && [ -s "$TMPD/cuts.$_name" ]; then
-    printf '@cut %s calls=%s first=%s\n' "$_name" "$(wc -l <"$TMPD/cuts.$_name" | tr -d ' ')" "$(head -n 1 "$TMPD/cuts.$_name" | cut -c1-120)"
+  if [ -n "$TMPD" ]; then
+    [ -s "$TMPD/cuts.$_name" ] && printf '@cut %s calls=%s first=%s\n' "$_name" "$(wc -l <"$TMPD/cuts.$_name" | tr -d ' ')" "$(head -n 1 "$TMPD/cuts.$_name" | cut -c1-120)"
+  elif [ $(($(date +%s) - _s0)) -ge "$CALL_S" ] || [ $(($(date +%s) - T0)) -ge "$BUDGET_S" ]; then
+    # Nowhere to record calls: a section this slow, or run past the budget, may hold one.
+    printf '@cut %s calls=1 first=timeout %s (not recorded: no writable temporary directory)\n' "$_name" "$CALL_S"
   fi
   return 0
 }

@@ -116,4 +116,21 @@ describe('collector time bound', () => {
     expect(cuts.listening?.seconds).toBeLessThanOrEqual(1);
     for (const s of ['nftables', 'fw-route', 'disk']) expect([s, cuts[s]?.kind]).toEqual([s, 'skipped-budget']);
   }, 30_000);
+
+  it('with no writable temporary directory, still marks the section a hung call slowed down', async () => {
+    const dir = path.join(root, 'df-only');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'df'), '#!/bin/sh\nsleep 600\n');
+    chmodSync(path.join(dir, 'df'), 0o755);
+    const loop = /^for d in .*; do$/m;
+    expect(loop.test(collectorScript)).toBe(true);
+    const script = withPath(`${dir}:${SYSTEM_DIRS.join(':')}`, collectorScript.replace(loop, 'for d in /nonexistent; do'));
+    const { out, code, seconds } = await runCollector(script);
+    expect(code).toBe(0);
+    expect(seconds).toBeLessThan(2 * 6 + 3);
+    const facts = parseHostFacts(out);
+    expect(facts.cutCalls.map((c) => c.section)).toEqual(['disk']);
+    expect(facts.cutCalls[0]!.command).toBe('(not recorded: no writable temporary directory)');
+    expect(byId(judgeDocument(out, ['10.0.0.1'])).disk!.status).toBe('skip');
+  }, 30_000);
 });
