@@ -9,7 +9,7 @@ import type { CommandRunner, RunResult } from './runners/types';
 import type { CloudFacts } from './inventory/types';
 import type { NotInspected } from './cloud/types';
 import type { ProbeResult } from './probe/types';
-import { collectorScript } from './collector/script';
+import { collectorScriptFor } from './collector/script';
 import { probeSsh } from './probe/probe';
 import { sourceAddressFor } from './probe/source-address';
 import type { AuthTarget } from './auth/types';
@@ -90,10 +90,11 @@ export type CollectorRun = { kind: 'ran'; result: RunResult } | { kind: 'threw';
 async function runCollector(runner: CommandRunner | null, clientIps: string[], timeoutMs: number, user?: AuthTarget): Promise<CollectorRun> {
   if (!runner) return { kind: 'none' };
   try {
-    if (!user) return { kind: 'ran', result: await runner.run({ script: collectorScript, args: clientIps, timeoutMs }) };
+    const script = collectorScriptFor(timeoutMs);
+    if (!user) return { kind: 'ran', result: await runner.run({ script, args: clientIps, timeoutMs }) };
     // The user and key travel as validated argv (checked again by the collector), never in the script.
     const args = [...clientIps, `user=${user.name}`, ...(user.publicKey ? [`key=${user.publicKey.type} ${user.publicKey.base64}`] : [])];
-    return { kind: 'ran', result: await runner.run({ script: collectorScript, args, argsKind: 'validated-text', timeoutMs }) };
+    return { kind: 'ran', result: await runner.run({ script, args, argsKind: 'validated-text', timeoutMs }) };
   } catch (err) {
     return { kind: 'threw', reason: (err as Error).message };
   }

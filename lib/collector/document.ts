@@ -16,6 +16,8 @@ export interface RawSection {
   /** Lines the section cap or the global budget dropped, and over-long lines it cut. */
   dropped: number;
   cut: number;
+  /** Its `@end` line arrived (a document cut in transport ends inside a section). */
+  ended: boolean;
 }
 
 /** A call the collector cut after its time limit, or did not start (`@cut` after a section). */
@@ -55,7 +57,7 @@ export function parseDocument(text: string): RawDocument {
     if (line.startsWith('|')) {
       current?.lines.push(line.slice(1).replace(/\r$/, ''));
     } else if (line.startsWith('@section ')) {
-      current = { name: line.slice(9).trim(), lines: [], rc: null, dropped: 0, cut: 0 };
+      current = { name: line.slice(9).trim(), lines: [], rc: null, dropped: 0, cut: 0, ended: false };
       sections.set(current.name, current);
     } else if (line.startsWith('@end ') && current) {
       const kv = Object.fromEntries(
@@ -69,6 +71,7 @@ export function parseDocument(text: string): RawDocument {
       current.rc = kv.rc !== undefined && kv.rc !== '?' && Number.isInteger(rc) ? rc : null;
       current.dropped = (Number(kv.dropped) || 0) + (Number(kv.gdropped) || 0);
       current.cut = Number(kv.cut) || 0;
+      current.ended = true;
       current = null;
     } else if (line.startsWith('@cut ')) {
       const m = /^@cut (\S+) calls=(\d+) first=(.*)$/.exec(line);

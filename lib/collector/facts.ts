@@ -134,6 +134,8 @@ export type CutCall = z.infer<typeof cutCall>;
 
 export const hostFactsSchema = z.object({
   complete: z.boolean(),
+  /** The sections that arrived whole (an incomplete document lacks those after the cut). */
+  sections: z.array(z.string()),
   /** Sections with a command the collector cut after its time limit or did not start. */
   cutCalls: z.array(cutCall),
   truncatedSections: z.array(z.string()),
@@ -219,7 +221,7 @@ function kv(lines: string[]): Record<string, string> {
   return out;
 }
 
-const empty: RawSection = { name: '', lines: [], rc: null, dropped: 0, cut: 0 };
+const empty: RawSection = { name: '', lines: [], rc: null, dropped: 0, cut: 0, ended: false };
 
 function buildFacts(doc: RawDocument): HostFacts {
   const sec = (name: string): RawSection => doc.sections.get(name) ?? { ...empty, name };
@@ -250,6 +252,7 @@ function buildFacts(doc: RawDocument): HostFacts {
 
   return {
     complete: doc.complete,
+    sections: [...doc.sections.values()].filter((s) => s.ended).map((s) => s.name),
     cutCalls: doc.cuts.map((c) => {
       const m = /^(timeout|skipped-hung|skipped-budget) (\d+) (.+)$/.exec(c.first);
       // An unreadable record still marks its section as cut.

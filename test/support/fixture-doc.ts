@@ -42,9 +42,10 @@ export function editSection(doc: string, name: string, edit: (lines: string[]) =
 
 /** Edits the `nft -j` ruleset of the nft-json section, folded again as the collector folds it. */
 export function withNftJson(doc: string, edit: (items: Record<string, unknown>[]) => Record<string, unknown>[]): string {
-  const json = JSON.parse(sectionLines(doc, 'nft-json').join('')) as { nftables: Record<string, unknown>[] };
+  const lines = sectionLines(doc, 'nft-json');
+  const json = JSON.parse(lines.filter((l) => !l.startsWith('#')).join('')) as { nftables: Record<string, unknown>[] };
   const text = JSON.stringify({ nftables: edit(json.nftables) });
-  return withSection(doc, 'nft-json', text.match(/.{1,240}/g)!);
+  return withSection(doc, 'nft-json', [...lines.filter((l) => l.startsWith('#')), ...text.match(/.{1,240}/g)!]);
 }
 
 /** Marks a section's command as cut for time, as the collector does after the section. */

@@ -82,16 +82,39 @@ describe('every check on every collector fixture', () => {
     }
   });
 
-  it.each(FIXTURES)('%s: a check reading a section whose call was cut for time is not inspected, never pass', (name) => {
+  it.each(FIXTURES)('%s: CHECK_SECTIONS names every section a check reads (its answer changes when the section is empty)', (name) => {
     const { doc, client } = fixture(name);
     const base = runAll(doc, client);
-    for (const section of CUTTABLE) {
-      // Any check whose answer changes when the section is empty reads it: it must be mapped.
+    const sections = [...doc.matchAll(/^@section (\S+)$/gm)].map((m) => m[1]!).filter((s) => s !== 'meta' && s !== 'os');
+    expect(sections.length).toBeGreaterThan(10);
+    for (const section of sections) {
       const emptied = runAll(withSection(doc, section, [], 124), client);
       for (const c of HOST_CHECKS) {
         const changed = emptied[c.id]!.status !== base[c.id]!.status || emptied[c.id]!.summary !== base[c.id]!.summary;
         if (changed) expect([c.id, CHECK_SECTIONS[c.id] ?? []]).toEqual([c.id, expect.arrayContaining([section])]);
       }
+    }
+  });
+
+  it.each(FIXTURES)('%s: a document cut in transport is not inspected past the cut, never passed', (name) => {
+    const { doc, client } = fixture(name);
+    const sections = [...doc.matchAll(/^@section (\S+)$/gm)].map((m) => m[1]!);
+    for (let i = 2; i < sections.length; i++) {
+      // Cut inside section i: its @end, the later sections and #end never arrive.
+      const at = doc.indexOf(`@section ${sections[i]}\n`);
+      const cut = doc.slice(0, at + `@section ${sections[i]}\n`.length);
+      const lost = sections.slice(i);
+      const r = runAll(cut, client);
+      for (const c of HOST_CHECKS.filter((x) => CHECK_SECTIONS[x.id]?.some((s) => lost.includes(s)))) {
+        expect([c.id, sections[i], r[c.id]!.status]).toEqual([c.id, sections[i], 'skip']);
+        expect(r[c.id]!.summary).toMatch(/^not inspected: the collector's output ended before /);
+      }
+    }
+  });
+
+  it.each(FIXTURES)('%s: a check reading a section whose call was cut for time is not inspected, never pass', (name) => {
+    const { doc, client } = fixture(name);
+    for (const section of CUTTABLE) {
       const cut = runAll(withCut(withSection(doc, section, [], 124), section), client);
       for (const c of HOST_CHECKS.filter((x) => CHECK_SECTIONS[x.id]?.includes(section))) {
         expect([c.id, section, cut[c.id]!.status]).toEqual([c.id, section, 'skip']);

@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectorScript } from '../../lib/collector/script';
+import { COLLECTOR_BUDGET_S, collectorScript, collectorScriptFor } from '../../lib/collector/script';
 import { parseHostFacts } from '../../lib/collector/facts';
 import { CUT_CALL } from '../../lib/checks/support/cut-calls';
 import { byId, judgeDocument } from '../support/judge-doc';
@@ -45,10 +45,10 @@ function binWithoutTimeout(root: string): string {
 }
 
 /** The collector with its PATH line replaced (it puts the system directories first). */
-function withPath(p: string): string {
+function withPath(p: string, script = collectorScript): string {
   const re = /^PATH=.*$/m;
-  expect(re.test(collectorScript)).toBe(true);
-  return collectorScript.replace(re, `PATH=${p}`);
+  expect(re.test(script)).toBe(true);
+  return script.replace(re, `PATH=${p}`);
 }
 
 function runCollector(script: string): Promise<{ out: string; code: number | null; seconds: number }> {
@@ -101,4 +101,36 @@ describe('collector time bound', () => {
     // Checks whose facts came from calls that answered still judge.
     expect(checks['sshd-libraries']!.summary).not.toContain(CUT_CALL);
   }, 60_000);
+
+  it('fits a shorter runner timeout: the budget drops to what the runner leaves it', async () => {
+    expect(COLLECTOR_BUDGET_S).toBe(BUDGET_S);
+    const budgetOf = (ms: number) => Number(/^BUDGET_S=(\d+)$/m.exec(collectorScriptFor(ms))?.[1]);
+    expect([budgetOf(30_000), budgetOf(60_000), budgetOf(12_000), budgetOf(5_000)]).toEqual([20, 20, 6, 2]);
+    // A 12 s runner timeout: ps (service) is cut after 5 s; ss (listening) gets what is left of
+    // the 6 s (about 1 s, none on a loaded machine); nothing is started after that.
+    const { out, code, seconds } = await runCollector(withPath(`${hang}:${SYSTEM_DIRS.join(':')}`, collectorScriptFor(12_000)));
+    expect(code).toBe(0);
+    expect(seconds).toBeLessThan(6 + 3);
+    const cuts = Object.fromEntries(parseHostFacts(out).cutCalls.map((c) => [c.section, c]));
+    expect(cuts.service).toMatchObject({ kind: 'timeout', seconds: 5 });
+    expect(cuts.listening?.seconds).toBeLessThanOrEqual(1);
+    for (const s of ['nftables', 'fw-route', 'disk']) expect([s, cuts[s]?.kind]).toEqual([s, 'skipped-budget']);
+  }, 30_000);
+
+  it('with no writable temporary directory, still marks the section a hung call slowed down', async () => {
+    const dir = path.join(root, 'df-only');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'df'), '#!/bin/sh\nsleep 600\n');
+    chmodSync(path.join(dir, 'df'), 0o755);
+    const loop = /^for d in .*; do$/m;
+    expect(loop.test(collectorScript)).toBe(true);
+    const script = withPath(`${dir}:${SYSTEM_DIRS.join(':')}`, collectorScript.replace(loop, 'for d in /nonexistent; do'));
+    const { out, code, seconds } = await runCollector(script);
+    expect(code).toBe(0);
+    expect(seconds).toBeLessThan(2 * 6 + 3);
+    const facts = parseHostFacts(out);
+    expect(facts.cutCalls.map((c) => c.section)).toEqual(['disk']);
+    expect(facts.cutCalls[0]!.command).toBe('(not recorded: no writable temporary directory)');
+    expect(byId(judgeDocument(out, ['10.0.0.1'])).disk!.status).toBe('skip');
+  }, 30_000);
 });

@@ -38,11 +38,19 @@ function describe(c: CutCall): string {
   return `${cmd} was cut after ${c.seconds} s${more}`;
 }
 
-/** The summary for a check whose sections had a cut call, or null when none did. */
+/** The prefix of the summary for a check whose sections never arrived. */
+export const SECTION_MISSING = `${NOT_INSPECTED} the collector's output ended before`;
+
+/**
+ * The summary for a check whose sections had a cut call, or that an incomplete document (cut
+ * in transport, or the collector stopped by the runner) ends before; null when all arrived whole.
+ */
 export function cutCallSummary(checkId: string, host: HostFacts): string | null {
   const sections = CHECK_SECTIONS[checkId];
   if (!sections) return null;
   const cut = host.cutCalls.filter((c) => sections.includes(c.section));
-  if (!cut.length) return null;
-  return `${CUT_CALL} (${cut.map((c) => `${c.section}: ${describe(c)}`).join('; ')}).`;
+  if (cut.length) return `${CUT_CALL} (${cut.map((c) => `${c.section}: ${describe(c)}`).join('; ')}).`;
+  // A complete document from an older collector may lack newer sections: only a cut one is unread.
+  const missing = host.complete ? [] : sections.filter((s) => !host.sections.includes(s));
+  return missing.length ? `${SECTION_MISSING} ${missing.join(', ')} (cut in transport, or the collector was stopped).` : null;
 }
