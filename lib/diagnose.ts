@@ -13,6 +13,7 @@ import { collectorScriptFor } from './collector/script';
 import { probeSsh } from './probe/probe';
 import { sourceAddressFor } from './probe/source-address';
 import type { AuthTarget } from './auth/types';
+import { unmapIpv4 } from './cloud/validate';
 
 export interface DiagnoseOptions {
   /** What the probe connects to (in cloud mode: only an address the cloud API returned). */
@@ -48,7 +49,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
     // The address the probe will leave from, known before it connects, so the collector can
     // look it up in hosts.deny and ban lists while the probe runs.
     const source = await sourceAddressFor(host, port);
-    if (source) clients = [{ ip: source, source: 'probe-source', caveat: PROBE_SOURCE_CAVEAT }];
+    if (source) clients = [{ ip: unmapIpv4(source), source: 'probe-source', caveat: PROBE_SOURCE_CAVEAT }];
   }
 
   const probeP: Promise<ProbeResult | null> = wantProbe
@@ -60,7 +61,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   const [probe, run, { judge }] = await Promise.all([probeP, runP, engine]);
 
   // The probe's real source address wins over the routing-table guess.
-  if (probe?.localAddress && !isUnspecified(probe.localAddress) && clients.length === 1 && clients[0]!.source === 'probe-source') clients[0]!.ip = probe.localAddress;
+  if (probe?.localAddress && !isUnspecified(probe.localAddress) && clients.length === 1 && clients[0]!.source === 'probe-source') clients[0]!.ip = unmapIpv4(probe.localAddress);
   if (!clients.length && wantProbe) {
     // Never an invented address (0.0.0.0 would then be "allowed" or "denied" everywhere).
     const unknown = { what: 'client address', reason: 'unknown: the probe found no source address to reach the target; pass --client-ip (clientIp) with the address you connect from' };

@@ -119,7 +119,8 @@ export const networkAclCheck: Check = {
     const entries = cloud.networkAcl;
     const inbound = entries.filter((e) => !e.egress);
     const outbound = entries.filter((e) => e.egress);
-    const aclId = entries[0]?.aclId ?? 'acl';
+    const aclId = cloud.networkAclId ?? entries[0]?.aclId;
+    if (!aclId) return result(this, 'skip', NETWORK_ACL_TEXT.notInspected);
     const region = cloud.instance.region;
     const evidence: Evidence[] = [];
     const seen = new Set<string>();

@@ -19,6 +19,7 @@ export const SECURITY_GROUP_TEXT = {
   notEvaluable: (port: number, ips: string[]) =>
     `Whether the security groups allow tcp/${port} from ${ips.join(', ')} depends on rules that reference prefix lists or other groups, or whose ports could not be read, which cannot be evaluated from an address.`,
   noRuleFor: (ip: string) => `no rule allows ${ip}`,
+  evaluated: (groups: string[], nic: string) => `groups evaluated: ${groups.join(', ') || '(none)'}${nic}`,
 } as const;
 
 export const SECURITY_GROUP_FIX = {
@@ -124,6 +125,8 @@ export const securityGroupCheck: Check = {
     const src = source(provider);
     const rules = cloud.securityGroupRules;
     const byDecision: Record<Decision, string[]> = { allow: [], deny: [], 'not-evaluable': [], 'no-match': [] };
+    const groups = cloud.instance.securityGroupIds.length ? cloud.instance.securityGroupIds : [...new Set(rules.map((r) => r.groupId))];
+    const nic = cloud.instance.probedInterface ? ` (those of ${cloud.instance.probedInterface}, the interface holding the probed address)` : '';
     const evidence: Evidence[] = [];
     const seen = new Set<string>();
     let drop: SecurityGroupRule | undefined;
@@ -131,16 +134,24 @@ export const securityGroupCheck: Check = {
       const d = decide(rules, ip, facts.port);
       byDecision[d.decision].push(ip);
       if (d.decision === 'deny') for (const r of d.rules) if (!drop || r.priority < drop.priority) drop = r;
-      if (d.decision === 'no-match') evidence.push({ source: src, text: SECURITY_GROUP_TEXT.noRuleFor(ip) });
+      if (d.decision === 'no-match') {
+        evidence.push({ source: src, text: SECURITY_GROUP_TEXT.noRuleFor(ip) });
+        // The rules that cover the port but not the client: what would have to change.
+        for (const r of rules.filter((x) => x.action === 'allow' && coversPort(x, facts.port)).slice(0, 6)) {
+          evidence.push({ source: src, text: `${r.text}: does not include ${ip}` });
+        }
+      }
       for (const r of d.rules) {
         if (seen.has(r.text)) continue;
         seen.add(r.text);
         evidence.push({ source: src, text: r.text });
       }
     }
+    // Last, what was evaluated: which groups, and whose (a secondary interface has its own).
+    evidence.push({ source: src, text: SECURITY_GROUP_TEXT.evaluated(groups, nic) });
     const blocked = [...byDecision.deny, ...byDecision['no-match']];
     if (blocked.length) {
-      const groupId = cloud.instance.securityGroupIds[0] ?? rules[0]?.groupId;
+      const groupId = groups[0];
       const cidrs = blocked.map(hostCidr);
       const blocking = drop ? { groupId: drop.groupId, priority: drop.priority, text: drop.text, ...(drop.ruleId ? { ruleId: drop.ruleId.replace(/[^A-Za-z0-9-]/g, '') } : {}) } : undefined;
       const fix = !groupId

@@ -38,12 +38,16 @@ export interface AwsProviderOptions {
   instrument?: <T extends object>(client: T) => T;
 }
 
-/** `service:Action` wording for reasons. */
+/** `service:Action` wording for reasons, with the HTTP status the service answered. */
 function reasonOf(action: string, err: unknown): string {
   const c = classifyAwsError(err);
-  if (c.status === 'access-denied') return `${action} was denied (${c.code}): grant it in the IAM policy`;
-  if (c.status === 'throttled') return `${action} was throttled past every retry (${c.code})`;
-  return `${action} failed (${c.code}): ${c.message}`;
+  const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const http = status ? `HTTP ${status}, ` : '';
+  if (c.status === 'access-denied') return `${action} was denied (${http}${c.code}): grant it in the IAM policy`;
+  if (c.status === 'throttled') return `${action} was throttled past every retry (${http}${c.code})`;
+  // A body that is not the API's JSON (a proxy's error page): the status says what happened.
+  if (/SyntaxError|Deserializ/i.test(`${c.code} ${c.message}`)) return `${action} failed (${http}an answer that is not the API's)`;
+  return `${action} failed (${http}${c.code}): ${c.message}`;
 }
 
 /** Builds the AWS {@link CloudProvider}. Creates clients here (never at import). */
@@ -83,12 +87,18 @@ export function createAwsProvider(opts: AwsProviderOptions): CloudProvider {
           .catch(note('security groups', 'ec2:DescribeSecurityGroups')),
         instance.subnetId
           ? describeSubnetNetworkAcl(ec2, instance.subnetId)
-              .then((entries) => void (facts.networkAcl = entries))
+              .then((acl) => {
+                facts.networkAcl = acl.entries;
+                facts.networkAclId = acl.aclId;
+              })
               .catch(note('network ACL', 'ec2:DescribeNetworkAcls'))
           : Promise.resolve(notInspected.push({ what: 'network ACL', reason: 'the instance has no subnet (EC2-Classic or not in a VPC)' })),
         describeSsmAgent(ssm, instance.instanceId)
           .then((agent) => void (facts.agent = agent))
-          .catch(note('SSM Agent status', 'ssm:DescribeInstanceInformation')),
+          .catch((err) => {
+            facts.agentError = reasonOf('ssm:DescribeInstanceInformation', err);
+            note('SSM Agent status', 'ssm:DescribeInstanceInformation')(err);
+          }),
       ]);
       return { facts: facts as Record<string, unknown>, notInspected };
     },

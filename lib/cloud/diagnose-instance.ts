@@ -88,8 +88,10 @@ export async function diagnoseInstance(provider: CloudProvider, opts: DiagnoseIn
   if (instance.state !== 'running') return notRunningReport(provider, instance, target, common);
 
   const host = pickProbeAddress(instance, opts.address);
-  const gathered = await provider.gatherCloudFacts(instance, { clientIps, port });
-  const cloud: CloudFacts = { ...(gathered.facts as Partial<CloudFacts>), instance };
+  // The groups and subnet that filter the probed address are its interface's.
+  const judged = host === null ? instance : onInterfaceOf(instance, host);
+  const gathered = await provider.gatherCloudFacts(judged, { clientIps, port });
+  const cloud: CloudFacts = { ...(gathered.facts as Partial<CloudFacts>), instance: judged };
   const notInspected: NotInspected[] = [...gathered.notInspected];
   if (host === null) notInspected.push({ what: 'outside probe', reason: INSTANCE_STATE_TEXT.noAddress });
 
@@ -106,6 +108,20 @@ export async function diagnoseInstance(provider: CloudProvider, opts: DiagnoseIn
     cloud,
     notInspected,
   });
+}
+
+/** The instance as the interface holding `host` sees it: that interface's groups and subnet. */
+export function onInterfaceOf(instance: InstanceInfo, host: string): InstanceInfo {
+  const same = (a: string) => {
+    try {
+      return canonicalIp(a, 'instance address') === host;
+    } catch {
+      return false;
+    }
+  };
+  const nic = instance.interfaces?.find((n) => n.addresses.some(same));
+  if (!nic) return instance;
+  return { ...instance, securityGroupIds: nic.securityGroupIds, ...(nic.subnetId ? { subnetId: nic.subnetId } : {}), probedInterface: nic.id };
 }
 
 async function notRunningReport(

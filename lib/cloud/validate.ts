@@ -53,7 +53,20 @@ export function canonicalIp(input: unknown, field = 'clientIp'): string {
   else if (family === 6) out = new URL(`http://[${input}]`).hostname.slice(1, -1);
   else throw new CloudValidationError(field, 'must be an IPv4 or IPv6 address (no CIDR, no zone id)');
   if (!/^[0-9a-f.:]+$/.test(out)) throw new CloudValidationError(field, 'must be an IPv4 or IPv6 address');
-  return out;
+  return unmapIpv4(out);
+}
+
+/**
+ * An IPv4-mapped IPv6 address (`::ffff:203.0.113.9`, canonically `::ffff:cb00:7109`) is an
+ * IPv4 client: every rule (security groups, ACLs, hosts.allow, ban lists) sees the IPv4 form.
+ */
+export function unmapIpv4(ip: string): string {
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (dotted) return dotted[1]!;
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
+  if (!hex) return ip;
+  const [hi, lo] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }
 
 /** Canonicalises and de-duplicates client IPs; at most 16. */

@@ -18,6 +18,10 @@ export interface Instance {
   PublicIpAddress?: string;
   PrivateIpAddress?: string;
   NetworkInterfaces?: {
+    NetworkInterfaceId?: string;
+    SubnetId?: string;
+    Attachment?: { DeviceIndex?: number };
+    Groups?: { GroupId?: string }[];
     PrivateIpAddresses?: { PrivateIpAddress?: string; Association?: { PublicIp?: string } }[];
     Ipv6Addresses?: { Ipv6Address?: string }[];
   }[];
@@ -69,6 +73,9 @@ export function instanceFromXml(x: XmlNode): Instance {
     PublicIpAddress: xmlText(x, 'ipAddress'),
     PrivateIpAddress: xmlText(x, 'privateIpAddress'),
     NetworkInterfaces: xmlItems(x, 'networkInterfaceSet').map((n) => ({
+      ...defined({ NetworkInterfaceId: xmlText(n, 'networkInterfaceId'), SubnetId: xmlText(n, 'subnetId') }),
+      ...(xmlChild(n, 'attachment') ? { Attachment: defined({ DeviceIndex: num(xmlText(xmlChild(n, 'attachment'), 'deviceIndex')) }) } : {}),
+      Groups: xmlItems(n, 'groupSet').map((g) => defined({ GroupId: xmlText(g, 'groupId') })),
       PrivateIpAddresses: xmlItems(n, 'privateIpAddressesSet').map((p) =>
         defined({ PrivateIpAddress: xmlText(p, 'privateIpAddress'), Association: defined({ PublicIp: xmlText(xmlChild(p, 'association'), 'publicIp') }) }),
       ),
@@ -156,6 +163,19 @@ export function toInstanceInfo(i: Instance, region: string): InstanceInfo {
     privateIps: uniq([i.PrivateIpAddress, ...nics.flatMap((n) => (n.PrivateIpAddresses ?? []).map((p) => p.PrivateIpAddress))]),
     securityGroupIds: uniq((i.SecurityGroups ?? []).map((g) => g.GroupId)),
     ...(i.SubnetId ? { subnetId: i.SubnetId } : {}),
+    // Each interface filters with its own groups and subnet (hence network ACL).
+    interfaces: nics
+      .filter((n) => n.NetworkInterfaceId)
+      .map((n) => ({
+        id: n.NetworkInterfaceId!,
+        ...(n.SubnetId ? { subnetId: n.SubnetId } : {}),
+        securityGroupIds: uniq((n.Groups ?? []).map((g) => g.GroupId)),
+        addresses: uniq([
+          ...(n.PrivateIpAddresses ?? []).flatMap((p) => [p.PrivateIpAddress, p.Association?.PublicIp]),
+          ...(n.Ipv6Addresses ?? []).map((a) => a.Ipv6Address),
+        ]),
+        ...(n.Attachment?.DeviceIndex !== undefined ? { deviceIndex: n.Attachment.DeviceIndex } : {}),
+      })),
     ...(i.VpcId ? { vpcId: i.VpcId } : {}),
     tags: Object.fromEntries((i.Tags ?? []).filter((t) => t.Key).map((t) => [t.Key!, t.Value ?? ''])),
   };
@@ -262,12 +282,12 @@ function aclEntry(aclId: string, e: Ec2AclEntry): NetworkAclEntry {
  * Entries of the network ACL associated with the subnet.
  * @throws Error when no ACL is associated (never an empty list, which would read as "deny all").
  */
-export async function describeSubnetNetworkAcl(ec2: Ec2QueryClient, subnetId: string): Promise<NetworkAclEntry[]> {
+export async function describeSubnetNetworkAcl(ec2: Ec2QueryClient, subnetId: string): Promise<{ aclId: string; entries: NetworkAclEntry[] }> {
   const out = await ec2.request('DescribeNetworkAcls', filterParams([{ name: 'association.subnet-id', values: [subnetId] }]));
   const acl = xmlItems(out, 'networkAclSet')[0];
   const aclId = xmlText(acl, 'networkAclId');
   if (!aclId) throw new Error(`no network ACL is associated with ${subnetId}`);
-  return xmlItems(acl, 'entrySet').map((e) => aclEntry(aclId, aclEntryFromXml(e)));
+  return { aclId, entries: xmlItems(acl, 'entrySet').map((e) => aclEntry(aclId, aclEntryFromXml(e))) };
 }
 
 /** SSM's view of the agent on the instance. */

@@ -18,6 +18,14 @@ export interface InstanceInfo {
   subnetId?: string;
   vpcId?: string;
   tags: Record<string, string>;
+  /**
+   * AWS: the network interfaces, each with its own groups and subnet. The instance-level
+   * groups and subnet are the primary interface's; traffic to an address on a secondary
+   * interface is filtered by that interface's.
+   */
+  interfaces?: { id: string; subnetId?: string; securityGroupIds: string[]; addresses: string[]; deviceIndex?: number }[];
+  /** The interface that holds the probed address, once diagnose-instance has picked it. */
+  probedInterface?: string;
 }
 
 /** Where a security-group or ACL rule lets traffic in from. */
@@ -89,6 +97,10 @@ export interface CloudFacts {
   /** Inbound rules of all the instance's groups; undefined when not inspected. */
   securityGroupRules?: SecurityGroupRule[];
   networkAcl?: NetworkAclEntry[];
+  /** Why the run-command agent's status could not be read (the API's HTTP status and error code). */
+  agentError?: string;
+  /** The id of the subnet's network ACL (known even when it has no entries). */
+  networkAclId?: string;
   agent?: RunCommandAgentFacts;
   securityCenter?: { blocks: SecurityCenterBlock[] };
 }

@@ -2,6 +2,7 @@
  * One diagnosis on request: provider enabled? instance exists (404)? opt-in tag (403)?
  * then diagnose, store, and return the report with its id. Shared by HTTP, Slack and DingTalk.
  */
+import { unmapIpv4 } from '../cloud/validate';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { CloudProvider } from '../cloud/types';
@@ -85,7 +86,7 @@ export async function runCheck(
   if (req.port !== undefined && !ports.includes(req.port)) {
     throw new ValidationError('port', `must be an SSH port this deployment allows (${ports.join(', ')}); SSH_PORTS lists them`);
   }
-  const clientIps = req.clientIp ? [req.clientIp] : callerIp && isIP(callerIp) ? [callerIp] : [];
+  const clientIps = req.clientIp ? [req.clientIp] : callerIp && isIP(callerIp) ? [unmapIpv4(callerIp)] : [];
   const clientIpSource: ClientIp['source'] | undefined = req.clientIp ? 'user' : clientIps.length ? 'caller' : undefined;
 
   let report: Report;

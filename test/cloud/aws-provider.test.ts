@@ -80,6 +80,10 @@ describe('AWS provider against the emulator', () => {
       subnetId: 'subnet-0aaa0aaa',
       vpcId: 'vpc-0aaa0aaa',
       tags: { Name: 'web', sshdoctor: 'on' },
+      // The primary interface, as EC2 lists it (networkInterfaceSet): its own groups and subnet.
+      interfaces: [
+        { id: `eni-${ID.slice(2)}`, subnetId: 'subnet-0aaa0aaa', securityGroupIds: ['sg-0aaa0aaa', 'sg-0bbb0bbb'], addresses: ['10.0.1.10', '198.51.100.10', '2001:db8:1::10'], deviceIndex: 0 },
+      ],
     });
     expect(emu.calls[0]).toMatchObject({ service: 'ec2', action: 'DescribeInstances', params: { 'InstanceId.1': ID } });
   });
@@ -145,8 +149,8 @@ describe('AWS provider against the emulator', () => {
     const inst = (await aws.describeInstance(ID))!;
     const { facts, notInspected } = await aws.gatherCloudFacts(inst, { clientIps: [], port: 22 });
     expect(notInspected).toEqual([
-      { what: 'security groups', reason: 'ec2:DescribeSecurityGroups was denied (UnauthorizedOperation): grant it in the IAM policy' },
-      { what: 'SSM Agent status', reason: 'ssm:DescribeInstanceInformation was throttled past every retry (ThrottlingException)' },
+      { what: 'security groups', reason: 'ec2:DescribeSecurityGroups was denied (HTTP 403, UnauthorizedOperation): grant it in the IAM policy' },
+      { what: 'SSM Agent status', reason: 'ssm:DescribeInstanceInformation was throttled past every retry (HTTP 400, ThrottlingException)' },
     ]);
     expect((facts as Partial<CloudFacts>).networkAcl).toHaveLength(3);
     expect((facts as Partial<CloudFacts>).securityGroupRules).toBeUndefined();

@@ -32,6 +32,8 @@ export interface EmuInstance {
   subnetId: string;
   vpcId: string;
   tags: Record<string, string>;
+  /** Secondary network interfaces: their own groups, subnet and addresses (DescribeInstances' networkInterfaceSet). */
+  extraInterfaces?: { id: string; privateIp: string; publicIp?: string; subnetId: string; securityGroupIds: string[] }[];
 }
 
 const STATE_CODES: Record<EmuInstance['state'], number> = {
@@ -61,11 +63,25 @@ export function instanceXml(i: EmuInstance): string {
         el('networkInterfaceId', `eni-${i.instanceId.slice(2)}`),
         el('subnetId', i.subnetId),
         el('privateIpAddress', i.privateIp),
+        `<attachment>${el('deviceIndex', 0)}</attachment>`,
+        set('groupSet', i.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`)),
         set('ipv6AddressesSet', i.ipv6 ? [el('ipv6Address', i.ipv6)] : []),
         set('privateIpAddressesSet', [
           `${el('privateIpAddress', i.privateIp)}${el('primary', true)}${i.publicIp && i.state === 'running' ? `<association>${el('publicIp', i.publicIp)}</association>` : ''}`,
         ]),
       ].join(''),
+      ...(i.extraInterfaces ?? []).map((n, k) =>
+        [
+          el('networkInterfaceId', n.id),
+          el('subnetId', n.subnetId),
+          el('privateIpAddress', n.privateIp),
+          `<attachment>${el('deviceIndex', k + 1)}</attachment>`,
+          set('groupSet', n.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`)),
+          set('privateIpAddressesSet', [
+            `${el('privateIpAddress', n.privateIp)}${el('primary', true)}${n.publicIp && i.state === 'running' ? `<association>${el('publicIp', n.publicIp)}</association>` : ''}`,
+          ]),
+        ].join(''),
+      ),
     ]),
   ].join('');
 }

@@ -30,6 +30,11 @@ describe('cloud validation', () => {
   it('canonicalises IPs so only [0-9a-f.:] reaches a shell argument', () => {
     expect(canonicalIp('2001:DB8:0:0::1')).toBe('2001:db8::1');
     expect(canonicalIp('203.0.113.7')).toBe('203.0.113.7');
+    // IPv4-mapped IPv6 is an IPv4 client, in either spelling.
+    expect(canonicalIp('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(canonicalIp('::FFFF:cb00:7109')).toBe('203.0.113.9');
+    expect(canonicalIp('::ffff:0:1')).toBe('0.0.0.1');
+    expect(canonicalIp('64:ff9b::cb00:7109')).toBe('64:ff9b::cb00:7109');
     for (const bad of ['203.0.113.7/32', '1.2.3.4 5.6.7.8', '$(reboot)', 'fe80::1%eth0', '01.2.3.4']) {
       expect(() => canonicalIp(bad)).toThrow(/^clientIp: must be an IPv4 or IPv6 address/);
     }
