@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { startLocalSsm } from './local-ssm.mjs';
 
 const STAGE = 'local';
 const port = Number(process.env.DYNALITE_PORT ?? 4567);
@@ -28,7 +29,40 @@ await table('idempotency', [['id', 'HASH']]);
 await table('fix-audit', [['targetKey', 'HASH'], ['at', 'RANGE']]);
 console.log(`dynalite on ${endpoint}`);
 
-const child = spawn('npx', ['osls', 'offline', 'start', '--stage', STAGE], {
+// Local secrets reach the handlers the deployed way: through Parameter Store (a loopback stand-in
+// here), under the names serverless.yml gives this stage. Nothing in a deployed stage can point
+// there: the stand-in only exists while this script runs, on 127.0.0.1.
+const ssm = await startLocalSsm({
+  [`/sshdoctor/${STAGE}/slack-signing-secret`]: process.env.LOCAL_SLACK_SIGNING_SECRET ?? 'local-signing-secret',
+  [`/sshdoctor/${STAGE}/dingtalk-app-secret`]: process.env.LOCAL_DINGTALK_APP_SECRET ?? 'local-app-secret',
+});
+console.log(`local parameter store on ${ssm.url}`);
+
+// Cloud providers stay off unless their endpoints point at this machine (an emulator): a local
+// stack must never call a real cloud API with made-up credentials.
+const loopback = (url) => {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+};
+const providers = [
+  'local',
+  ...(loopback(process.env.AWS_ENDPOINT_URL_EC2) ? ['aws'] : []),
+  ...(loopback(process.env.ALIBABA_CLOUD_ECS_ENDPOINT) ? ['alibaba'] : []),
+];
+const params = [`enabledProviders=${providers.join(',')}`];
+// Chat callbacks may go to a loopback stand-in of Slack or DingTalk for local testing.
+for (const [env, param] of [
+  ['LOCAL_SLACK_CALLBACK_ORIGINS', 'slackCallbackOrigins'],
+  ['LOCAL_DINGTALK_CALLBACK_ORIGINS', 'dingtalkCallbackOrigins'],
+]) {
+  if (process.env[env]) params.push(`${param}=${process.env[env]}`);
+}
+console.log(`providers: ${providers.join(', ')}`);
+
+const child = spawn('npx', ['osls', 'offline', 'start', '--stage', STAGE, ...params.map((p) => `--param=${p}`), ...(process.env.LOCAL_HTTP_PORT ? ['--httpPort', process.env.LOCAL_HTTP_PORT, '--lambdaPort', String(Number(process.env.LOCAL_HTTP_PORT) + 2)] : [])], {
   stdio: 'inherit',
   env: {
     ...process.env,
@@ -36,20 +70,18 @@ const child = spawn('npx', ['osls', 'offline', 'start', '--stage', STAGE], {
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    // Local chat testing only: secrets come from these variables, never from the template.
-    SLACK_SIGNING_SECRET_REF: 'env:LOCAL_SLACK_SIGNING_SECRET',
-    DINGTALK_APP_SECRET_REF: 'env:LOCAL_DINGTALK_APP_SECRET',
-    LOCAL_SLACK_SIGNING_SECRET: process.env.LOCAL_SLACK_SIGNING_SECRET ?? 'local-signing-secret',
-    LOCAL_DINGTALK_APP_SECRET: process.env.LOCAL_DINGTALK_APP_SECRET ?? 'local-app-secret',
+    AWS_ENDPOINT_URL_SSM: process.env.AWS_ENDPOINT_URL_SSM ?? ssm.url,
   },
 });
 const stop = () => {
   child.kill('SIGTERM');
   server.close();
+  ssm.close();
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 child.on('exit', (code) => {
   server.close();
+  ssm.close();
   process.exit(code ?? 0);
 });

@@ -7,6 +7,8 @@
 export abstract class ServiceError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
+  /** The request field the error is about, when there is one (every 4xx names it). */
+  readonly field?: string;
 }
 
 /** A request field broke a rule. The message names the field and the rule. */
@@ -15,7 +17,7 @@ export class ValidationError extends ServiceError {
   readonly status = 400;
   readonly code = 'invalid_request';
   constructor(
-    readonly field: string,
+    override readonly field: string,
     readonly rule: string,
   ) {
     super(`${field}: ${rule}`);
@@ -27,6 +29,7 @@ export class PayloadTooLargeError extends ServiceError {
   override readonly name = 'PayloadTooLargeError';
   readonly status = 413;
   readonly code = 'payload_too_large';
+  override readonly field = 'body';
   constructor(readonly limitBytes: number) {
     super(`body: must be at most ${limitBytes} bytes`);
   }
@@ -46,11 +49,16 @@ export class ForbiddenError extends ServiceError {
   readonly code = 'forbidden';
 }
 
-/** Unknown instance or unknown report id. */
+/** Unknown instance or unknown report id. The message starts with the field (`id: ...`). */
 export class NotFoundError extends ServiceError {
   override readonly name = 'NotFoundError';
   readonly status = 404;
   readonly code = 'not_found';
+  override readonly field: string;
+  constructor(message: string) {
+    super(message);
+    this.field = /^([A-Za-z][\w.]*):/.exec(message)?.[1] ?? 'id';
+  }
 }
 
 /** A provider that is not enabled in this deployment (e.g. `local` when deployed). */
@@ -58,6 +66,7 @@ export class ProviderNotEnabledError extends ServiceError {
   override readonly name = 'ProviderNotEnabledError';
   readonly status = 400;
   readonly code = 'provider_not_enabled';
+  override readonly field = 'provider';
   constructor(readonly provider: string) {
     super(`provider: '${provider}' is not enabled in this deployment`);
   }

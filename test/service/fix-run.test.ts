@@ -144,9 +144,9 @@ describe('fix runs on DynamoDB (dynalite)', () => {
     expect(res.status).toBe(200);
     expect(res.json).toEqual(queued(fixId));
     const foreign = await get(`/checks/${OTHER_REPORT}/fix/${fixId}`);
-    expect(foreign).toEqual({ status: 404, json: { error: 'not_found', message: `fixId: no fix run ${fixId} of report ${OTHER_REPORT}` } });
+    expect(foreign).toEqual({ status: 404, json: { error: 'not_found', message: `fixId: no fix run ${fixId} of report ${OTHER_REPORT}`, field: 'fixId' } });
     expect((await get(`/checks/${REPORT}/fix/${crypto.randomUUID()}`)).status).toBe(404);
-    expect(await get(`/checks/${fixId}`)).toEqual({ status: 404, json: { error: 'not_found', message: `id: no report ${fixId}` } });
+    expect(await get(`/checks/${fixId}`)).toEqual({ status: 404, json: { error: 'not_found', message: `id: no report ${fixId}`, field: 'id' } });
   });
 
   it.each([

@@ -18,7 +18,7 @@ export function parseSlackFixAllowList(value: string | undefined): ReadonlySet<s
 /** Throws ForbiddenError unless the Slack user is on the allow-list; returns the audit identity. */
 export function authorizeSlackFix(userId: string | undefined, allowList: ReadonlySet<string>, teamId?: string): string {
   if (userId === undefined || !SLACK_USER_ID.test(userId)) throw new ValidationError('user.id', 'must be a Slack user ID');
-  if (!allowList.has(userId)) throw new ForbiddenError(`Slack user ${userId} may run checks but is not allowed to apply fixes`);
+  if (!allowList.has(userId)) throw new ForbiddenError(`user_id: Slack user ${userId} may run checks but is not allowed to apply fixes`);
   return `slack:${teamId ? `${teamId}/` : ''}${userId}`;
 }
 
@@ -30,7 +30,7 @@ export const HTTP_FIX_IDENTITY = new RegExp(`^iam:${IAM_ARN.source.slice(1)}`);
 /** The audit identity of an IAM-authorized HTTP caller (API Gateway's requestContext.identity.userArn). */
 export function httpFixIdentity(userArn: string | undefined | null): string {
   if (!userArn || !IAM_ARN.test(userArn)) {
-    throw new ForbiddenError('applying fixes needs an IAM-signed request (AWS_IAM authorizer)');
+    throw new ForbiddenError('authorization: applying fixes needs an IAM-signed request (AWS_IAM authorizer)');
   }
   return `iam:${userArn}`;
 }

@@ -78,7 +78,9 @@ interface HttpError {
  */
 export function toHttpError(err: unknown, log?: ErrorLog): HttpError {
   if (err instanceof ServiceError) {
-    const extra = err instanceof ValidationError ? { field: err.field } : {};
+    // Every 4xx names its field: explicitly, or as the `field: rule` its message starts with.
+    const field = err.field ?? /^([A-Za-z][\w.-]*): /.exec(err.message)?.[1];
+    const extra = field !== undefined ? { field } : {};
     if (err.status >= 500) log?.error('upstream failure', { error: err, cause: err.cause });
     return { statusCode: err.status, message: JSON.stringify({ error: err.code, message: err.message, ...extra }), expose: true };
   }
