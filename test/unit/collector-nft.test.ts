@@ -74,6 +74,8 @@ describe('collector nft-json section', () => {
     // Its xt expressions exceed the section cap: the check must not judge a cut ruleset.
     const facts = parseHostFacts(doc);
     expect(facts.firewall.nftJson.truncated).toBe(true);
-    expect(byId(judgeDocument(doc, [CLIENT])).firewall!.status).not.toBe('pass');
+    const fw = byId(judgeDocument(doc, [CLIENT])).firewall!;
+    expect(fw.status).not.toBe('pass');
+    expect(fw.summary).toContain("the JSON ruleset was cut by the collector's size cap");
   });
 });
