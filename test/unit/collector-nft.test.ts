@@ -9,11 +9,11 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectorScript } from '../../lib/collector/script';
 import { parseHostFacts } from '../../lib/collector/facts';
+import { collectorScript } from '../../lib/collector/script';
 import { parseNftJson } from '../../lib/firewall/nftables';
-import { byId, judgeDocument } from '../support/judge-doc';
 import { sectionLines } from '../support/fixture-doc';
+import { byId, judgeDocument } from '../support/judge-doc';
 
 const NFT = path.resolve('test/fixtures/nft');
 const CLIENT = '198.51.100.7';
@@ -50,7 +50,14 @@ describe('collector nft-json section', () => {
     expect(kept.find((l) => l.startsWith('#omitted-objects '))).toBe('#omitted-objects 604');
     const rs = parseNftJson(facts.firewall.nftJson.text!);
     expect([...new Set(rs.chains.map((c) => c.name))].sort()).toEqual([
-      'filter_INPUT', 'filter_INPUT_ZONES', 'filter_IN_public', 'filter_IN_public_allow', 'filter_IN_public_deny', 'filter_IN_public_log', 'filter_IN_public_post', 'filter_IN_public_pre',
+      'filter_INPUT',
+      'filter_INPUT_ZONES',
+      'filter_IN_public',
+      'filter_IN_public_allow',
+      'filter_IN_public_deny',
+      'filter_IN_public_log',
+      'filter_IN_public_post',
+      'filter_IN_public_pre',
     ]);
     const fw = byId(judgeDocument(doc, [CLIENT])).firewall!;
     expect(fw.status).not.toBe('fail');
@@ -61,7 +68,9 @@ describe('collector nft-json section', () => {
     const doc = collect(standIns('ufw-iptables-nft.json.txt', 'ufw-ubuntu.save'));
     expect(sectionLines(doc, 'nft-json').slice(0, 2)).toEqual(['#omitted-table ip filter (iptables-nft: read through iptables-save)', '#omitted-objects 57']);
     const facts = parseHostFacts(doc);
-    expect(JSON.parse(facts.firewall.nftJson.text!)).toEqual({ nftables: [{ metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } }] });
+    expect(JSON.parse(facts.firewall.nftJson.text!)).toEqual({
+      nftables: [{ metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } }],
+    });
     expect(facts.firewall.iptables.lines).toContain('-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT');
   });
 
