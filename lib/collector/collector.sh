@@ -74,10 +74,10 @@ for d in /dev/shm "${TMPDIR:-/tmp}" /run /var/tmp; do
   TMPD=""
 done
 trap '[ -n "$TMPD" ] && rm -rf -- "$TMPD"' EXIT
-# GNU (or uutils) coreutils timeout signals the whole process group, so a script's children
-# die with it; otherwise (busybox, or none at all) the collector bounds the call itself.
+# GNU coreutils' timeout signals the whole process group, so a script's children die with it;
+# with any other (busybox kills only the command) or none, the collector bounds the call itself.
 case $(timeout --version 2>/dev/null | head -n 1) in
-  *coreutils*) BOUND=timeout ;;
+  *"GNU coreutils"*) BOUND=timeout ;;
   *) BOUND=self ;;
 esac
 

@@ -31,8 +31,8 @@ function hangingBin(root: string): string {
 }
 
 /** Every command of the system directories except `timeout`, as symlinks. */
-function binWithoutTimeout(root: string): string {
-  const dir = path.join(root, 'no-timeout');
+function binWithoutTimeout(root: string, name = 'no-timeout'): string {
+  const dir = path.join(root, name);
   mkdirSync(dir);
   for (const d of SYSTEM_DIRS) {
     if (!existsSync(d)) continue;
@@ -136,5 +136,15 @@ describe('collector time bound', () => {
     expect(facts.cutCalls.map((c) => c.section)).toEqual(['disk']);
     expect(facts.cutCalls[0]!.command).toBe('(not recorded: no writable temporary directory)');
     expect(byId(judgeDocument(out, ['10.0.0.1'])).disk!.status).toBe('skip');
+  }, 30_000);
+
+  it("bounds calls itself when timeout is busybox's (it kills only the command, not a script's children)", async () => {
+    const dir = path.join(root, 'busybox-timeout');
+    mkdirSync(dir);
+    symlinkSync('/usr/bin/busybox', path.join(dir, 'timeout'));
+    const { out, code } = await runCollector(withPath(`${dir}:${binWithoutTimeout(root, 'no-timeout-2')}`));
+    expect(code).toBe(0);
+    expect(out).toContain('|bound=self ');
+    expect(parseHostFacts(out).cutCalls).toEqual([]);
   }, 30_000);
 });
