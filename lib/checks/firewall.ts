@@ -138,7 +138,10 @@ export const firewallCheck: Check = {
     }
     // Native nftables (Amazon Linux 2023, RHEL 8+ with firewalld, Debian 12): the JSON ruleset.
     let nftUnknown: string | null = null;
-    if (fw.nftJson.text) {
+    if (fw.nftJson.text && fw.nftJson.truncated) {
+      // Half a JSON document: neither parseable nor, if it were, complete.
+      nftUnknown = NFT_TEXT.notEvaluable("the JSON ruleset was cut by the collector's size cap");
+    } else if (fw.nftJson.text) {
       try {
         const rs = parseNftJson(fw.nftJson.text);
         for (const ip of ips) {

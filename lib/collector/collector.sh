@@ -74,10 +74,10 @@ for d in /dev/shm "${TMPDIR:-/tmp}" /run /var/tmp; do
   TMPD=""
 done
 trap '[ -n "$TMPD" ] && rm -rf -- "$TMPD"' EXIT
-# GNU (or uutils) coreutils timeout signals the whole process group, so a script's children
-# die with it; otherwise (busybox, or none at all) the collector bounds the call itself.
+# GNU coreutils' timeout signals the whole process group, so a script's children die with it;
+# with any other (busybox kills only the command) or none, the collector bounds the call itself.
 case $(timeout --version 2>/dev/null | head -n 1) in
-  *coreutils*) BOUND=timeout ;;
+  *"GNU coreutils"*) BOUND=timeout ;;
   *) BOUND=self ;;
 esac
 
@@ -442,8 +442,30 @@ nft_json() {
   own=""
   [ -n "$TMPD" ] && [ -e "$TMPD/nft-owned.iptables-save" ] && own="$own ip"
   [ -n "$TMPD" ] && [ -e "$TMPD/nft-owned.ip6tables-save" ] && own="$own ip6"
-  printf '%s\n' "$out" | sed 's/": /":/g; s/, "/,"/g; s/, {/,{/g; s/, \[/,[/g' | awk -v own="$own" '
+  printf '%s\n' "$out" | sed 's/": /":/g; s/, "/,"/g; s/, {/,{/g; s/, \[/,[/g' | awk -v own="$own" -v clients="$CLIENTS" '
     function field(o, k,    m) { if (match(o, "\"" k "\":\"[^\"]*\"")) return substr(o, RSTART + length(k) + 4, RLENGTH - length(k) - 5); return "" }
+    # A set of addresses keeps its prefixes, ranges and the clients, not other single addresses
+    # (a ban set holds thousands): no client changes membership.
+    function thin(o,    a, i, d, q, ch, st, e, v, kept, dropped) {
+      a = index(o, "\"elem\":[")
+      if (!a) return o
+      i = a + 8; d = 1; q = 0; st = i; kept = ""; dropped = 0
+      for (; i <= length(o) && d > 0; i++) {
+        ch = substr(o, i, 1)
+        if (q) { if (ch == "\\") i++; else if (ch == "\"") q = 0; continue }
+        if (ch == "\"") q = 1
+        else if (ch == "[" || ch == "{") d++
+        else if (ch == "]" || ch == "}") d--
+        if ((ch == "," && d == 1) || d == 0) {
+          e = substr(o, st, i - st); st = i + 1
+          v = e; sub(/^\{"elem":\{"val":/, "", v); sub(/,.*$/, "", v); sub(/\}+$/, "", v)
+          if (v ~ /^"[0-9a-fA-F:.]+"$/ && v ~ /[.:]/ && !((substr(v, 2, length(v) - 2)) in isclient)) { dropped++; continue }
+          kept = kept (kept == "" ? "" : ",") e
+        }
+      }
+      if (dropped) print "#omitted-elements " field(o, "name") " " dropped " (addresses of no client)"
+      return substr(o, 1, a + 7) kept substr(o, i - 1)
+    }
     {
       # Split the top-level array into objects (depth 3 inside {"nftables":[...]}), outside strings.
       s = $0; len = length(s); d = 0; q = 0
@@ -457,6 +479,7 @@ nft_json() {
     }
     END {
       split(own, o, " "); for (k in o) owned[o[k] " filter"] = 1
+      split(clients, o, " "); for (k in o) isclient[o[k]] = 1
       for (k = 1; k <= n; k++) {
         x = obj[k]; kind[k] = substr(x, 3, index(substr(x, 3), "\"") - 1)
         tab[k] = field(x, "family") " " (kind[k] == "table" ? field(x, "name") : field(x, "table"))
@@ -482,6 +505,7 @@ nft_json() {
         if (kind[k] == "chain") keep = (tab[k] " " field(obj[k], "name")) in reach
         if (kind[k] == "rule") keep = (tab[k] " " field(obj[k], "chain")) in reach
         if (kind[k] != "metainfo" && tab[k] in owned) { if (!(tab[k] in said)) print "#omitted-table " tab[k] " (iptables-nft: read through iptables-save)"; said[tab[k]] = 1; keep = 0 }
+        if (keep && kind[k] == "set") obj[k] = thin(obj[k])
         if (keep) out = out (out == "" ? "" : ",") obj[k]; else skipped++
       }
       print "#omitted-objects " skipped

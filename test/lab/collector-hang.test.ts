@@ -4,9 +4,9 @@
  * its budget, and the report says sshd-service was not inspected (never a pass or a fail).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
-import { runCheckJson } from '../support/cli';
 import { CUT_CALL } from '../../lib/checks/support/cut-calls';
+import { runCheckJson } from '../support/cli';
+import { cleanupStale, createLab, type LabInstance, labGate } from './lab';
 
 const labReady = labGate();
 const labs: LabInstance[] = [];

@@ -1,5 +1,5 @@
 /** Collector-document fixtures (test/fixtures/collector) and edits of single sections. */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const DIR = 'test/fixtures/collector';
 
@@ -23,7 +23,10 @@ function sectionRe(name: string): RegExp {
 export function sectionLines(doc: string, name: string): string[] {
   const m = sectionRe(name).exec(doc);
   if (!m) throw new Error(`no section ${name}`);
-  return m[1]!.split('\n').filter(Boolean).map((l) => l.slice(1));
+  return m[1]!
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(1));
 }
 
 /** Replaces the data lines (and rc) of one section; adds the section when the document (an older collector's) has none. */

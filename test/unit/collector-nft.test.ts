@@ -9,20 +9,20 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectorScript } from '../../lib/collector/script';
 import { parseHostFacts } from '../../lib/collector/facts';
+import { collectorScript } from '../../lib/collector/script';
 import { parseNftJson } from '../../lib/firewall/nftables';
-import { byId, judgeDocument } from '../support/judge-doc';
 import { sectionLines } from '../support/fixture-doc';
+import { byId, judgeDocument } from '../support/judge-doc';
 
 const NFT = path.resolve('test/fixtures/nft');
 const CLIENT = '198.51.100.7';
 
-/** A bin directory whose `nft -j list ruleset` prints a captured ruleset, and optionally an iptables-save. */
+/** A bin directory whose `nft -j list ruleset` prints a captured ruleset (or this JSON), and optionally an iptables-save. */
 function standIns(json: string, iptablesSave?: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sshdoctor-nft-'));
   const line3 = path.join(dir, 'ruleset.json');
-  writeFileSync(line3, readFileSync(path.join(NFT, json), 'utf8').split('\n')[2]!);
+  writeFileSync(line3, json.startsWith('{') ? json : readFileSync(path.join(NFT, json), 'utf8').split('\n')[2]!);
   writeFileSync(path.join(dir, 'nft'), `#!/bin/sh\ncase "$*" in\n  "-j list ruleset") cat '${line3}' ;;\n  *) exit 0 ;;\nesac\n`);
   chmodSync(path.join(dir, 'nft'), 0o755);
   if (iptablesSave) {
@@ -50,7 +50,14 @@ describe('collector nft-json section', () => {
     expect(kept.find((l) => l.startsWith('#omitted-objects '))).toBe('#omitted-objects 604');
     const rs = parseNftJson(facts.firewall.nftJson.text!);
     expect([...new Set(rs.chains.map((c) => c.name))].sort()).toEqual([
-      'filter_INPUT', 'filter_INPUT_ZONES', 'filter_IN_public', 'filter_IN_public_allow', 'filter_IN_public_deny', 'filter_IN_public_log', 'filter_IN_public_post', 'filter_IN_public_pre',
+      'filter_INPUT',
+      'filter_INPUT_ZONES',
+      'filter_IN_public',
+      'filter_IN_public_allow',
+      'filter_IN_public_deny',
+      'filter_IN_public_log',
+      'filter_IN_public_post',
+      'filter_IN_public_pre',
     ]);
     const fw = byId(judgeDocument(doc, [CLIENT])).firewall!;
     expect(fw.status).not.toBe('fail');
@@ -61,7 +68,9 @@ describe('collector nft-json section', () => {
     const doc = collect(standIns('ufw-iptables-nft.json.txt', 'ufw-ubuntu.save'));
     expect(sectionLines(doc, 'nft-json').slice(0, 2)).toEqual(['#omitted-table ip filter (iptables-nft: read through iptables-save)', '#omitted-objects 57']);
     const facts = parseHostFacts(doc);
-    expect(JSON.parse(facts.firewall.nftJson.text!)).toEqual({ nftables: [{ metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } }] });
+    expect(JSON.parse(facts.firewall.nftJson.text!)).toEqual({
+      nftables: [{ metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } }],
+    });
     expect(facts.firewall.iptables.lines).toContain('-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT');
   });
 
@@ -74,6 +83,34 @@ describe('collector nft-json section', () => {
     // Its xt expressions exceed the section cap: the check must not judge a cut ruleset.
     const facts = parseHostFacts(doc);
     expect(facts.firewall.nftJson.truncated).toBe(true);
-    expect(byId(judgeDocument(doc, [CLIENT])).firewall!.status).not.toBe('pass');
+    const fw = byId(judgeDocument(doc, [CLIENT])).firewall!;
+    expect(fw.status).not.toBe('pass');
+    expect(fw.summary).toContain("the JSON ruleset was cut by the collector's size cap");
+  });
+
+  it('keeps of a 5000-address ban set its prefixes, ranges and the client, and judges the ban', () => {
+    // As nft -j prints a fail2ban-style set (elements with timeouts) and the rule that drops its members.
+    const banned = Array.from({ length: 5000 }, (_, i) => `"10.${(i >> 8) & 255}.${i & 255}.9"`);
+    const elems = [
+      ...banned,
+      `{"elem": {"val": "${CLIENT}", "timeout": 600, "expires": 412}}`,
+      '{"prefix": {"addr": "192.0.2.0", "len": 24}}',
+      '{"range": ["203.0.113.10", "203.0.113.20"]}',
+    ];
+    const json = `{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"table": {"family": "inet", "name": "f2b", "handle": 7}}, {"set": {"family": "inet", "name": "addr-set-sshd", "table": "f2b", "type": "ipv4_addr", "handle": 2, "flags": ["timeout"], "elem": [${elems.join(', ')}]}}, {"chain": {"family": "inet", "table": "f2b", "name": "f2b-chain", "handle": 1, "type": "filter", "hook": "input", "prio": -1, "policy": "accept"}}, {"rule": {"family": "inet", "table": "f2b", "chain": "f2b-chain", "handle": 4, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@addr-set-sshd"}}, {"reject": null}]}}]}`;
+    expect(json.length).toBeGreaterThan(60_000);
+    const doc = collect(standIns(json));
+    expect(sectionLines(doc, 'nft-json')).toContain('#omitted-elements addr-set-sshd 5000 (addresses of no client)');
+    const facts = parseHostFacts(doc);
+    expect(facts.firewall.nftJson.truncated).toBe(false);
+    const set = (JSON.parse(facts.firewall.nftJson.text!) as { nftables: { set?: { elem: unknown[] } }[] }).nftables.find((o) => o.set)!.set!;
+    expect(set.elem).toEqual([
+      { elem: { val: CLIENT, timeout: 600, expires: 412 } },
+      { prefix: { addr: '192.0.2.0', len: 24 } },
+      { range: ['203.0.113.10', '203.0.113.20'] },
+    ]);
+    const fw = byId(judgeDocument(doc, [CLIENT])).firewall!;
+    expect(fw.status).toBe('fail');
+    expect(fw.summary).toContain(`nftables rejects tcp/22 from ${CLIENT}: inet f2b f2b-chain handle 4`);
   });
 });

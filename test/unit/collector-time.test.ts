@@ -5,13 +5,13 @@
  * with a PATH that has no `timeout` at all (the collector then bounds the calls itself).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COLLECTOR_BUDGET_S, collectorScript, collectorScriptFor } from '../../lib/collector/script';
-import { parseHostFacts } from '../../lib/collector/facts';
 import { CUT_CALL } from '../../lib/checks/support/cut-calls';
+import { parseHostFacts } from '../../lib/collector/facts';
+import { COLLECTOR_BUDGET_S, collectorScript, collectorScriptFor } from '../../lib/collector/script';
 import { byId, judgeDocument } from '../support/judge-doc';
 
 const BUDGET_S = Number(/^BUDGET_S=(\d+)$/m.exec(collectorScript)?.[1]);
@@ -31,8 +31,8 @@ function hangingBin(root: string): string {
 }
 
 /** Every command of the system directories except `timeout`, as symlinks. */
-function binWithoutTimeout(root: string): string {
-  const dir = path.join(root, 'no-timeout');
+function binWithoutTimeout(root: string, name = 'no-timeout'): string {
+  const dir = path.join(root, name);
   mkdirSync(dir);
   for (const d of SYSTEM_DIRS) {
     if (!existsSync(d)) continue;
@@ -70,37 +70,41 @@ describe('collector time bound', () => {
   it.concurrent.each([
     ['with timeout on PATH', () => `${hang}:${SYSTEM_DIRS.join(':')}`, 'timeout'],
     ['without any timeout command', () => `${hang}:${binWithoutTimeout(root)}`, 'self'],
-  ])('%s: finishes within its budget, exits 0 and names every call it cut', async (_name, pathOf, bound) => {
-    const { out, code, seconds } = await runCollector(withPath(pathOf()));
-    expect(code).toBe(0);
-    expect(seconds).toBeLessThan(BUDGET_S + 3);
-    expect(seconds).toBeGreaterThan(BUDGET_S - 2);
-    expect(out.length).toBeLessThan(24_000);
-    expect(out).toContain(`|bound=${bound} `);
-    const facts = parseHostFacts(out);
-    expect(facts.complete).toBe(true);
-    const cuts = Object.fromEntries(facts.cutCalls.map((c) => [c.section, c]));
-    expect(cuts.service).toMatchObject({ kind: 'timeout', seconds: 5, command: 'ps -e -o pid= -o args=' });
-    expect(cuts.listening).toMatchObject({ kind: 'timeout', seconds: 5, command: 'ss -Htlnp' });
-    // nft hung once: the later nft calls are not started, each named.
-    expect(cuts.nftables).toMatchObject({ kind: 'timeout', seconds: 5, command: 'nft -j list ruleset', calls: 2 });
-    expect(cuts['nft-json']).toMatchObject({ kind: 'skipped-hung', command: 'nft -j list ruleset' });
-    expect(cuts['fw-route']).toMatchObject({ kind: 'timeout', command: 'ip -o route get 10.0.0.1' });
-    expect(cuts.disk).toMatchObject({ kind: 'skipped-budget', command: 'df -P / /var /var/log /run /tmp', calls: 2 });
-    // The blockers section's ps is skipped: ps hung in the service section.
-    expect(cuts.blockers).toMatchObject({ kind: 'skipped-hung', command: 'ps -e -o args=' });
+  ])(
+    '%s: finishes within its budget, exits 0 and names every call it cut',
+    async (_name, pathOf, bound) => {
+      const { out, code, seconds } = await runCollector(withPath(pathOf()));
+      expect(code).toBe(0);
+      expect(seconds).toBeLessThan(BUDGET_S + 3);
+      expect(seconds).toBeGreaterThan(BUDGET_S - 2);
+      expect(out.length).toBeLessThan(24_000);
+      expect(out).toContain(`|bound=${bound} `);
+      const facts = parseHostFacts(out);
+      expect(facts.complete).toBe(true);
+      const cuts = Object.fromEntries(facts.cutCalls.map((c) => [c.section, c]));
+      expect(cuts.service).toMatchObject({ kind: 'timeout', seconds: 5, command: 'ps -e -o pid= -o args=' });
+      expect(cuts.listening).toMatchObject({ kind: 'timeout', seconds: 5, command: 'ss -Htlnp' });
+      // nft hung once: the later nft calls are not started, each named.
+      expect(cuts.nftables).toMatchObject({ kind: 'timeout', seconds: 5, command: 'nft -j list ruleset', calls: 2 });
+      expect(cuts['nft-json']).toMatchObject({ kind: 'skipped-hung', command: 'nft -j list ruleset' });
+      expect(cuts['fw-route']).toMatchObject({ kind: 'timeout', command: 'ip -o route get 10.0.0.1' });
+      expect(cuts.disk).toMatchObject({ kind: 'skipped-budget', command: 'df -P / /var /var/log /run /tmp', calls: 2 });
+      // The blockers section's ps is skipped: ps hung in the service section.
+      expect(cuts.blockers).toMatchObject({ kind: 'skipped-hung', command: 'ps -e -o args=' });
 
-    const report = judgeDocument(out, ['10.0.0.1']);
-    const checks = byId(report);
-    for (const id of ['sshd-service', 'sshd-listen', 'firewall', 'disk', 'fail2ban', 'permissions']) {
-      expect(checks[id]).toMatchObject({ status: 'skip', summary: expect.stringContaining(CUT_CALL) });
-      expect(report.notInspected.find((n) => n.what.startsWith(`${id} `))?.reason).toContain(CUT_CALL);
-    }
-    expect(checks.disk!.summary).toContain('`df -P / /var /var/log /run /tmp` was not run');
-    expect(checks.firewall!.summary).toContain('`nft -j list ruleset` was cut after 5 s');
-    // Checks whose facts came from calls that answered still judge.
-    expect(checks['sshd-libraries']!.summary).not.toContain(CUT_CALL);
-  }, 60_000);
+      const report = judgeDocument(out, ['10.0.0.1']);
+      const checks = byId(report);
+      for (const id of ['sshd-service', 'sshd-listen', 'firewall', 'disk', 'fail2ban', 'permissions']) {
+        expect(checks[id]).toMatchObject({ status: 'skip', summary: expect.stringContaining(CUT_CALL) });
+        expect(report.notInspected.find((n) => n.what.startsWith(`${id} `))?.reason).toContain(CUT_CALL);
+      }
+      expect(checks.disk!.summary).toContain('`df -P / /var /var/log /run /tmp` was not run');
+      expect(checks.firewall!.summary).toContain('`nft -j list ruleset` was cut after 5 s');
+      // Checks whose facts came from calls that answered still judge.
+      expect(checks['sshd-libraries']!.summary).not.toContain(CUT_CALL);
+    },
+    60_000,
+  );
 
   it('fits a shorter runner timeout: the budget drops to what the runner leaves it', async () => {
     expect(COLLECTOR_BUDGET_S).toBe(BUDGET_S);
@@ -132,5 +136,15 @@ describe('collector time bound', () => {
     expect(facts.cutCalls.map((c) => c.section)).toEqual(['disk']);
     expect(facts.cutCalls[0]!.command).toBe('(not recorded: no writable temporary directory)');
     expect(byId(judgeDocument(out, ['10.0.0.1'])).disk!.status).toBe('skip');
+  }, 30_000);
+
+  it("bounds calls itself when timeout is busybox's (it kills only the command, not a script's children)", async () => {
+    const dir = path.join(root, 'busybox-timeout');
+    mkdirSync(dir);
+    symlinkSync('/usr/bin/busybox', path.join(dir, 'timeout'));
+    const { out, code } = await runCollector(withPath(`${dir}:${binWithoutTimeout(root, 'no-timeout-2')}`));
+    expect(code).toBe(0);
+    expect(out).toContain('|bound=self ');
+    expect(parseHostFacts(out).cutCalls).toEqual([]);
   }, 30_000);
 });

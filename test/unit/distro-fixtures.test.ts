@@ -6,15 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseHostFacts } from '../../lib/collector/facts';
 import type { CheckResult } from '../../lib/report/types';
-import { byId, judgeDocument } from '../support/judge-doc';
 import { editSection, fixture, withNftJson, withSection } from '../support/fixture-doc';
+import { byId, judgeDocument } from '../support/judge-doc';
 
 function judged(doc: string, client: string): Record<string, CheckResult> {
   return byId(judgeDocument(doc, [client]));
-}
-
-function _statuses(r: Record<string, CheckResult>): Record<string, string> {
-  return Object.fromEntries(Object.values(r).map((c) => [c.id, c.status]));
 }
 
 const HEALTHY_HOST = ['sshd-service', 'sshd-listen', 'sshd-config', 'sshd-libraries', 'fail2ban', 'max-startups', 'auth-log', 'disk', 'permissions'];
@@ -50,14 +46,20 @@ describe('Amazon Linux 2023', () => {
 
   it('reads the sshd log from the journal (no /var/log/secure) and judges its recent lines', () => {
     expect(parseHostFacts(doc).authLog.source).toBe('journal');
-    const refused = editSection(doc, 'auth-log', (l) => [...l, `client 2026-11-21T13:15:00+00:00 ip-172-31-20-5 sshd[2210]: Connection closed by ${client} port 50022 [preauth]`, `client 2026-11-21T13:16:40+00:00 ip-172-31-20-5 sshd[2214]: User ec2-user from ${client} not allowed because not listed in AllowUsers`]);
+    const refused = editSection(doc, 'auth-log', (l) => [
+      ...l,
+      `client 2026-11-21T13:15:00+00:00 ip-172-31-20-5 sshd[2210]: Connection closed by ${client} port 50022 [preauth]`,
+      `client 2026-11-21T13:16:40+00:00 ip-172-31-20-5 sshd[2214]: User ec2-user from ${client} not allowed because not listed in AllowUsers`,
+    ]);
     const r = judged(refused, client)['auth-log']!;
     expect(r.status).toBe('fail');
     expect(r.evidence.map((e) => e.source)).toEqual(['journal']);
   });
 
   it('names sshd.service (not ssh) in the fix when sshd is stopped', () => {
-    const stopped = withSection(doc, 'service', ['unit sshd.service active=inactive enabled=enabled SubState=dead Result=success ExecMainStatus=0 NRestarts=0 ']);
+    const stopped = withSection(doc, 'service', [
+      'unit sshd.service active=inactive enabled=enabled SubState=dead Result=success ExecMainStatus=0 NRestarts=0 ',
+    ]);
     const r = judged(stopped, client)['sshd-service']!;
     expect(r.status).toBe('fail');
     expect(r.fix?.commands).toContain('systemctl enable --now sshd');
@@ -66,7 +68,9 @@ describe('Amazon Linux 2023', () => {
 
 describe('RHEL 9', () => {
   const { doc, client } = fixture('rhel9');
-  const withoutSsh = withNftJson(doc, (items) => items.filter((i) => !(JSON.stringify(i).includes('"filter_IN_public_allow"') && JSON.stringify(i).includes('"right":22'))));
+  const withoutSsh = withNftJson(doc, (items) =>
+    items.filter((i) => !(JSON.stringify(i).includes('"filter_IN_public_allow"') && JSON.stringify(i).includes('"right":22'))),
+  );
 
   it("follows the client through firewalld's nftables chains to the ssh service accept", () => {
     const r = judged(doc, client).firewall!;
@@ -82,7 +86,10 @@ describe('RHEL 9', () => {
 
   it('skips tcp-wrappers and reads /var/log/secure', () => {
     const r = judged(doc, client);
-    expect(r['tcp-wrappers']).toMatchObject({ status: 'skip', summary: 'sshd is not linked with libwrap: /etc/hosts.allow and /etc/hosts.deny do not affect SSH.' });
+    expect(r['tcp-wrappers']).toMatchObject({
+      status: 'skip',
+      summary: 'sshd is not linked with libwrap: /etc/hosts.allow and /etc/hosts.deny do not affect SSH.',
+    });
     expect(r['auth-log']!.summary).toBe('No sshd refusals or errors in the recent log (/var/log/secure).');
   });
 });
@@ -117,16 +124,23 @@ describe('Ubuntu 24.04', () => {
   });
 
   it("follows ufw's chains (ufw-not-local returns for a local destination) to its allow 22/tcp", () => {
-    expect(parseHostFacts(doc).firewall.nftJson.text).toBe('{"nftables":[{"metainfo":{"version":"1.0.6","release_name":"Lester Gooch #5","json_schema_version":1}}]}');
+    expect(parseHostFacts(doc).firewall.nftJson.text).toBe(
+      '{"nftables":[{"metainfo":{"version":"1.0.6","release_name":"Lester Gooch #5","json_schema_version":1}}]}',
+    );
     expect(judged(doc, client).firewall).toMatchObject({ status: 'pass', summary: `The host firewall lets tcp/22 in from ${client}.` });
   });
 
   it('never passes, nor blames the policy, on an iptables ruleset the size cap cut', () => {
     // The accept rule is in the part that was cut: walking what is left ends at policy DROP.
-    const cut = editSection(doc, 'iptables', (l) => l.filter((x) => !x.startsWith('-A ufw-user-input'))).replace(/(@end iptables rc=0 chars=\d+ )dropped=0/, '$1dropped=3');
+    const cut = editSection(doc, 'iptables', (l) => l.filter((x) => !x.startsWith('-A ufw-user-input'))).replace(
+      /(@end iptables rc=0 chars=\d+ )dropped=0/,
+      '$1dropped=3',
+    );
     const r = judged(cut, client).firewall!;
     expect(r.status).toBe('warn');
-    expect(r.summary).toBe("iptables-save output was cut by the collector's size cap: a rule in the missing part could drop SSH, so the firewall is not evaluable; review it.");
+    expect(r.summary).toBe(
+      "iptables-save output was cut by the collector's size cap: a rule in the missing part could drop SSH, so the firewall is not evaluable; review it.",
+    );
   });
 
   it('without the allow rule, blames the INPUT policy and gives the ufw fix', () => {

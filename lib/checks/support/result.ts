@@ -17,7 +17,8 @@ export function result(
 /**
  * The host facts a host-side check needs, or the result to return without them: `skip`
  * when no collector ran, `error` (with the reason) when it ran and failed, `skip` (not
- * inspected) when a collector call the check depends on was cut for time.
+ * inspected) when a collector call the check depends on was cut for time or its section never
+ * arrived (see CHECK_SECTIONS).
  */
 export function hostOr(check: Pick<Check, 'id' | 'title'>, facts: Facts): HostFacts | CheckResult {
   if (facts.host) {
