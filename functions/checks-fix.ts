@@ -47,7 +47,10 @@ export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>
     .handler(async (event, context) => {
       const { apply = false, only } = event.parsed;
       const reportId = event.reportId as string;
-      const identity = httpFixIdentity(event.requestContext.authorizer?.iam?.userArn);
+      const identity = httpFixIdentity(event.requestContext.authorizer?.iam?.userArn, {
+        offline: process.env.IS_OFFLINE === 'true',
+        localProvider: context.deps.config.enabledProviders.includes('local'),
+      });
       if (!apply) {
         const res = await runFix({ reportId, apply, ...(only ? { only } : {}) }, identity, context.deps);
         logger.info('fix planned', { id: reportId, steps: res.plan.steps.length, who: identity });

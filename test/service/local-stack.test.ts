@@ -224,6 +224,19 @@ describe('npm start: a local stack that works end to end', () => {
     expect(JSON.stringify(report.body)).toMatch(/local/);
   });
 
+  it('the fix route plans a local report (dry run); applying is sshdoctor fix --apply on the machine, refused by name', { timeout: 60_000 }, async () => {
+    const made = await api('/checks', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'local', instanceId: 'localhost' }) });
+    expect(made.status).toBe(201);
+    const { id } = (await made.json()) as { id: string };
+    const dry = await api(`/checks/${id}/fix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(dry.status).toBe(200);
+    const plan = ((await dry.json()) as { plan: { steps: unknown[]; manual: unknown[]; target: { provider: string } } }).plan;
+    expect(plan.target.provider).toBe('local');
+    expect(Array.isArray(plan.steps)).toBe(true);
+    const apply = await api(`/checks/${id}/fix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"apply":true}' });
+    expect([apply.status, ((await apply.json()) as { field: string }).field]).toEqual([400, 'apply']);
+  });
+
   it('names the field of every refusal: unknown report 404 id, oversized body 413 body, a callback off the allowed origins 400', async () => {
     const unknown = await api('/checks/00000000-0000-4000-8000-000000000000');
     expect([unknown.status, ((await unknown.json()) as { field: string }).field]).toEqual([404, 'id']);

@@ -27,8 +27,14 @@ const IAM_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/;
 /** What {@link httpFixIdentity} returns: `iam:<caller ARN>` (queued fix jobs are checked against it). */
 export const HTTP_FIX_IDENTITY = new RegExp(`^iam:${IAM_ARN.source.slice(1)}`);
 
-/** The audit identity of an IAM-authorized HTTP caller (API Gateway's requestContext.identity.userArn). */
-export function httpFixIdentity(userArn: string | undefined | null): string {
+/**
+ * The audit identity of an IAM-authorized HTTP caller (API Gateway's requestContext.identity.userArn).
+ * Under serverless-offline (`npm start`, which sets IS_OFFLINE and has no IAM authorizer) with
+ * the local provider enabled, the caller is `local:npm-start`; a deployed function never has
+ * IS_OFFLINE, and the local provider diagnoses only the machine the stack runs on.
+ */
+export function httpFixIdentity(userArn: string | undefined | null, local: { offline: boolean; localProvider: boolean } = { offline: false, localProvider: false }): string {
+  if (!userArn && local.offline && local.localProvider) return 'local:npm-start';
   if (!userArn || !IAM_ARN.test(userArn)) {
     throw new ForbiddenError('authorization: applying fixes needs an IAM-signed request (AWS_IAM authorizer)');
   }

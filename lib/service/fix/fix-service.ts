@@ -63,7 +63,7 @@ export interface ReadyFix {
 /** Plans (and with `apply`, applies) the fix for a stored report. `identity` is recorded as `who`. */
 export async function runFix(req: FixRequest, identity: string, deps: FixDeps): Promise<FixResponse> {
   if (!req.apply) {
-    const { plan } = await planFix(req, deps);
+    const { plan } = await planFix(req, deps, { allowLocal: true });
     return { reportId: req.reportId, plan, outcome: null };
   }
   const ready = await prepareFix(req, deps);
@@ -90,6 +90,7 @@ export async function applyQueuedFix(req: Omit<FixRequest, 'apply'>, identity: s
  */
 export async function prepareFix(req: Pick<FixRequest, 'reportId' | 'only' | 'report'>, deps: Omit<FixDeps, 'audit'>): Promise<ReadyFix> {
   const { report, plan, name, region, instanceId } = await planFix(req, deps);
+  if (name === 'local') throw new ValidationError('apply', 'a report of the local machine is applied with sshdoctor fix --apply on that machine');
   // Checked again at fix time: the instance may be gone, or its tag removed, since the report was made.
   const { provider, instance } = await optedInInstance(name, region, instanceId, deps);
   return { reportId: req.reportId, report, plan, provider, instance, targetKey: instanceKey(name, region, instanceId) };
@@ -141,10 +142,16 @@ function authOfReport(report: Report): { user?: AuthTarget } {
 /** Time kept back for writing the audit records after the plan. */
 const AUDIT_RESERVE_MS = 5_000;
 
-async function planFix(req: Pick<FixRequest, 'reportId' | 'only' | 'report'>, deps: Pick<FixDeps, 'config' | 'store'>) {
+async function planFix(req: Pick<FixRequest, 'reportId' | 'only' | 'report'>, deps: Pick<FixDeps, 'config' | 'store'>, opts: { allowLocal?: boolean } = {}) {
   const report = req.report ?? (await deps.store.get(req.reportId));
   if (!report) throw new NotFoundError(`id: no report ${req.reportId}`);
   const { provider: name, instanceId, region } = report.target;
+  // A report of this machine (only where the local provider is enabled: `npm start`) can be
+  // planned; applying it is `sshdoctor fix --apply` on the machine itself.
+  if (name === 'local' && opts.allowLocal && deps.config.enabledProviders.includes('local')) {
+    return { report, plan: buildPlan(report, req.only?.length ? { only: req.only } : {}), name, region: region ?? '', instanceId: instanceId ?? '' };
+  }
+  if (name === 'local') throw new ValidationError('apply', 'a report of the local machine is applied with sshdoctor fix --apply on that machine, not through the service');
   if (name !== 'aws' && name !== 'alibaba') throw new ValidationError('id', 'only reports of cloud instances (aws, alibaba) can be fixed through the service');
   if (!deps.config.enabledProviders.includes(name)) throw new ProviderNotEnabledError(name);
   if (!instanceId || !region) throw new ValidationError('id', 'the report names no instance and region');
