@@ -47,7 +47,9 @@ async function main(): Promise<void> {
       polls.get(name)!.push(emu.callsOf('ecs:DescribeInvocationResults').length - before);
     }
   }
-  console.log(`Cloud Assistant: RunCommand -> result, command takes 1.0 s on the instance (${rounds} rounds, interleaved, delivery delay spread over 0-200 ms)`);
+  console.log(
+    `Cloud Assistant: RunCommand -> result, command takes 1.0 s on the instance (${rounds} rounds, interleaved, delivery delay spread over 0-200 ms)`,
+  );
   const ours = median(added.get(variants[0]![0])!);
   for (const [name] of variants) {
     const m = median(added.get(name)!);

@@ -19,7 +19,6 @@ import { timeBannerProbe, timeProcess } from './support/timing';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
-
 export async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sshdoctor-authbench-'));
   const lab = await createLab();
@@ -51,7 +50,11 @@ export async function main(): Promise<void> {
       const c = await runner.run({ script: collectorScript, args: collectorArgs, timeoutMs: 20_000 });
       if (c.status !== 'success') throw new Error(`collector: ${c.status} ${c.reason}`);
       collector.push(performance.now() - t);
-      check.push(timeProcess(['bin/sshdoctor.js', 'check', '--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', pubFile, '--json'], { mustSucceed: true }));
+      check.push(
+        timeProcess(['bin/sshdoctor.js', 'check', '--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', pubFile, '--json'], {
+          mustSucceed: true,
+        }),
+      );
     }
     const [n, p, a, c, k] = [median(node), median(probe), median(auth), median(collector), median(check)];
     const bound = Math.max(p + a, c) + n;

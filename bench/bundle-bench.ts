@@ -67,7 +67,9 @@ export async function main(): Promise<void> {
       const goal = GOAL_FUNCTIONS.has(e.fn) ? (e.size < MB && delta < 150 ? 'ok' : 'MISSED') : '-';
       console.log(`${e.fn.padEnd(18)} ${(e.size / 1024).toFixed(0).padStart(8)} ${ms.toFixed(1).padStart(8)} ${delta.toFixed(1).padStart(8)}  ${goal}`);
     }
-    console.log(`alibaba-sdk.mjs: ${(statSync(alibabaSdk).size / 1024).toFixed(0)} KB unzipped, +${median(sdkTimes).toFixed(1)} ms on the first Alibaba call of a container (loaded after checks-create)`);
+    console.log(
+      `alibaba-sdk.mjs: ${(statSync(alibabaSdk).size / 1024).toFixed(0)} KB unzipped, +${median(sdkTimes).toFixed(1)} ms on the first Alibaba call of a container (loaded after checks-create)`,
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -11,7 +11,6 @@ import { timeBannerProbe, timeProcess } from './support/timing';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
-
 export async function main(): Promise<void> {
   const lab = await createLab();
   try {

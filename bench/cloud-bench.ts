@@ -40,7 +40,12 @@ export async function main(rounds = Number(process.argv[2] ?? 7)): Promise<void>
       before = emu.count('GetCommandInvocation');
       t0 = performance.now();
       const sent = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [ID], DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['sleep 1'], executionTimeout: ['30'] }, TimeoutSeconds: 30 }),
+        new SendCommandCommand({
+          InstanceIds: [ID],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['sleep 1'], executionTimeout: ['30'] },
+          TimeoutSeconds: 30,
+        }),
       );
       await waitUntilCommandExecuted({ client: ssm, maxWaitTime: 120 }, { CommandId: sent.Command!.CommandId!, InstanceId: ID });
       waiter.push(performance.now() - t0 - COMMAND_MS);
@@ -50,8 +55,12 @@ export async function main(rounds = Number(process.argv[2] ?? 7)): Promise<void>
     const mo = median(ours);
     const mw = median(waiter);
     console.log(`SSM: SendCommand -> result, command takes ${COMMAND_MS / 1000} s on the instance (${rounds} rounds, interleaved)`);
-    console.log(`  ours (adaptive 200 ms -> 2 s)       added latency median ${mo.toFixed(0)} ms  min ${Math.min(...ours).toFixed(0)}  max ${Math.max(...ours).toFixed(0)}  polls/run ${(ourCalls / rounds).toFixed(1)}`);
-    console.log(`  SDK waitUntilCommandExecuted         added latency median ${mw.toFixed(0)} ms  min ${Math.min(...waiter).toFixed(0)}  max ${Math.max(...waiter).toFixed(0)}  polls/run ${(waiterCalls / rounds).toFixed(1)}`);
+    console.log(
+      `  ours (adaptive 200 ms -> 2 s)       added latency median ${mo.toFixed(0)} ms  min ${Math.min(...ours).toFixed(0)}  max ${Math.max(...ours).toFixed(0)}  polls/run ${(ourCalls / rounds).toFixed(1)}`,
+    );
+    console.log(
+      `  SDK waitUntilCommandExecuted         added latency median ${mw.toFixed(0)} ms  min ${Math.min(...waiter).toFixed(0)}  max ${Math.max(...waiter).toFixed(0)}  polls/run ${(waiterCalls / rounds).toFixed(1)}`,
+    );
     console.log(`  ratio waiter/ours ${(mw / mo).toFixed(1)}x (goal: ours < 300 ms, >= 10x)`);
 
     emu.reset();

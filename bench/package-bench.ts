@@ -24,7 +24,9 @@ export async function main(): Promise<void> {
   try {
     const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', out], { encoding: 'utf8' });
     const [info] = JSON.parse(packed.slice(packed.indexOf('['))) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
-    console.log(`tarball ${info!.filename}: ${(info!.size / KB).toFixed(0)} KB packed, ${(info!.unpackedSize / KB).toFixed(0)} KB unpacked, ${info!.entryCount} files`);
+    console.log(
+      `tarball ${info!.filename}: ${(info!.size / KB).toFixed(0)} KB packed, ${(info!.unpackedSize / KB).toFixed(0)} KB unpacked, ${info!.entryCount} files`,
+    );
     const prefix = join(out, 'prefix');
     execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(out, info!.filename)], { stdio: 'ignore', timeout: 600_000 });
     const du = execFileSync('du', ['-sk', join(prefix, 'lib', 'node_modules', 'sshdoctor')], { encoding: 'utf8' });
@@ -38,7 +40,9 @@ export async function main(): Promise<void> {
     }
     const b = median(bare);
     const c = median(cli);
-    console.log(`start-up, median of ${RUNS}: node -e '' ${b.toFixed(1)} ms, sshdoctor --version ${c.toFixed(1)} ms (+${(c - b).toFixed(1)} ms, ${(c / b).toFixed(2)}x)`);
+    console.log(
+      `start-up, median of ${RUNS}: node -e '' ${b.toFixed(1)} ms, sshdoctor --version ${c.toFixed(1)} ms (+${(c - b).toFixed(1)} ms, ${(c / b).toFixed(2)}x)`,
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

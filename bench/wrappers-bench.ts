@@ -75,10 +75,16 @@ export async function main(): Promise<void> {
       console.log('  end to end: skipped, dist/cli.mjs is missing (run npm run build)');
       return;
     }
-    const ours = await run(process.execPath, [bin, 'wrappers', '--allow', 'hosts.allow', '--deny', 'hosts.deny', '--clients-file', 'clients.txt', '--json'], dir);
+    const ours = await run(
+      process.execPath,
+      [bin, 'wrappers', '--allow', 'hosts.allow', '--deny', 'hosts.deny', '--clients-file', 'clients.txt', '--json'],
+      dir,
+    );
     const decisions = JSON.parse(ours.stdout) as { decision: string }[];
     if (decisions.length !== DECISIONS) throw new Error(`expected ${DECISIONS} decisions, got ${decisions.length}`);
-    console.log(`  sshdoctor wrappers, one process, ${DECISIONS} clients: ${ours.ms.toFixed(0)} ms  (${((ours.ms * 1000) / DECISIONS).toFixed(1)} us per decision, start-up and parse included)`);
+    console.log(
+      `  sshdoctor wrappers, one process, ${DECISIONS} clients: ${ours.ms.toFixed(0)} ms  (${((ours.ms * 1000) / DECISIONS).toFixed(1)} us per decision, start-up and parse included)`,
+    );
 
     let tcpdmatch: string;
     try {
@@ -92,7 +98,9 @@ export async function main(): Promise<void> {
     const theirs = await run('sh', ['-c', script, tcpdmatch, ...sample], dir);
     const tcpdPerRunMs = theirs.ms / TCPDMATCH_SAMPLE;
     const tcpdTotalMs = tcpdPerRunMs * DECISIONS;
-    console.log(`  tcpdmatch -d: ${TCPDMATCH_SAMPLE} runs timed (${theirs.ms.toFixed(0)} ms, ${tcpdPerRunMs.toFixed(2)} ms each), extrapolated to ${DECISIONS}: ${(tcpdTotalMs / 1000).toFixed(1)} s`);
+    console.log(
+      `  tcpdmatch -d: ${TCPDMATCH_SAMPLE} runs timed (${theirs.ms.toFixed(0)} ms, ${tcpdPerRunMs.toFixed(2)} ms each), extrapolated to ${DECISIONS}: ${(tcpdTotalMs / 1000).toFixed(1)} s`,
+    );
     console.log(`  end to end speed-up: ${(tcpdTotalMs / ours.ms).toFixed(0)}x  (goal >= 100x)`);
     // Same answers, on the timed sample: the speed is only worth quoting if the results agree.
     const agree = sample.every((c, i) => {

@@ -13,8 +13,7 @@ import { observability } from '../lib/service/http/observability';
 const { logger, middlewares, instrument, logError } = observability();
 
 export function createHandler(load: () => DingtalkCommandDeps | Promise<DingtalkCommandDeps>) {
-  return httpFunction<HttpEvent, DingtalkCommandDeps>({ logger, middlewares }, load)
-    .handler((event, context) => handleDingtalkRequest(event, context.deps));
+  return httpFunction<HttpEvent, DingtalkCommandDeps>({ logger, middlewares }, load).handler((event, context) => handleDingtalkRequest(event, context.deps));
 }
 
 export const handler = createHandler(async () => {

@@ -35,6 +35,4 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
     );
 }
 
-export const handler = createHandler(() =>
-  createChatWorkerDeps(serviceConfig(), createDocClient(instrument(new DynamoDBClient({}))), logError, instrument),
-);
+export const handler = createHandler(() => createChatWorkerDeps(serviceConfig(), createDocClient(instrument(new DynamoDBClient({}))), logError, instrument));

@@ -55,16 +55,25 @@ export async function diagnose(options: DiagnoseOptions): Promise<Report> {
   const probeP: Promise<ProbeResult | null> = wantProbe
     ? probeSsh({ host, port, timeoutMs: options.probeTimeoutMs ?? 8000 }).then((p) => withAuthStage(p, options.user))
     : Promise.resolve(null);
-  const runP = runCollector(options.runner, clients.map((c) => c.ip), options.collectorTimeoutMs ?? 30_000, options.user);
+  const runP = runCollector(
+    options.runner,
+    clients.map((c) => c.ip),
+    options.collectorTimeoutMs ?? 30_000,
+    options.user,
+  );
   // Loaded after the probe and the collector have started, while they run.
   const engine = import('./judge');
   const [probe, run, { judge }] = await Promise.all([probeP, runP, engine]);
 
   // The probe's real source address wins over the routing-table guess.
-  if (probe?.localAddress && !isUnspecified(probe.localAddress) && clients.length === 1 && clients[0]!.source === 'probe-source') clients[0]!.ip = unmapIpv4(probe.localAddress);
+  if (probe?.localAddress && !isUnspecified(probe.localAddress) && clients.length === 1 && clients[0]!.source === 'probe-source')
+    clients[0]!.ip = unmapIpv4(probe.localAddress);
   if (!clients.length && wantProbe) {
     // Never an invented address (0.0.0.0 would then be "allowed" or "denied" everywhere).
-    const unknown = { what: 'client address', reason: 'unknown: the probe found no source address to reach the target; pass --client-ip (clientIp) with the address you connect from' };
+    const unknown = {
+      what: 'client address',
+      reason: 'unknown: the probe found no source address to reach the target; pass --client-ip (clientIp) with the address you connect from',
+    };
     return judge({ options: { ...options, notInspected: [...(options.notInspected ?? []), unknown] }, clients, probe, run, started });
   }
 

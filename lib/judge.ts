@@ -37,15 +37,27 @@ export function judge({ options, clients, probe, run, started }: JudgeInput): Re
   const notInspected = [...(options.notInspected ?? [])];
   if (collected.summary.status === 'failed' && options.runner) notInspected.push({ what: 'host (collector)', reason: collected.summary.reason ?? 'failed' });
   for (const c of checks) {
-    if (c.status === 'skip' && (c.summary.startsWith(NEEDS_ROOT) || c.summary.startsWith(NOT_INSPECTED))) notInspected.push({ what: `${c.id} (${c.title})`, reason: c.summary });
+    if (c.status === 'skip' && (c.summary.startsWith(NEEDS_ROOT) || c.summary.startsWith(NOT_INSPECTED)))
+      notInspected.push({ what: `${c.id} (${c.title})`, reason: c.summary });
   }
-  if (collected.summary.truncated) notInspected.push({ what: `collector sections ${collected.summary.truncatedSections.join(', ') || '(transport)'}`, reason: 'output truncated' });
+  if (collected.summary.truncated)
+    notInspected.push({ what: `collector sections ${collected.summary.truncatedSections.join(', ') || '(transport)'}`, reason: 'output truncated' });
 
   return {
     schemaVersion: 1,
     tool: { name: 'sshdoctor', version: TOOL_VERSION },
     generatedAt: new Date().toISOString(),
-    target: { ...options.target, ...(options.user ? { user: { name: options.user.name, ...(options.user.publicKey ? { publicKey: `${options.user.publicKey.type} ${options.user.publicKey.base64}` } : {}) } } : {}) },
+    target: {
+      ...options.target,
+      ...(options.user
+        ? {
+            user: {
+              name: options.user.name,
+              ...(options.user.publicKey ? { publicKey: `${options.user.publicKey.type} ${options.user.publicKey.base64}` } : {}),
+            },
+          }
+        : {}),
+    },
     clients,
     probe,
     collector: collected.summary,
@@ -75,7 +87,8 @@ function summarize(collector: CollectorRun, runner: string, unavailable?: string
       ? { facts: null, summary: { status: 'failed', runner: 'none', reason: unavailable, truncated: false, truncatedSections: [] } }
       : { facts: null, summary: { status: 'skipped', runner: 'none', truncated: false, truncatedSections: [] } };
   }
-  if (collector.kind === 'threw') return { facts: null, summary: { status: 'failed', runner, reason: collector.reason, truncated: false, truncatedSections: [] } };
+  if (collector.kind === 'threw')
+    return { facts: null, summary: { status: 'failed', runner, reason: collector.reason, truncated: false, truncatedSections: [] } };
   const run = collector.result;
   const base = { runner, durationMs: Math.round(run.durationMs), outputChars: run.stdout.length };
   if (run.status !== 'success' && !run.stdout.includes('#sshdoctor-collector')) {
@@ -86,12 +99,19 @@ function summarize(collector: CollectorRun, runner: string, unavailable?: string
     const facts = parseHostFacts(run.stdout);
     const truncated = run.truncated || !facts.complete || facts.truncatedSections.length > 0;
     const partial = run.status !== 'success' || !facts.complete;
-    const reason = !facts.complete ? 'collector output ended early (cut in transport or the collector was interrupted)' : run.status !== 'success' ? `${run.status}: ${run.reason ?? ''}` : undefined;
+    const reason = !facts.complete
+      ? 'collector output ended early (cut in transport or the collector was interrupted)'
+      : run.status !== 'success'
+        ? `${run.status}: ${run.reason ?? ''}`
+        : undefined;
     return {
       facts,
       summary: { ...base, status: partial ? 'partial' : 'ok', ...(reason ? { reason } : {}), truncated, truncatedSections: facts.truncatedSections },
     };
   } catch (err) {
-    return { facts: null, summary: { ...base, status: 'failed', reason: `unreadable collector output: ${(err as Error).message}`, truncated: run.truncated, truncatedSections: [] } };
+    return {
+      facts: null,
+      summary: { ...base, status: 'failed', reason: `unreadable collector output: ${(err as Error).message}`, truncated: run.truncated, truncatedSections: [] },
+    };
   }
 }

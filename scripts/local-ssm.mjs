@@ -21,7 +21,13 @@ export async function startLocalSsm(params, port = 0) {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify(json));
       };
-      const param = (name) => ({ Name: name, Type: 'SecureString', Value: params[name], Version: 1, ARN: `arn:aws:ssm:us-east-1:000000000000:parameter${name}` });
+      const param = (name) => ({
+        Name: name,
+        Type: 'SecureString',
+        Value: params[name],
+        Version: 1,
+        ARN: `arn:aws:ssm:us-east-1:000000000000:parameter${name}`,
+      });
       if (target === 'AmazonSSM.GetParameter') {
         if (!(body.Name in params)) return send(400, { __type: 'ParameterNotFound', message: `no parameter ${body.Name}` });
         return send(200, { Parameter: param(body.Name) });

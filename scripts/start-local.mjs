@@ -23,10 +23,16 @@ const table = (name, keys) =>
   );
 await table('reports', [['id', 'HASH']]);
 await table('latest', [['instanceKey', 'HASH']]);
-await table('history', [['instanceKey', 'HASH'], ['at', 'RANGE']]);
+await table('history', [
+  ['instanceKey', 'HASH'],
+  ['at', 'RANGE'],
+]);
 await table('idempotency', [['id', 'HASH']]);
 // Applied fixes are audited; without this table `POST /checks/{id}/fix` with apply would fail.
-await table('fix-audit', [['targetKey', 'HASH'], ['at', 'RANGE']]);
+await table('fix-audit', [
+  ['targetKey', 'HASH'],
+  ['at', 'RANGE'],
+]);
 console.log(`dynalite on ${endpoint}`);
 
 // Local secrets reach the handlers the deployed way: through Parameter Store (a loopback stand-in
@@ -62,17 +68,29 @@ for (const [env, param] of [
 }
 console.log(`providers: ${providers.join(', ')}`);
 
-const child = spawn('npx', ['osls', 'offline', 'start', '--stage', STAGE, ...params.map((p) => `--param=${p}`), ...(process.env.LOCAL_HTTP_PORT ? ['--httpPort', process.env.LOCAL_HTTP_PORT, '--lambdaPort', String(Number(process.env.LOCAL_HTTP_PORT) + 2)] : [])], {
-  stdio: 'inherit',
-  env: {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    AWS_ENDPOINT_URL_SSM: process.env.AWS_ENDPOINT_URL_SSM ?? ssm.url,
+const child = spawn(
+  'npx',
+  [
+    'osls',
+    'offline',
+    'start',
+    '--stage',
+    STAGE,
+    ...params.map((p) => `--param=${p}`),
+    ...(process.env.LOCAL_HTTP_PORT ? ['--httpPort', process.env.LOCAL_HTTP_PORT, '--lambdaPort', String(Number(process.env.LOCAL_HTTP_PORT) + 2)] : []),
+  ],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_ENDPOINT_URL_SSM: process.env.AWS_ENDPOINT_URL_SSM ?? ssm.url,
+    },
   },
-});
+);
 const stop = () => {
   child.kill('SIGTERM');
   server.close();

@@ -44,12 +44,16 @@ export function parsePublicKey(text: string): PublicKeyFacts {
     throw new AuthInputError('publicKey', 'looks like a private key: sshdoctor never accepts a private key; give the .pub file');
   }
   if (text.length > MAX_KEY_LINE) throw new AuthInputError('publicKey', `must be one OpenSSH public key line of at most ${MAX_KEY_LINE} characters`);
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   if (lines.length !== 1) throw new AuthInputError('publicKey', `must be exactly one OpenSSH public key line ("type base64 [comment]"), got ${lines.length}`);
   const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*))?$/.exec(lines[0]!);
   if (!m) throw new AuthInputError('publicKey', 'must be an OpenSSH public key line: "type base64 [comment]"');
   const [, type, base64, comment] = m;
-  if (!(KEY_TYPES as readonly string[]).includes(type!)) throw new AuthInputError('publicKey', `key type must be one of ${KEY_TYPES.join(', ')}; got ${type!.slice(0, 40)}`);
+  if (!(KEY_TYPES as readonly string[]).includes(type!))
+    throw new AuthInputError('publicKey', `key type must be one of ${KEY_TYPES.join(', ')}; got ${type!.slice(0, 40)}`);
   const blob = Buffer.from(base64!, 'base64');
   // The blob starts with its own type string (RFC 4253 section 6.6): it must say the same.
   const len = blob.length >= 4 ? blob.readUInt32BE(0) : -1;

@@ -34,7 +34,8 @@ export const authLogCheck: Check = {
     const refusals = recentLines(log.clientLines, host).recent.filter((l) => REFUSAL.test(l));
     const refusedIps = ips.filter((ip) => refusals.some((l) => mentionsIp(l, ip)));
     const ev = (ls: string[]): Evidence[] => ls.slice(-6).map((text) => ({ source: log.source!, text }));
-    if (refusedIps.length) return result(this, 'fail', AUTH_LOG_TEXT.refused(refusedIps), ev(refusals.filter((l) => refusedIps.some((ip) => mentionsIp(l, ip)))));
+    if (refusedIps.length)
+      return result(this, 'fail', AUTH_LOG_TEXT.refused(refusedIps), ev(refusals.filter((l) => refusedIps.some((ip) => mentionsIp(l, ip)))));
     // With --user: sshd's own words about the account, as evidence (a warning: the log tells the
     // past, the user checks and the authentication stage tell the present).
     const userLines = facts.user && host.user ? recentLines(host.user.logLines, host).recent : [];

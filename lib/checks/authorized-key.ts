@@ -24,7 +24,11 @@ export const AUTHORIZED_KEY_FIX = {
   add: (u: string, file: string, key: string): Fix => ({
     summary: `Add the key to ${file} (this changes who may log in: fix --apply does it only with --authorize-key).`,
     actions: [{ kind: 'authorize-key', user: u, file, key }],
-    commands: [`install -d -m 700 -o ${shq(u)} -g "$(id -gn ${shq(u)})" ${shq(file.replace(/\/[^/]+$/, ''))}`, `printf '%s\\n' ${shq(key)} >> ${shq(file)}`, `chown ${shq(u)} ${shq(file)} && chmod 600 ${shq(file)}`],
+    commands: [
+      `install -d -m 700 -o ${shq(u)} -g "$(id -gn ${shq(u)})" ${shq(file.replace(/\/[^/]+$/, ''))}`,
+      `printf '%s\\n' ${shq(key)} >> ${shq(file)}`,
+      `chown ${shq(u)} ${shq(file)} && chmod 600 ${shq(file)}`,
+    ],
   }),
 } as const;
 
@@ -46,7 +50,10 @@ function option(options: string, name: string): string | undefined {
 }
 
 function fromAllows(patterns: string, client: string): boolean {
-  const list = patterns.split(',').map((p) => p.trim()).filter(Boolean);
+  const list = patterns
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   let ok = false;
   for (const p of list) {
     const neg = p.startsWith('!');
@@ -69,7 +76,8 @@ function safeCidr(cidr: string, ip: string): boolean {
 export const authorizedKeyCheck: Check = {
   id: 'authorized-key',
   title: 'Public key listed and usable',
-  description: "With --user --public-key: finds the key in the user's authorized-keys files (as sshd expands AuthorizedKeysFile), judges its from= and expiry-time= options for each client, and PubkeyAcceptedAlgorithms.",
+  description:
+    "With --user --public-key: finds the key in the user's authorized-keys files (as sshd expands AuthorizedKeysFile), judges its from= and expiry-time= options for each client, and PubkeyAcceptedAlgorithms.",
   needs: ['host'],
   run(facts) {
     const u = userOr(this, facts);
@@ -89,11 +97,19 @@ export const authorizedKeyCheck: Check = {
     if (!found.length) {
       if (u.authorizedKeys.some((f) => f.unreadable)) return result(this, 'skip', AUTHORIZED_KEY_TEXT.unreadable(u.name));
       const cmd = eff.authorizedkeyscommand?.[0];
-      if (cmd && cmd !== 'none') return result(this, 'warn', AUTHORIZED_KEY_TEXT.commandOnly(u.name), [{ source: 'sshd -T', text: `authorizedkeyscommand ${cmd}` }]);
+      if (cmd && cmd !== 'none')
+        return result(this, 'warn', AUTHORIZED_KEY_TEXT.commandOnly(u.name), [{ source: 'sshd -T', text: `authorizedkeyscommand ${cmd}` }]);
       const files = u.authorizedKeys.map((f) => f.path);
       const ev: Evidence[] = [{ source: 'sshd -T', text: `authorizedkeysfile ${(eff.authorizedkeysfile ?? []).join(' ') || '(default)'}` }];
-      for (const f of u.authorizedKeys) ev.push({ source: f.path, text: f.missing ? `missing (${f.missing})` : `${f.lines ?? 0} key line(s), none is ${key.sha256}` });
-      return result(this, 'fail', AUTHORIZED_KEY_TEXT.notListed(u.name, key.sha256, files), ev, AUTHORIZED_KEY_FIX.add(u.name, files[0] ?? `${u.home}/.ssh/authorized_keys`, `${key.type} ${key.base64}`));
+      for (const f of u.authorizedKeys)
+        ev.push({ source: f.path, text: f.missing ? `missing (${f.missing})` : `${f.lines ?? 0} key line(s), none is ${key.sha256}` });
+      return result(
+        this,
+        'fail',
+        AUTHORIZED_KEY_TEXT.notListed(u.name, key.sha256, files),
+        ev,
+        AUTHORIZED_KEY_FIX.add(u.name, files[0] ?? `${u.home}/.ssh/authorized_keys`, `${key.type} ${key.base64}`),
+      );
     }
     const first = found[0]!;
     const evidence: Evidence[] = [{ source: first.file, line: first.line, text: `${first.options ? `${first.options} ` : ''}${key.type} ... (${key.sha256})` }];

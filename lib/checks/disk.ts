@@ -28,9 +28,18 @@ export const diskCheck: Check = {
     if (isResult(host)) return host;
     const { space, inodes } = host.disk;
     if (!space.length && !inodes.length) return result(this, 'skip', DISK_TEXT.unknown);
-    const full = [...space.filter((s) => s.usePercent >= 100 || s.availableKb === 0).map((s) => `${s.mount} (space)`), ...inodes.filter((i) => i.usePercent >= 100).map((i) => `${i.mount} (inodes)`)];
-    const nearly = [...space.filter((s) => s.usePercent >= 95 && s.usePercent < 100).map((s) => `${s.mount} ${s.usePercent}%`), ...inodes.filter((i) => i.usePercent >= 95 && i.usePercent < 100).map((i) => `${i.mount} inodes ${i.usePercent}%`)];
-    const ev: Evidence[] = [...space.map((s) => ({ source: 'df -P', text: `${s.mount} ${s.usePercent}% used` })), ...inodes.map((i) => ({ source: 'df -Pi', text: `${i.mount} ${i.usePercent}% inodes used` }))];
+    const full = [
+      ...space.filter((s) => s.usePercent >= 100 || s.availableKb === 0).map((s) => `${s.mount} (space)`),
+      ...inodes.filter((i) => i.usePercent >= 100).map((i) => `${i.mount} (inodes)`),
+    ];
+    const nearly = [
+      ...space.filter((s) => s.usePercent >= 95 && s.usePercent < 100).map((s) => `${s.mount} ${s.usePercent}%`),
+      ...inodes.filter((i) => i.usePercent >= 95 && i.usePercent < 100).map((i) => `${i.mount} inodes ${i.usePercent}%`),
+    ];
+    const ev: Evidence[] = [
+      ...space.map((s) => ({ source: 'df -P', text: `${s.mount} ${s.usePercent}% used` })),
+      ...inodes.map((i) => ({ source: 'df -Pi', text: `${i.mount} ${i.usePercent}% inodes used` })),
+    ];
     if (full.length) return result(this, 'fail', DISK_TEXT.full(full), ev, DISK_FIX);
     if (nearly.length) return result(this, 'warn', DISK_TEXT.nearly(nearly), ev, DISK_FIX);
     return result(this, 'pass', DISK_TEXT.ok);

@@ -9,11 +9,12 @@ import { clientIps, hostOr, isResult, mergeFixes, result, shq } from './support/
 import { needsRootResult, normalizeIp } from './support/host-access';
 
 export const FAIL2BAN_TEXT = {
-  banned: (pairs: { jail: string; ip: string }[]) =>
-    `fail2ban has banned ${pairs.map((p) => `${p.ip} (jail ${p.jail})`).join(', ')}.`,
+  banned: (pairs: { jail: string; ip: string }[]) => `fail2ban has banned ${pairs.map((p) => `${p.ip} (jail ${p.jail})`).join(', ')}.`,
   listed: (tool: string, ips: string[]) => `${tool} lists ${ips.join(', ')} as an attacker.`,
-  notRunning: (error: string | undefined) => `fail2ban is installed but its server is not answering${error ? `: ${error}` : ''}; its existing firewall rules may still apply.`,
-  clean: (tools: string[]) => (tools.length ? `No client address is banned by ${tools.join(', ')}.` : 'No intrusion blocker (fail2ban, DenyHosts, sshguard) found.'),
+  notRunning: (error: string | undefined) =>
+    `fail2ban is installed but its server is not answering${error ? `: ${error}` : ''}; its existing firewall rules may still apply.`,
+  clean: (tools: string[]) =>
+    tools.length ? `No client address is banned by ${tools.join(', ')}.` : 'No intrusion blocker (fail2ban, DenyHosts, sshguard) found.',
 } as const;
 
 export const FAIL2BAN_FIX = {
@@ -33,7 +34,9 @@ export const FAIL2BAN_FIX = {
   }),
   sshguard: (ips: string[]): Fix => ({
     summary: `Remove ${ips.join(', ')} from sshguard's blacklist and whitelist them.`,
-    commands: ips.map((ip) => `sed -i '/${ip.replace(/\./g, '\\.')}/d' /var/lib/sshguard/blacklist.db && echo ${ip} >> /etc/sshguard/whitelist && systemctl restart sshguard`),
+    commands: ips.map(
+      (ip) => `sed -i '/${ip.replace(/\./g, '\\.')}/d' /var/lib/sshguard/blacklist.db && echo ${ip} >> /etc/sshguard/whitelist && systemctl restart sshguard`,
+    ),
   }),
 } as const;
 

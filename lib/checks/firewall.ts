@@ -22,7 +22,8 @@ export const FIREWALL_TEXT = {
   open: (port: number, ips: string[]) => `The host firewall lets tcp/${port} in from ${ips.join(', ')}.`,
   none: 'No host firewall rules (iptables and nftables are empty or absent).',
   unreadable: (what: string[]) => `not inspected: the firewall rules could not be read (${what.join('; ')}); an empty answer is not an open firewall.`,
-  cut: (cmds: string[]) => `${cmds.join(' and ')} output was cut by the collector's size cap: a rule in the missing part could drop SSH, so the firewall is not evaluable; review it.`,
+  cut: (cmds: string[]) =>
+    `${cmds.join(' and ')} output was cut by the collector's size cap: a rule in the missing part could drop SSH, so the firewall is not evaluable; review it.`,
 } as const;
 
 /** An nftables line that drops or rejects. */
@@ -63,15 +64,24 @@ export const FIREWALL_FIX = {
 export const NFT_FIX = {
   deleteRule: (r: NftRule): Fix => ({
     summary: `Delete the nftables rule that blocks SSH (${nftRuleRef(r)}: ${r.text}).`,
-    commands: ['nft list ruleset > /root/nftables.sshdoctor-$(date +%Y%m%d%H%M%S)', `nft delete rule ${r.family} ${r.table} ${r.chain} handle ${r.handle ?? 'HANDLE'}`],
+    commands: [
+      'nft list ruleset > /root/nftables.sshdoctor-$(date +%Y%m%d%H%M%S)',
+      `nft delete rule ${r.family} ${r.table} ${r.chain} handle ${r.handle ?? 'HANDLE'}`,
+    ],
   }),
   insertAccept: (c: NftChain, ip: string, port: number): Fix => ({
     summary: `Accept tcp/${port} from ${ip} at the top of ${c.family} ${c.table} ${c.name} (its policy drops it).`,
-    commands: ['nft list ruleset > /root/nftables.sshdoctor-$(date +%Y%m%d%H%M%S)', `nft insert rule ${c.family} ${c.table} ${c.name} ${net.isIPv6(ip) ? 'ip6' : 'ip'} saddr ${ip} tcp dport ${port} accept`],
+    commands: [
+      'nft list ruleset > /root/nftables.sshdoctor-$(date +%Y%m%d%H%M%S)',
+      `nft insert rule ${c.family} ${c.table} ${c.name} ${net.isIPv6(ip) ? 'ip6' : 'ip'} saddr ${ip} tcp dport ${port} accept`,
+    ],
   }),
   firewalld: (zone: string, port: number): Fix => ({
     summary: `Open SSH in firewalld's zone ${zone} (firewalld owns these nftables rules; edits with nft are lost on reload).`,
-    commands: [port === 22 ? `firewall-cmd --permanent --zone=${zone} --add-service=ssh` : `firewall-cmd --permanent --zone=${zone} --add-port=${port}/tcp`, 'firewall-cmd --reload'],
+    commands: [
+      port === 22 ? `firewall-cmd --permanent --zone=${zone} --add-service=ssh` : `firewall-cmd --permanent --zone=${zone} --add-port=${port}/tcp`,
+      'firewall-cmd --reload',
+    ],
   }),
   ufw: (ip: string, port: number): Fix => ({
     summary: `Allow tcp/${port} from ${ip} in ufw (ufw owns these rules; edits with iptables are lost on reload).`,
@@ -150,9 +160,18 @@ export const firewallCheck: Check = {
           const d = v.decidedBy;
           if ((v.verdict === 'drop' || v.verdict === 'reject') && d) {
             summaries.push(NFT_TEXT.blocked(ip, facts.port, d));
-            evidence.push({ source: 'nft -j list ruleset', text: d.rule ? `${nftRuleRef(d.rule)}: ${d.rule.text}` : `${d.chain.family} ${d.chain.table} ${d.chain.name} ${d.policy ?? 'policy drop'}` });
+            evidence.push({
+              source: 'nft -j list ruleset',
+              text: d.rule ? `${nftRuleRef(d.rule)}: ${d.rule.text}` : `${d.chain.family} ${d.chain.table} ${d.chain.name} ${d.policy ?? 'policy drop'}`,
+            });
             const zone = fw.firewalld.running ? (fw.firewalld.defaultZone ?? 'public') : null;
-            fixes.push(zone && d.chain.table === 'firewalld' ? NFT_FIX.firewalld(zone, facts.port) : d.rule ? NFT_FIX.deleteRule(d.rule) : NFT_FIX.insertAccept(d.chain, ip, facts.port));
+            fixes.push(
+              zone && d.chain.table === 'firewalld'
+                ? NFT_FIX.firewalld(zone, facts.port)
+                : d.rule
+                  ? NFT_FIX.deleteRule(d.rule)
+                  : NFT_FIX.insertAccept(d.chain, ip, facts.port),
+            );
           } else if (v.verdict === 'unknown' && d) {
             nftUnknown = NFT_TEXT.unknown(ip, d.uncertain.length ? d.uncertain : d.rule ? [d.rule] : []);
             for (const r of d.uncertain) uncertain.set(`${nftRuleRef(r)}: ${r.text}`, 'nft -j list ruleset');
@@ -162,7 +181,8 @@ export const firewallCheck: Check = {
         nftUnknown = NFT_TEXT.notEvaluable((err as Error).message);
       }
     } else if (fw.nft.present && (fw.nftJson.truncated || fw.nftJson.error || fw.nft.lines.some((l) => NFT_BLOCKS.test(l) || /policy drop/.test(l)))) {
-      if (fw.nft.lines.some((l) => NFT_BLOCKS.test(l)) || fw.nftJson.truncated) nftUnknown = NFT_TEXT.notEvaluable(fw.nftJson.truncated ? 'the JSON ruleset was cut by the size cap' : (fw.nftJson.error ?? 'nft -j is not available'));
+      if (fw.nft.lines.some((l) => NFT_BLOCKS.test(l)) || fw.nftJson.truncated)
+        nftUnknown = NFT_TEXT.notEvaluable(fw.nftJson.truncated ? 'the JSON ruleset was cut by the size cap' : (fw.nftJson.error ?? 'nft -j is not available'));
     }
     for (const hit of fw.nftClientHits) {
       if (!ips.includes(hit.ip) || !NFT_BLOCKS.test(hit.text) || fw.nftJson.text) continue;
@@ -182,17 +202,41 @@ export const firewallCheck: Check = {
     // A ruleset missing its tail proves nothing about what the tail does: never a pass on it.
     const families = new Set(ips.map((ip) => (net.isIPv6(ip) ? 'ipv6' : 'ipv4')));
     const cut = sets.filter((t) => t.facts.truncated && families.has(t.family)).map((t) => t.cmd);
-    if (cut.length) return result(this, 'warn', FIREWALL_TEXT.cut(cut), [...uncertain].map(([text, source]) => ({ source, text })));
-    if (nftUnknown) return result(this, 'warn', nftUnknown, [...uncertain].map(([text, source]) => ({ source, text })));
+    if (cut.length)
+      return result(
+        this,
+        'warn',
+        FIREWALL_TEXT.cut(cut),
+        [...uncertain].map(([text, source]) => ({ source, text })),
+      );
+    if (nftUnknown)
+      return result(
+        this,
+        'warn',
+        nftUnknown,
+        [...uncertain].map(([text, source]) => ({ source, text })),
+      );
     const setHits = fw.nftClientHits.filter((h) => ips.includes(h.ip) && !NFT_BLOCKS.test(h.text));
     if (setHits.length && !fw.nftJson.text) {
-      return result(this, 'warn', FIREWALL_TEXT.inSet(setHits.map((h) => h.ip)), setHits.map((h) => ({ source: 'nft list ruleset', line: h.line, text: h.text })));
+      return result(
+        this,
+        'warn',
+        FIREWALL_TEXT.inSet(setHits.map((h) => h.ip)),
+        setHits.map((h) => ({ source: 'nft list ruleset', line: h.line, text: h.text })),
+      );
     }
     if (uncertain.size) {
-      return result(this, 'warn', FIREWALL_TEXT.uncertain(uncertain.size), [...uncertain].map(([text, source]) => ({ source, text })));
+      return result(
+        this,
+        'warn',
+        FIREWALL_TEXT.uncertain(uncertain.size),
+        [...uncertain].map(([text, source]) => ({ source, text })),
+      );
     }
     const empty =
-      sets.every((t) => !t.facts.lines.some((l) => l.startsWith('-A'))) && !fw.nft.lines.some((l) => NFT_BLOCKS.test(l) || /policy drop/.test(l)) && !fw.nftJson.text?.includes('"drop"');
+      sets.every((t) => !t.facts.lines.some((l) => l.startsWith('-A'))) &&
+      !fw.nft.lines.some((l) => NFT_BLOCKS.test(l) || /policy drop/.test(l)) &&
+      !fw.nftJson.text?.includes('"drop"');
     return result(this, 'pass', empty ? FIREWALL_TEXT.none : FIREWALL_TEXT.open(facts.port, ips));
   },
 };

@@ -12,7 +12,8 @@ import { isCheckResult, userOr } from './support/user-facts';
 import type { UserFacts } from '../collector/facts';
 
 export const KEY_PERMISSIONS_TEXT = {
-  bad: (u: string, paths: string[]) => `StrictModes refuses ${u}'s keys: ${paths.join(', ')} ${paths.length > 1 ? 'have' : 'has'} a wrong owner or is writable by others ("Authentication refused: bad ownership or modes").`,
+  bad: (u: string, paths: string[]) =>
+    `StrictModes refuses ${u}'s keys: ${paths.join(', ')} ${paths.length > 1 ? 'have' : 'has'} a wrong owner or is writable by others ("Authentication refused: bad ownership or modes").`,
   label: (u: string, label: string, want: string) => `SELinux is enforcing and ${u}'s ~/.ssh is labelled ${label}, not ${want}: sshd may not read the keys.`,
   off: (u: string) => `StrictModes is off: sshd does not check the modes of ${u}'s key files.`,
   unread: (u: string) => `needs root: run with sudo or --via sudo (the path to ${u}'s authorized keys could not be read).`,
@@ -24,7 +25,10 @@ export const KEY_PERMISSIONS_FIX = {
     const inHome = (p: string) => p === home || p.startsWith(`${home}/`);
     // Only the user's own tree is changed automatically (owner: the user); a directory above
     // the home (e.g. /home at 0777) is the administrator's to judge: commands only.
-    const actions: FixAction[] | undefined = home.startsWith('/') && home !== '/' && bad.every((b) => inHome(b.path)) ? bad.map((b) => ({ kind: 'user-path-mode', user: u, path: b.path, mode: wantedMode(b) })) : undefined;
+    const actions: FixAction[] | undefined =
+      home.startsWith('/') && home !== '/' && bad.every((b) => inHome(b.path))
+        ? bad.map((b) => ({ kind: 'user-path-mode', user: u, path: b.path, mode: wantedMode(b) }))
+        : undefined;
     return {
       summary: `Give ${bad.map((b) => b.path).join(', ')} the owner and modes sshd requires.`,
       commands: bad.flatMap((b) => {
@@ -48,7 +52,8 @@ const DEBIAN_FAMILY = /^(debian|ubuntu)$/;
 export const keyPermissionsCheck: Check = {
   id: 'key-permissions',
   title: 'Key file permissions (StrictModes)',
-  description: "With --user: owner and mode of every path component from / to each authorized-keys file, judged by sshd's StrictModes rule (with Debian's private-group exception where it applies).",
+  description:
+    "With --user: owner and mode of every path component from / to each authorized-keys file, judged by sshd's StrictModes rule (with Debian's private-group exception where it applies).",
   needs: ['host'],
   run(facts) {
     const u = userOr(this, facts);
@@ -81,15 +86,30 @@ export const keyPermissionsCheck: Check = {
       const type = (label: string | null) => label?.split(':')[2] ?? null;
       const want = type(u.selinuxExpected) ?? 'ssh_home_t';
       if (u.selinux === 'Enforcing' && u.selinuxLabel && type(u.selinuxLabel) !== want) {
-        return result(this, 'fail', KEY_PERMISSIONS_TEXT.label(u.name, u.selinuxLabel, want), [{ source: 'stat -c %C', text: `${u.selinuxLabel} ${u.home}/.ssh` }], {
-          summary: `Restore the SELinux labels of ${u.home}/.ssh.`,
-          commands: [`restorecon -Rv ${shq(`${u.home}/.ssh`)}`],
-        });
+        return result(
+          this,
+          'fail',
+          KEY_PERMISSIONS_TEXT.label(u.name, u.selinuxLabel, want),
+          [{ source: 'stat -c %C', text: `${u.selinuxLabel} ${u.home}/.ssh` }],
+          {
+            summary: `Restore the SELinux labels of ${u.home}/.ssh.`,
+            commands: [`restorecon -Rv ${shq(`${u.home}/.ssh`)}`],
+          },
+        );
       }
       return result(this, 'pass', KEY_PERMISSIONS_TEXT.ok(u.name));
     }
     const list = [...bad.values()];
     const evidence: Evidence[] = list.map((c) => ({ source: 'stat', text: `${c.mode} ${c.owner}:${c.group} ${c.type} ${c.path}` }));
-    return result(this, 'fail', KEY_PERMISSIONS_TEXT.bad(u.name, list.map((c) => c.path)), evidence, KEY_PERMISSIONS_FIX.chain(u.name, u.home, list));
+    return result(
+      this,
+      'fail',
+      KEY_PERMISSIONS_TEXT.bad(
+        u.name,
+        list.map((c) => c.path),
+      ),
+      evidence,
+      KEY_PERMISSIONS_FIX.chain(u.name, u.home, list),
+    );
   },
 };

@@ -15,8 +15,7 @@ export const RUN_COMMAND_AGENT_TEXT = {
   notInspected: 'The run-command agent status was not inspected.',
   apiFailed: (why: string) => `The run-command agent's status could not be read: ${why}.`,
   online: (agent: string) => `${agent} is online: host-side facts can be collected without SSH.`,
-  offline: (agent: string, raw: string) =>
-    `${agent} is registered but not connected (${raw}): host-side facts cannot be collected until it reconnects.`,
+  offline: (agent: string, raw: string) => `${agent} is registered but not connected (${raw}): host-side facts cannot be collected until it reconnects.`,
   notRegistered: (agent: string) => `${agent} has not registered this instance: host-side facts cannot be collected.`,
   unknown: (agent: string, raw: string) => `${agent} status is ${raw || 'unknown'}.`,
 } as const;
@@ -60,7 +59,10 @@ export const runCommandAgentCheck: Check = {
   run(facts: Facts): CheckResult {
     const cloud = facts.cloud;
     // The status API failed: an error to act on (a permission, an endpoint), never a quiet skip.
-    if (!cloud?.agent && cloud?.agentError) return result(this, 'error', RUN_COMMAND_AGENT_TEXT.apiFailed(cloud.agentError), [{ source: NAMES[cloud.instance.provider].source, text: cloud.agentError }]);
+    if (!cloud?.agent && cloud?.agentError)
+      return result(this, 'error', RUN_COMMAND_AGENT_TEXT.apiFailed(cloud.agentError), [
+        { source: NAMES[cloud.instance.provider].source, text: cloud.agentError },
+      ]);
     if (!cloud?.agent) return result(this, 'skip', RUN_COMMAND_AGENT_TEXT.notInspected);
     const { provider, instanceId, region } = cloud.instance;
     const { agent, source } = NAMES[provider];

@@ -62,9 +62,7 @@ function fixFor(hits: SecurityCenterBlock[]): Fix {
     // Uuid and port come from the API: keep only their own alphabets in the printed command.
     const uuid = (b.uuid ?? '').replace(/[^A-Za-z0-9-]/g, '');
     const port = (b.port ?? '').replace(/[^0-9]/g, '');
-    commands.push(
-      `aliyun sas DisableBruteForceRecord --Id ${id} --BlockIp ${b.ip} --Bound in${uuid ? ` --Uuid ${uuid}` : ''}${port ? ` --Port ${port}` : ''}`,
-    );
+    commands.push(`aliyun sas DisableBruteForceRecord --Id ${id} --BlockIp ${b.ip} --Bound in${uuid ? ` --Uuid ${uuid}` : ''}${port ? ` --Port ${port}` : ''}`);
     actions.push({ kind: 'security-center-unblock', recordId: id, ip: b.ip, source: 'brute-force' });
   }
   const summary =

@@ -153,15 +153,15 @@ export const securityGroupCheck: Check = {
     if (blocked.length) {
       const groupId = groups[0];
       const cidrs = blocked.map(hostCidr);
-      const blocking = drop ? { groupId: drop.groupId, priority: drop.priority, text: drop.text, ...(drop.ruleId ? { ruleId: drop.ruleId.replace(/[^A-Za-z0-9-]/g, '') } : {}) } : undefined;
+      const blocking = drop
+        ? { groupId: drop.groupId, priority: drop.priority, text: drop.text, ...(drop.ruleId ? { ruleId: drop.ruleId.replace(/[^A-Za-z0-9-]/g, '') } : {}) }
+        : undefined;
       const fix = !groupId
         ? null
         : provider === 'alibaba'
           ? SECURITY_GROUP_FIX.alibaba(groupId, facts.port, cidrs, region, blocking)
           : SECURITY_GROUP_FIX.aws(groupId, facts.port, cidrs, region);
-      const summary = byDecision.deny.length
-        ? SECURITY_GROUP_TEXT.explicitDeny(facts.port, byDecision.deny)
-        : SECURITY_GROUP_TEXT.denied(facts.port, blocked);
+      const summary = byDecision.deny.length ? SECURITY_GROUP_TEXT.explicitDeny(facts.port, byDecision.deny) : SECURITY_GROUP_TEXT.denied(facts.port, blocked);
       return result(this, 'fail', summary, evidence, fix);
     }
     if (byDecision['not-evaluable'].length) {

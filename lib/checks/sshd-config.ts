@@ -59,7 +59,8 @@ export const sshdConfigCheck: Check = {
     const privsep = t.output.map((l) => /Missing privilege separation directory: (\S+)/.exec(l)).find(Boolean);
     // sshd checks the directory after the configuration and the host keys, just before -t exits.
     const socket = activeSocketUnit(host);
-    if (privsep && socket && !sshdListener(host) && t.output.length === 1) return result(this, 'pass', SSHD_CONFIG_TEXT.socketPrivsep(privsep[1]!, socket), evidence);
+    if (privsep && socket && !sshdListener(host) && t.output.length === 1)
+      return result(this, 'pass', SSHD_CONFIG_TEXT.socketPrivsep(privsep[1]!, socket), evidence);
     if (privsep) {
       // systemd creates /run/sshd (RuntimeDirectory) when it starts the service; any other
       // directory (RHEL's /usr/share/empty.sshd, /var/empty) or a start without systemd fails.
@@ -70,7 +71,13 @@ export const sshdConfigCheck: Check = {
       // Keys that exist but are too open are the permissions check's finding (and fix);
       // generating keys helps only when there are none.
       const keysExist = host.permissions.some((p) => /\/ssh_host_[a-z0-9]+_key$/.test(p.path));
-      return result(this, 'fail', keysExist ? SSHD_CONFIG_TEXT.keysUnusable : SSHD_CONFIG_TEXT.noHostKeys, evidence, keysExist ? null : SSHD_CONFIG_FIX.hostKeys);
+      return result(
+        this,
+        'fail',
+        keysExist ? SSHD_CONFIG_TEXT.keysUnusable : SSHD_CONFIG_TEXT.noHostKeys,
+        evidence,
+        keysExist ? null : SSHD_CONFIG_FIX.hostKeys,
+      );
     }
     const located = t.output.map((l) => LINE_ERROR.exec(l)).find(Boolean);
     if (located) {

@@ -70,7 +70,8 @@ export const sshdLibrariesCheck: Check = {
     const orphans: string[] = [];
     for (const m of host.sshd.missing) {
       const t = linkTarget(host, m);
-      for (const c of m.candidates) evidence.push({ source: 'ls -l', text: c.kind === 'link' ? `${c.path} -> ${c.target}${c.resolves ? '' : ' (dangling)'}` : `${c.path}` });
+      for (const c of m.candidates)
+        evidence.push({ source: 'ls -l', text: c.kind === 'link' ? `${c.path} -> ${c.target}${c.resolves ? '' : ' (dangling)'}` : `${c.path}` });
       if (t) links.push(t);
       else orphans.push(m.lib);
     }

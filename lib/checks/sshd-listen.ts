@@ -22,7 +22,10 @@ export const SSHD_LISTEN_FIX = {
   }),
   listenAddress: <Fix>{
     summary: 'Make sshd listen on all addresses: remove or widen ListenAddress in /etc/ssh/sshd_config, then test and restart sshd.',
-    commands: ["grep -n -i '^ *ListenAddress' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf", 'sshd -t && systemctl restart sshd || systemctl restart ssh'],
+    commands: [
+      "grep -n -i '^ *ListenAddress' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf",
+      'sshd -t && systemctl restart sshd || systemctl restart ssh',
+    ],
   },
   otherProcess: (port: number, proc: string): Fix => ({
     summary: `Stop ${proc} or move it off port ${port}, then start sshd.`,
@@ -35,7 +38,7 @@ const LOOPBACK = /^(127\.|::1$)/;
 export const sshdListenCheck: Check = {
   id: 'sshd-listen',
   title: 'sshd listens on the SSH port',
-  description: 'Compares the kernel\'s listening sockets with the port probed and sshd\'s configured Port and ListenAddress.',
+  description: "Compares the kernel's listening sockets with the port probed and sshd's configured Port and ListenAddress.",
   needs: ['host'],
   run(facts) {
     const host = hostOr(this, facts);
@@ -46,19 +49,27 @@ export const sshdListenCheck: Check = {
     const evidence = on.map((s) => ({ source: '/proc/net/tcp', text: `${s.address}:${s.port} LISTEN${s.process ? ` ${s.process}` : ''}` }));
     if (on.length) {
       const proc = on.find((s) => s.process)?.process;
-      if (proc && !/sshd|systemd/.test(proc)) return result(this, 'fail', SSHD_LISTEN_TEXT.otherProcess(port, proc), evidence, SSHD_LISTEN_FIX.otherProcess(port, proc));
+      if (proc && !/sshd|systemd/.test(proc))
+        return result(this, 'fail', SSHD_LISTEN_TEXT.otherProcess(port, proc), evidence, SSHD_LISTEN_FIX.otherProcess(port, proc));
       if (on.every((s) => LOOPBACK.test(s.address)) && !facts.clients.every((c) => LOOPBACK.test(c.ip))) {
         return result(this, 'fail', SSHD_LISTEN_TEXT.loopbackOnly(port), evidence, SSHD_LISTEN_FIX.listenAddress);
       }
       if (!proc && configured && !configured.includes(port)) {
-        return result(this, 'fail', SSHD_LISTEN_TEXT.otherProcess(port, `a process that is not sshd (sshd is configured for port ${configured.join(', ')})`), evidence);
+        return result(
+          this,
+          'fail',
+          SSHD_LISTEN_TEXT.otherProcess(port, `a process that is not sshd (sshd is configured for port ${configured.join(', ')})`),
+          evidence,
+        );
       }
       return result(this, 'pass', SSHD_LISTEN_TEXT.ok(port, on.map((s) => s.address).join(', ')), evidence);
     }
     const sshdPorts = [...new Set(host.listening.filter((s) => s.process === 'sshd').map((s) => s.port))];
     const elsewhere = sshdPorts.length ? sshdPorts : configured?.filter((p) => p !== port && host.listening.some((s) => s.port === p));
     if (elsewhere?.length) {
-      const ev = host.listening.filter((s) => elsewhere.includes(s.port)).map((s) => ({ source: '/proc/net/tcp', text: `${s.address}:${s.port} LISTEN${s.process ? ` ${s.process}` : ''}` }));
+      const ev = host.listening
+        .filter((s) => elsewhere.includes(s.port))
+        .map((s) => ({ source: '/proc/net/tcp', text: `${s.address}:${s.port} LISTEN${s.process ? ` ${s.process}` : ''}` }));
       const cfg = host.sshd.configLines.filter((l) => /^\s*port\s/i.test(l.text)).map((l) => ({ source: l.file, line: l.line, text: l.text }));
       return result(this, 'fail', SSHD_LISTEN_TEXT.otherPort(port, elsewhere), [...cfg, ...ev], SSHD_LISTEN_FIX.usePort(elsewhere));
     }

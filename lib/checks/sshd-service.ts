@@ -36,7 +36,8 @@ export const SSHD_SERVICE_FIX = {
 } as const;
 
 /** Lines sshd writes when it cannot start or serve (bind, config, keys, privilege separation, libraries). */
-const FATAL = /\bsshd(?:-session)?\[\d+\]:.*(\bfatal\b|Bind to port .* failed|Cannot bind any address|Missing privilege separation directory|no hostkeys available|Unable to load host key|Bad configuration option|terminating, \d+ bad configuration|error while loading shared libraries)/i;
+const FATAL =
+  /\bsshd(?:-session)?\[\d+\]:.*(\bfatal\b|Bind to port .* failed|Cannot bind any address|Missing privilege separation directory|no hostkeys available|Unable to load host key|Bad configuration option|terminating, \d+ bad configuration|error while loading shared libraries)/i;
 
 export const sshdServiceCheck: Check = {
   id: 'sshd-service',
@@ -47,7 +48,8 @@ export const sshdServiceCheck: Check = {
     const host = hostOr(this, facts);
     if (isResult(host)) return host;
     const listener = sshdListener(host);
-    if (listener) return result(this, 'pass', SSHD_SERVICE_TEXT.running(listener.args, listener.pid), [{ source: 'ps', text: `${listener.pid} ${listener.args}` }]);
+    if (listener)
+      return result(this, 'pass', SSHD_SERVICE_TEXT.running(listener.args, listener.pid), [{ source: 'ps', text: `${listener.pid} ${listener.args}` }]);
     const socket = activeSocketUnit(host);
     if (socket) return result(this, 'pass', SSHD_SERVICE_TEXT.socket(socket), [{ source: 'systemctl', text: `${socket} active` }]);
     if (!host.sshd.path) return result(this, 'fail', SSHD_SERVICE_TEXT.noBinary, [], SSHD_SERVICE_FIX.install(host.os.id));
@@ -59,8 +61,15 @@ export const sshdServiceCheck: Check = {
     const last = [...recentLines(host.authLog.lines, host).recent].reverse().find((l) => FATAL.test(l));
     const older = last ? undefined : [...host.authLog.lines].reverse().find((l) => FATAL.test(l));
     if (last) evidence.push({ source: host.authLog.source ?? 'sshd log', text: last.slice(0, 300) });
-    else if (older) evidence.push({ source: host.authLog.source ?? 'sshd log', text: `(older than ${RECENT_MINUTES} minutes, or of unknown age) ${older.slice(0, 280)}` });
+    else if (older)
+      evidence.push({ source: host.authLog.source ?? 'sshd log', text: `(older than ${RECENT_MINUTES} minutes, or of unknown age) ${older.slice(0, 280)}` });
     const summary = failed ? SSHD_SERVICE_TEXT.failed(failed.name, failed.result) : SSHD_SERVICE_TEXT.stopped;
-    return result(this, 'fail', last ? `${summary} ${SSHD_SERVICE_TEXT.lastWords(last.replace(/^.*?\bsshd(?:-session)?\[\d+\]:\s*/, '').slice(0, 200))}` : summary, evidence, fix);
+    return result(
+      this,
+      'fail',
+      last ? `${summary} ${SSHD_SERVICE_TEXT.lastWords(last.replace(/^.*?\bsshd(?:-session)?\[\d+\]:\s*/, '').slice(0, 200))}` : summary,
+      evidence,
+      fix,
+    );
   },
 };

@@ -69,7 +69,8 @@ export const tcpWrappersCheck: Check = {
       text: `${d.rule ?? ''}  → denies ${d.client}${d.caveats.length ? ` (${d.caveats.join('; ')})` : ''}`,
     }));
     for (const d of decisions) {
-      if (d.decision === 'allow' && d.caveats.length) evidence.push({ source: d.file ?? 'hosts_access', ...(d.line ? { line: d.line } : {}), text: `${d.client}: ${d.caveats.join('; ')}` });
+      if (d.decision === 'allow' && d.caveats.length)
+        evidence.push({ source: d.file ?? 'hosts_access', ...(d.line ? { line: d.line } : {}), text: `${d.client}: ${d.caveats.join('; ')}` });
     }
 
     if (host.sshd.linksLibwrap === false) {

@@ -17,8 +17,10 @@ export const USER_ACCESS_TEXT = {
   root: (v: string) => `PermitRootLogin ${v}: sshd refuses root${v === 'no' ? '' : ' with a key'} ("ROOT LOGIN REFUSED").`,
   pubkey: (u: string, client: string) => `PubkeyAuthentication is off for ${u} from ${client} (a Match block or the global setting): no key is accepted.`,
   methods: (v: string) => `AuthenticationMethods ${v}: a key alone is not enough to log in.`,
-  pamAccess: (u: string, client: string, line: number) => `pam_access refuses ${u} from ${client}: /etc/security/access.conf line ${line} denies it ("Access denied ... by PAM account configuration").`,
-  pamAccessUnknown: (u: string, client: string, why: string) => `pam_access decides whether ${u} may log in from ${client}, and its rules could not be judged here (${why}).`,
+  pamAccess: (u: string, client: string, line: number) =>
+    `pam_access refuses ${u} from ${client}: /etc/security/access.conf line ${line} denies it ("Access denied ... by PAM account configuration").`,
+  pamAccessUnknown: (u: string, client: string, why: string) =>
+    `pam_access decides whether ${u} may log in from ${client}, and its rules could not be judged here (${why}).`,
   unread: (why: string) => `sshd -T -C could not run (${why}): sshd's rules for this user were not inspected.`,
   ok: (u: string) => `sshd's Allow/Deny rules, PermitRootLogin and public-key settings let ${u} in from these clients.`,
 } as const;
@@ -28,13 +30,20 @@ const editFix = (keyword: string, where: { file: string; line: number; text: str
   if (!where || !edit) {
     return {
       summary: `Change ${keyword} in sshd's configuration (this changes who may log in), then check with sshd -t and reload sshd.`,
-      commands: [`grep -rni '^[[:space:]]*${keyword}' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/`, 'sshd -t && (systemctl reload ssh || systemctl reload sshd)'],
+      commands: [
+        `grep -rni '^[[:space:]]*${keyword}' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/`,
+        'sshd -t && (systemctl reload ssh || systemctl reload sshd)',
+      ],
     };
   }
   const f = shq(where.file);
   return {
     summary: `Change ${where.file} line ${where.line} (${where.text.trim()}) (this changes who may log in), then check with sshd -t and reload sshd.`,
-    commands: [`cp -p ${f} ${f}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)`, `sed -i ${shq(`${where.line}${edit}`)} ${f}`, 'sshd -t && (systemctl reload ssh || systemctl reload sshd)'],
+    commands: [
+      `cp -p ${f} ${f}.sshdoctor-$(date -u +%Y%m%dT%H%M%SZ)`,
+      `sed -i ${shq(`${where.line}${edit}`)} ${f}`,
+      'sshd -t && (systemctl reload ssh || systemctl reload sshd)',
+    ],
   };
 };
 
@@ -42,7 +51,10 @@ const editFix = (keyword: string, where: { file: string; line: number; text: str
 const EDIT = {
   add: (word: string) => `s/$/ ${word}/`,
   // Dropping the only word would leave "DenyUsers" with no argument, which sshd refuses: comment it out.
-  drop: (text: string, word: string) => (text.trim().split(/\s+/).slice(1).includes(word) && text.trim().split(/\s+/).length > 2 ? `s/[[:space:]]${word.replace(/[.]/g, '\\.')}\\([[:space:]]\\|$\\)/\\1/` : 's/^/# sshdoctor: /'),
+  drop: (text: string, word: string) =>
+    text.trim().split(/\s+/).slice(1).includes(word) && text.trim().split(/\s+/).length > 2
+      ? `s/[[:space:]]${word.replace(/[.]/g, '\\.')}\\([[:space:]]\\|$\\)/\\1/`
+      : 's/^/# sshdoctor: /',
   set: (keyword: string, value: string) => `s/^\\([[:space:]]*\\)[A-Za-z]*.*/\\1${keyword} ${value}/`,
   comment: () => 's/^/# sshdoctor: /',
 };
@@ -50,7 +62,8 @@ const EDIT = {
 export const userAccessCheck: Check = {
   id: 'user-access',
   title: "sshd's rules for this user",
-  description: 'With --user: the effective DenyUsers, AllowUsers, DenyGroups, AllowGroups, PermitRootLogin, PubkeyAuthentication and AuthenticationMethods for the user and each client (sshd -T -C, so Match blocks apply), with the config line that sets them.',
+  description:
+    'With --user: the effective DenyUsers, AllowUsers, DenyGroups, AllowGroups, PermitRootLogin, PubkeyAuthentication and AuthenticationMethods for the user and each client (sshd -T -C, so Match blocks apply), with the config line that sets them.',
   needs: ['host'],
   run(facts) {
     const u = userOr(this, facts);
@@ -74,18 +87,28 @@ export const userAccessCheck: Check = {
       };
       const list = (k: string) => (o[k] ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean);
       // user@host patterns match on the user part here; the host part is the client's.
-      const userMatches = (pats: string[]) => matchPatternList(pats.map((p) => p.split('@')[0]!), u.name);
+      const userMatches = (pats: string[]) =>
+        matchPatternList(
+          pats.map((p) => p.split('@')[0]!),
+          u.name,
+        );
       const deny = list('denyusers');
       if (deny.length && userMatches(deny)) return hit('DenyUsers', USER_ACCESS_TEXT.denyUsers(u.name, deny.join(' ')), (t) => EDIT.drop(t, u.name));
       const allow = list('allowusers');
       if (allow.length && !userMatches(allow)) return hit('AllowUsers', USER_ACCESS_TEXT.allowUsers(u.name, allow.join(' ')), () => EDIT.add(u.name));
       const denyG = list('denygroups');
-      if (denyG.length && u.groups.some((g) => matchPatternList(denyG, g))) return hit('DenyGroups', USER_ACCESS_TEXT.denyGroups(u.name, denyG.join(' ')), (t) => EDIT.drop(t, u.groups.find((g) => matchPatternList(denyG, g)) ?? ''));
+      if (denyG.length && u.groups.some((g) => matchPatternList(denyG, g)))
+        return hit('DenyGroups', USER_ACCESS_TEXT.denyGroups(u.name, denyG.join(' ')), (t) =>
+          EDIT.drop(t, u.groups.find((g) => matchPatternList(denyG, g)) ?? ''),
+        );
       const allowG = list('allowgroups');
-      if (allowG.length && !u.groups.some((g) => matchPatternList(allowG, g))) return hit('AllowGroups', USER_ACCESS_TEXT.allowGroups(u.name, allowG.join(' ')), () => EDIT.add(u.primaryGroup?.name ?? u.groups[0] ?? u.name));
+      if (allowG.length && !u.groups.some((g) => matchPatternList(allowG, g)))
+        return hit('AllowGroups', USER_ACCESS_TEXT.allowGroups(u.name, allowG.join(' ')), () => EDIT.add(u.primaryGroup?.name ?? u.groups[0] ?? u.name));
       const prl = o.permitrootlogin?.[0];
-      if (u.uid === 0 && (prl === 'no' || (prl === 'forced-commands-only' && facts.user?.publicKey))) return hit('PermitRootLogin', USER_ACCESS_TEXT.root(prl), () => EDIT.set('PermitRootLogin', 'prohibit-password'));
-      if (facts.user?.publicKey && o.pubkeyauthentication?.[0] === 'no') return hit('PubkeyAuthentication', USER_ACCESS_TEXT.pubkey(u.name, e.client), () => EDIT.set('PubkeyAuthentication', 'yes'));
+      if (u.uid === 0 && (prl === 'no' || (prl === 'forced-commands-only' && facts.user?.publicKey)))
+        return hit('PermitRootLogin', USER_ACCESS_TEXT.root(prl), () => EDIT.set('PermitRootLogin', 'prohibit-password'));
+      if (facts.user?.publicKey && o.pubkeyauthentication?.[0] === 'no')
+        return hit('PubkeyAuthentication', USER_ACCESS_TEXT.pubkey(u.name, e.client), () => EDIT.set('PubkeyAuthentication', 'yes'));
       const methods = o.authenticationmethods?.[0];
       if (facts.user?.publicKey && methods && methods !== 'any' && !methods.split(/\s+/).some((m) => m === 'publickey')) {
         return hit('AuthenticationMethods', USER_ACCESS_TEXT.methods(methods), () => EDIT.comment());

@@ -81,10 +81,20 @@ export async function diagnoseLocal(target: Extract<Target, { kind: 'local' }>, 
   });
 }
 
-type ParsedValues = { [K in keyof typeof TARGET_OPTIONS]?: (typeof TARGET_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof TARGET_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+type ParsedValues = {
+  [K in keyof typeof TARGET_OPTIONS]?: (typeof TARGET_OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof TARGET_OPTIONS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
+};
 
 /** Runs node's parseArgs with `extra` options on top of the target options; usage errors name the flag. */
-export function parseCommandArgs<E extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(argv: string[], command: string, extra: E) {
+export function parseCommandArgs<E extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
+  argv: string[],
+  command: string,
+  extra: E,
+) {
   try {
     return parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...TARGET_OPTIONS, ...extra } });
   } catch (err) {
@@ -102,11 +112,21 @@ export function parseTargetArgs(values: ParsedValues, positionals: string[]): Ta
   const user = parseUserArgs(values.user, values['public-key']);
   if (instanceId !== undefined) {
     if (values.local) throw new UsageError('--local', 'cannot be combined with an instance ID');
-    if (values.host !== undefined) throw new UsageError('--host', 'not allowed with an instance ID: the probe targets only addresses the cloud API returns for the instance');
+    if (values.host !== undefined)
+      throw new UsageError('--host', 'not allowed with an instance ID: the probe targets only addresses the cloud API returns for the instance');
     if (values.via !== undefined) throw new UsageError('--via', 'not allowed with an instance ID: the collector runs through the cloud run-command API');
     return {
       kind: 'cloud',
-      args: { instanceId, provider: values.provider, region: values.region, address: values.address, outputBucket: values['output-bucket'], clientIps, port, ...(user ? { user } : {}) },
+      args: {
+        instanceId,
+        provider: values.provider,
+        region: values.region,
+        address: values.address,
+        outputBucket: values['output-bucket'],
+        clientIps,
+        port,
+        ...(user ? { user } : {}),
+      },
     };
   }
   for (const flag of ['provider', 'region', 'address', 'output-bucket'] as const) {

@@ -4,15 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  clientAddress,
-  decide,
-  linesFromText,
-  parseHostsFile,
-  type HostsFile,
-  type WrappersDecision,
-  type WrappersPolicy,
-} from '../wrappers/index';
+import { clientAddress, decide, linesFromText, parseHostsFile, type HostsFile, type WrappersDecision, type WrappersPolicy } from '../wrappers/index';
 import { UsageError } from './errors';
 import { EXIT, type Command } from './io';
 

@@ -30,7 +30,6 @@ export class AlibabaEndpointError extends Error {
   override readonly name = 'AlibabaEndpointError';
 }
 
-
 /** A Security Center record is not what the fix expects (another address, a malformed id): nothing was deleted. */
 export class SecurityCenterPreconditionError extends Error {
   override readonly name = 'SecurityCenterPreconditionError';

@@ -21,12 +21,7 @@ import { AlibabaApiError, SecurityCenterPreconditionError } from './alibaba-erro
 import { CloudApiError } from './errors';
 import type { EcsSdkClient } from './ecs-sdk';
 import type { OpenApiClientConfig } from './alibaba-sdk';
-import {
-  describeCloudAssistantStatus,
-  describeEcsInstance,
-  describeEcsSecurityGroupRules,
-  listEcsInstancesByTag,
-} from '../inventory/ecs-inventory';
+import { describeCloudAssistantStatus, describeEcsInstance, describeEcsSecurityGroupRules, listEcsInstancesByTag } from '../inventory/ecs-inventory';
 import { deleteCustomBlockRecord, describeSecurityCenterBlocks, disableBruteForceRecord } from './sas-client';
 import { createCloudAssistantRunner, runFleetCloudAssistant, type PollOptions } from '../runners/cloud-assistant-runner';
 
@@ -126,9 +121,7 @@ export function createAlibabaProvider(opts: AlibabaProviderOptions): CloudProvid
     securityCenter: {
       async unblock(recordId, ip, source) {
         try {
-          return source === 'brute-force'
-            ? await disableBruteForceRecord(sas, recordId, ip)
-            : await deleteCustomBlockRecord(sas, recordId, ip);
+          return source === 'brute-force' ? await disableBruteForceRecord(sas, recordId, ip) : await deleteCustomBlockRecord(sas, recordId, ip);
         } catch (err) {
           if (err instanceof SecurityCenterPreconditionError) return { result: 'precondition-failed', detail: err.message };
           // The audit keeps this message: say which grant is missing, not just "Forbidden".
@@ -148,12 +141,7 @@ function resolveEndpoint(value: string | undefined, variable: string, fallback: 
 }
 
 /** An RpcCaller whose SDK client (and the SDK itself) is created on the first call. */
-function lazyCaller(
-  injected: OpenApiClientLike | undefined,
-  endpoint: AlibabaEndpoint,
-  product: RpcProduct,
-  opts: AlibabaProviderOptions,
-): RpcCaller {
+function lazyCaller(injected: OpenApiClientLike | undefined, endpoint: AlibabaEndpoint, product: RpcProduct, opts: AlibabaProviderOptions): RpcCaller {
   let caller: Promise<RpcCaller> | undefined;
   const build = async (): Promise<RpcCaller> => {
     const sdk = await import('./alibaba-sdk');
@@ -185,11 +173,7 @@ function clientConfig(endpoint: AlibabaEndpoint, opts: AlibabaProviderOptions): 
 function reasonOf(err: unknown): string {
   if (err instanceof AlibabaApiError) {
     const hint =
-      err.kind === 'access-denied'
-        ? ' (grant it in the RAM policy, see infra/ram-policy.json)'
-        : err.kind === 'throttled'
-          ? ' (throttled after retries)'
-          : '';
+      err.kind === 'access-denied' ? ' (grant it in the RAM policy, see infra/ram-policy.json)' : err.kind === 'throttled' ? ' (throttled after retries)' : '';
     return `${err.message}${hint}`;
   }
   return err instanceof Error ? err.message : String(err);

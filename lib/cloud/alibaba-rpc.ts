@@ -133,9 +133,7 @@ function classify(code: string, statusCode: number | undefined): AlibabaErrorKin
   }
   if (code.includes('Throttling') || statusCode === 429) return 'throttled';
   if (
-    /^(Forbidden|NoPermission|InvalidAccessKeyId|SignatureDoesNotMatch|IncompleteSignature|InvalidSecurityToken|Unauthorized)/.test(
-      code,
-    ) ||
+    /^(Forbidden|NoPermission|InvalidAccessKeyId|SignatureDoesNotMatch|IncompleteSignature|InvalidSecurityToken|Unauthorized)/.test(code) ||
     statusCode === 401 ||
     statusCode === 403
   ) {
@@ -165,8 +163,7 @@ export interface AlibabaEndpoint {
  */
 export function parseEndpointOverride(value: string, variable: string): AlibabaEndpoint {
   const v = value.trim();
-  const fail = (rule: string) =>
-    new AlibabaEndpointError(`${variable}: ${rule} (expected host:port, e.g. 127.0.0.1:8443 or ecs.cn-hangzhou.aliyuncs.com)`);
+  const fail = (rule: string) => new AlibabaEndpointError(`${variable}: ${rule} (expected host:port, e.g. 127.0.0.1:8443 or ecs.cn-hangzhou.aliyuncs.com)`);
   if (v === '') throw fail('must not be empty');
   if (v.includes('://')) throw fail('must not include a scheme; http is used only for loopback hosts, https otherwise');
   if (/[/?#@\s]/.test(v)) throw fail('must be a bare host and optional port, without path, query, user or spaces');

@@ -11,13 +11,7 @@ import type { CloudProvider, NotInspected } from './types';
 import type { CloudFacts, InstanceInfo } from '../inventory/types';
 import type { RunRequest, RunResult } from '../runners/types';
 import { CloudApiError } from './errors';
-import {
-  describeEc2Instance,
-  describeSecurityGroupRules,
-  describeSsmAgent,
-  describeSubnetNetworkAcl,
-  listEc2InstancesByTag,
-} from '../inventory/ec2-inventory';
+import { describeEc2Instance, describeSecurityGroupRules, describeSsmAgent, describeSubnetNetworkAcl, listEc2InstancesByTag } from '../inventory/ec2-inventory';
 import { classifyAwsError, createSsmRunner, type OutputStore, type SsmPollOptions, type SsmRunnerOptions } from '../runners/ssm-runner';
 import { runSsmFleet } from '../runners/ssm-fleet';
 

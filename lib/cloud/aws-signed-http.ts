@@ -93,7 +93,14 @@ const THROTTLING = new Set([
   'PriorRequestNotComplete',
 ]);
 const TRANSIENT = new Set(['InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable', 'RequestTimeout', 'RequestTimeoutException']);
-const CLOCK_SKEW = new Set(['AuthFailure', 'RequestExpired', 'RequestInTheFuture', 'RequestTimeTooSkewed', 'SignatureDoesNotMatch', 'InvalidSignatureException']);
+const CLOCK_SKEW = new Set([
+  'AuthFailure',
+  'RequestExpired',
+  'RequestInTheFuture',
+  'RequestTimeTooSkewed',
+  'SignatureDoesNotMatch',
+  'InvalidSignatureException',
+]);
 const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 // The SDK's standard retry strategy: random delay up to base * 2^attempt, capped at 20 s.
 const BASE_MS = 100;
@@ -160,7 +167,15 @@ interface RawResponse {
 const agents = { http: new nodeHttp.Agent({ keepAlive: true }), https: new nodeHttps.Agent({ keepAlive: true }) };
 
 // `path` goes in the options, not the URL: a URL would resolve `.`/`..` segments of S3 keys.
-function transmit(url: URL, path: string, method: string, headers: Record<string, string>, body: string, timeoutMs: number, maxBytes: number): Promise<RawResponse> {
+function transmit(
+  url: URL,
+  path: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  maxBytes: number,
+): Promise<RawResponse> {
   const https = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
     const req = (https ? nodeHttps : nodeHttp).request(url, { method, path, headers, agent: https ? agents.https : agents.http, timeout: timeoutMs }, (res) => {
@@ -217,7 +232,10 @@ export function createAwsSignedHttp(opts: AwsSignedHttpOptions): AwsSignedHttp {
     (endpoint ??= (async () => {
       const configured = opts.endpoint ?? (await configuredEndpoint(service, opts.envId));
       if (configured) return { url: new URL(configured), configured: true };
-      const [fips, dual] = await Promise.all([flag('AWS_USE_FIPS_ENDPOINT', 'use_fips_endpoint'), flag('AWS_USE_DUALSTACK_ENDPOINT', 'use_dualstack_endpoint')]);
+      const [fips, dual] = await Promise.all([
+        flag('AWS_USE_FIPS_ENDPOINT', 'use_fips_endpoint'),
+        flag('AWS_USE_DUALSTACK_ENDPOINT', 'use_dualstack_endpoint'),
+      ]);
       return { url: new URL(`https://${opts.regionalHost(region, fips, dual)}`), configured: false };
     })().catch((err: unknown) => {
       endpoint = undefined;

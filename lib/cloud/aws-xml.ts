@@ -62,4 +62,3 @@ export function xmlText(node: XmlNode | undefined, name: string): string | undef
 export function xmlItems(node: XmlNode | undefined, name: string): XmlNode[] {
   return xmlChild(node, name)?.children.filter((c) => c.name === 'item') ?? [];
 }
-

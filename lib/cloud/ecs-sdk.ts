@@ -82,7 +82,17 @@ const CALLS: Record<string, Call> = {
     const body: Record<string, string> = {};
     for (const [k, v] of Object.entries(p)) if (v !== undefined) body[k] = String(v);
     const res = await (c as unknown as OpenApiClientLike).callApi(
-      { action: 'RunCommand', version: '2014-05-26', protocol: 'HTTPS', pathname: '/', method: 'POST', authType: 'AK', style: 'RPC', reqBodyType: 'formData', bodyType: 'json' },
+      {
+        action: 'RunCommand',
+        version: '2014-05-26',
+        protocol: 'HTTPS',
+        pathname: '/',
+        method: 'POST',
+        authType: 'AK',
+        style: 'RPC',
+        reqBodyType: 'formData',
+        bodyType: 'json',
+      },
       { query: {}, body },
       rt,
     );

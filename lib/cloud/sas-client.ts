@@ -167,8 +167,7 @@ function bruteForceBlock(r: Record<string, unknown>, uuid: string): SecurityCent
 function customBlock(r: Record<string, unknown>, instanceId: string, uuid: string | undefined): SecurityCenterBlock | null {
   if (Number(r.Status) !== 1) return null;
   const targets = arr(r.TargetList).map(obj);
-  const applies =
-    targets.length === 0 || targets.some((t) => str(t.Target) === instanceId || (uuid !== undefined && str(t.Target) === uuid));
+  const applies = targets.length === 0 || targets.some((t) => str(t.Target) === instanceId || (uuid !== undefined && str(t.Target) === uuid));
   if (!applies) return null;
   const ip = str(r.BlockIp);
   const until = isoFromMs(r.BlockExpireDate);

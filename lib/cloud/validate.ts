@@ -49,7 +49,11 @@ export function canonicalIp(input: unknown, field = 'clientIp'): string {
   if (typeof input !== 'string' || input.length > 45) throw new CloudValidationError(field, 'must be an IPv4 or IPv6 address');
   const family = input.includes('%') ? 0 : isIP(input);
   let out: string;
-  if (family === 4) out = input.split('.').map((o) => String(Number(o))).join('.');
+  if (family === 4)
+    out = input
+      .split('.')
+      .map((o) => String(Number(o)))
+      .join('.');
   else if (family === 6) out = new URL(`http://[${input}]`).hostname.slice(1, -1);
   else throw new CloudValidationError(field, 'must be an IPv4 or IPv6 address (no CIDR, no zone id)');
   if (!/^[0-9a-f.:]+$/.test(out)) throw new CloudValidationError(field, 'must be an IPv4 or IPv6 address');

@@ -84,7 +84,14 @@ const userFacts = z.object({
   primaryGroup: z.nullable(z.object({ name: z.string(), members: z.array(z.string()) })),
   /** Derived from the shadow line (never the hash); null when /etc/shadow was unreadable. */
   shadow: z.nullable(
-    z.object({ locked: z.boolean(), noPassword: z.boolean(), lastChange: z.nullable(z.number()), maxDays: z.nullable(z.number()), inactiveDays: z.nullable(z.number()), expireDay: z.nullable(z.number()) }),
+    z.object({
+      locked: z.boolean(),
+      noPassword: z.boolean(),
+      lastChange: z.nullable(z.number()),
+      maxDays: z.nullable(z.number()),
+      inactiveDays: z.nullable(z.number()),
+      expireDay: z.nullable(z.number()),
+    }),
   ),
   /** Days since the epoch on the host's clock. */
   today: z.nullable(z.number()),
@@ -184,7 +191,9 @@ export const hostFactsSchema = z.object({
     installed: z.boolean(),
     running: z.boolean(),
     error: z.optional(z.string()),
-    jails: z.array(z.object({ name: z.string(), currentlyBanned: z.nullable(z.number()), totalBanned: z.nullable(z.number()), currentlyFailed: z.nullable(z.number()) })),
+    jails: z.array(
+      z.object({ name: z.string(), currentlyBanned: z.nullable(z.number()), totalBanned: z.nullable(z.number()), currentlyFailed: z.nullable(z.number()) }),
+    ),
     banned: z.array(z.object({ jail: z.string(), ip: z.string() })),
   }),
   blockers: z.object({
@@ -256,7 +265,13 @@ function buildFacts(doc: RawDocument): HostFacts {
     cutCalls: doc.cuts.map((c) => {
       const m = /^(timeout|skipped-hung|skipped-budget) (\d+) (.+)$/.exec(c.first);
       // An unreadable record still marks its section as cut.
-      return { section: c.section, calls: Math.max(1, c.calls), kind: (m?.[1] ?? 'timeout') as CutCall['kind'], seconds: m ? Number(m[2]) : 0, command: m ? m[3]! : c.first };
+      return {
+        section: c.section,
+        calls: Math.max(1, c.calls),
+        kind: (m?.[1] ?? 'timeout') as CutCall['kind'],
+        seconds: m ? Number(m[2]) : 0,
+        command: m ? m[3]! : c.first,
+      };
     }),
     truncatedSections,
     meta: {
@@ -290,7 +305,10 @@ function buildFacts(doc: RawDocument): HostFacts {
         return file && no && /^\d+$/.test(no) ? [{ file, line: Number(no), text: rest.join('\t') }] : [];
       }),
       libraries,
-      linksLibwrap: sec('sshd-libraries').lines.some((l) => l.includes('#no-ldd')) || libraries.length === 0 ? null : libraries.some((l) => l.name.startsWith('libwrap.so')),
+      linksLibwrap:
+        sec('sshd-libraries').lines.some((l) => l.includes('#no-ldd')) || libraries.length === 0
+          ? null
+          : libraries.some((l) => l.name.startsWith('libwrap.so')),
       missing: missingLibraries(sec('missing-libraries').lines),
     },
     service: {
@@ -400,8 +418,14 @@ function decodeProcAddress(hex: string, family: 'ipv4' | 'ipv6'): string {
     const b = Buffer.from(hex.slice(i, i + 8), 'hex');
     words.push(Buffer.from([b[3]!, b[2]!, b[1]!, b[0]!]).toString('hex'));
   }
-  const groups = words.join('').match(/.{4}/g)!.map((g) => g.replace(/^0+(?=.)/, ''));
-  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+  const groups = words
+    .join('')
+    .match(/.{4}/g)!
+    .map((g) => g.replace(/^0+(?=.)/, ''));
+  return groups
+    .join(':')
+    .replace(/(^|:)0(:0)+(:|$)/, '::')
+    .replace(/:{3,}/, '::');
 }
 
 function listening(lines: string[]): HostFacts['listening'] {
@@ -486,7 +510,11 @@ function firewallExtraFacts(sec: (name: string) => RawSection, doc: RawDocument)
     firewalld: {
       present: doc.sections.has('firewalld') && !fwd.includes('#absent'),
       running: fwd.includes('#running'),
-      defaultZone: fwd.find((l) => l.startsWith('default '))?.slice(8).trim() || null,
+      defaultZone:
+        fwd
+          .find((l) => l.startsWith('default '))
+          ?.slice(8)
+          .trim() || null,
       active: fwd.filter((l) => l.startsWith('active ')).map((l) => l.slice(7)),
       zones,
     },

@@ -145,7 +145,10 @@ function renderValue(v: unknown): string {
   if (Array.isArray(v)) return v.map(renderValue).join(',');
   if (isObj(v)) {
     if (isObj(v.payload)) return `${String(v.payload.protocol)} ${String(v.payload.field)}`;
-    if (isObj(v.meta)) return v.meta.key === 'iif' || v.meta.key === 'iifname' || v.meta.key === 'oif' || v.meta.key === 'oifname' ? String(v.meta.key) : `meta ${String(v.meta.key)}`;
+    if (isObj(v.meta))
+      return v.meta.key === 'iif' || v.meta.key === 'iifname' || v.meta.key === 'oif' || v.meta.key === 'oifname'
+        ? String(v.meta.key)
+        : `meta ${String(v.meta.key)}`;
     if (isObj(v.ct)) return `ct ${String(v.ct.key)}`;
     if (isObj(v.prefix)) return `${String(v.prefix.addr)}/${String(v.prefix.len)}`;
     if (Array.isArray(v.range)) return `${renderValue(v.range[0])}-${renderValue(v.range[1])}`;
@@ -421,7 +424,9 @@ function evaluateBase(rs: NftRuleset, base: NftChain, p: NftPacket, v6: boolean)
   const r = walk(base, 0);
   const policy = base.policy ?? 'accept';
   const decided: Omit<NftChainVerdict, 'uncertain' | 'path' | 'chain'> =
-    r.verdict !== 'return' ? { verdict: r.verdict, rule: r.rule } : { verdict: policy === 'drop' ? 'drop' : 'accept', ...(policy === 'drop' ? { policy: 'policy drop' } : {}) };
+    r.verdict !== 'return'
+      ? { verdict: r.verdict, rule: r.rule }
+      : { verdict: policy === 'drop' ? 'drop' : 'accept', ...(policy === 'drop' ? { policy: 'policy drop' } : {}) };
   // An unjudged rule whose own verdict differs from the outcome could have changed it.
   const decisive = uncertain.filter((u) => {
     const { stmt } = ruleOutcome(u, p, v6, rs.sets);

@@ -185,7 +185,9 @@ export function toInstanceInfo(i: Instance, region: string): InstanceInfo {
 export async function describeEc2Instance(ec2: Ec2QueryClient, region: string, instanceId: string): Promise<InstanceInfo | null> {
   try {
     const out = await ec2.request('DescribeInstances', listParams('InstanceId', [instanceId]));
-    const inst = instancesOf(out).map(instanceFromXml).find((i) => i.InstanceId === instanceId);
+    const inst = instancesOf(out)
+      .map(instanceFromXml)
+      .find((i) => i.InstanceId === instanceId);
     return inst ? toInstanceInfo(inst, region) : null;
   } catch (err) {
     if ((err as { name?: string }).name === 'InvalidInstanceID.NotFound') return null;

@@ -21,12 +21,7 @@ export async function describeEcsInstance(call: RpcCaller, regionId: string, ins
 }
 
 /** Instances carrying tag `key=value` (paged with NextToken, at most 100 pages of 100). */
-export async function listEcsInstancesByTag(
-  call: RpcCaller,
-  regionId: string,
-  key: string,
-  value: string,
-): Promise<InstanceInfo[]> {
+export async function listEcsInstancesByTag(call: RpcCaller, regionId: string, key: string, value: string): Promise<InstanceInfo[]> {
   const out: InstanceInfo[] = [];
   let token: string | undefined;
   for (let page = 0; page < 100; page++) {
@@ -83,11 +78,7 @@ export function toInstanceInfo(i: Record<string, unknown>, regionId: string): In
 }
 
 /** Inbound rules of one security group (all pages), normalised; port lists are read once each. */
-export async function describeEcsSecurityGroupRules(
-  call: RpcCaller,
-  regionId: string,
-  groupId: string,
-): Promise<SecurityGroupRule[]> {
+export async function describeEcsSecurityGroupRules(call: RpcCaller, regionId: string, groupId: string): Promise<SecurityGroupRule[]> {
   const perms: Record<string, unknown>[] = [];
   let token: string | undefined;
   for (let page = 0; page < 50; page++) {
@@ -202,11 +193,7 @@ function sourceText(s: RuleSource): string {
 }
 
 /** Cloud Assistant agent status of one instance. */
-export async function describeCloudAssistantStatus(
-  call: RpcCaller,
-  regionId: string,
-  instanceId: string,
-): Promise<RunCommandAgentFacts> {
+export async function describeCloudAssistantStatus(call: RpcCaller, regionId: string, instanceId: string): Promise<RunCommandAgentFacts> {
   const res = await call('DescribeCloudAssistantStatus', { RegionId: regionId, 'InstanceId.1': instanceId });
   const entry = arr(obj(res.InstanceCloudAssistantStatusSet).InstanceCloudAssistantStatus)
     .map(obj)

@@ -81,7 +81,12 @@ export function probeAuth(opts: AuthProbeOptions): Promise<AuthProbeResult> {
   if (opts.user.publicKey) {
     const parsed = utils.parseKey(`${opts.user.publicKey.type} ${opts.user.publicKey.base64}`);
     if (parsed instanceof Error || Array.isArray(parsed)) {
-      return Promise.resolve({ user, outcome: 'error', error: `ssh2 cannot use this key: ${parsed instanceof Error ? parsed.message : 'several keys'}`, totalMs: 0 });
+      return Promise.resolve({
+        user,
+        outcome: 'error',
+        error: `ssh2 cannot use this key: ${parsed instanceof Error ? parsed.message : 'several keys'}`,
+        totalMs: 0,
+      });
     }
     agent = new PublicKeyOnlyAgent(parsed);
   }

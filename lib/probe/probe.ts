@@ -60,10 +60,7 @@ export function parseIdentLine(line: string): SshBanner | undefined {
   return banner;
 }
 
-type Classified =
-  | { kind: 'banner'; banner: SshBanner }
-  | { kind: 'not-ssh'; firstBytes: string }
-  | { kind: 'more' };
+type Classified = { kind: 'banner'; banner: SshBanner } | { kind: 'not-ssh'; firstBytes: string } | { kind: 'more' };
 
 /** Looks at what has arrived so far: an identification line, junk, or not enough yet. */
 export function classifyServerBytes(buf: Buffer): Classified {

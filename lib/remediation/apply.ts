@@ -229,7 +229,12 @@ export async function applyPlan(plan: FixPlan, options: ApplyOptions): Promise<A
   // the key (or, without a key, the stage must not end refused).
   const authAfter = after.probe?.auth;
   const authFixed = plan.steps.some((s) => AUTH_CHECKS.includes(s.checkId));
-  const keyRefused = authFixed && authAfter !== undefined && authAfter.outcome !== 'accepted' && authAfter.outcome !== 'no-auth-needed' && (authAfter.key !== undefined || authAfter.outcome === 'refused');
+  const keyRefused =
+    authFixed &&
+    authAfter !== undefined &&
+    authAfter.outcome !== 'accepted' &&
+    authAfter.outcome !== 'no-auth-needed' &&
+    (authAfter.key !== undefined || authAfter.outcome === 'refused');
   const ok = stillFailing.length === 0 && !bannerMissing && !keyRefused;
   for (const a of applied) if (a.record.result === 'changed' || a.record.result === 'unchanged') a.record.verified = ok;
 

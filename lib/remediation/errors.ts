@@ -25,4 +25,3 @@ export class FixSelectionError extends Error {
     super(`unknown check id${ids.length > 1 ? 's' : ''} ${ids.join(', ')} (known: ${known.join(', ')})`);
   }
 }
-

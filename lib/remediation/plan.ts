@@ -148,7 +148,8 @@ export function actionArgs(a: FixAction): string[] | null {
       if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
       return [a.kind, a.user];
     case 'privsep-dir':
-      if (!PRIVSEP_DIR.test(a.path)) fail('path', 'must be a privilege-separation directory (/run/sshd, /var/run/sshd, /var/empty/sshd, /var/empty, /usr/share/empty.sshd)');
+      if (!PRIVSEP_DIR.test(a.path))
+        fail('path', 'must be a privilege-separation directory (/run/sshd, /var/run/sshd, /var/empty/sshd, /var/empty, /usr/share/empty.sshd)');
       return [a.kind, a.path];
     case 'user-path-mode':
       if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
@@ -158,7 +159,10 @@ export function actionArgs(a: FixAction): string[] | null {
     case 'authorize-key': {
       if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
       if (!SAFE_PATH.test(a.file) || !a.file.startsWith('/')) fail('file', 'must be a plain absolute path');
-      const m = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}$/.exec(a.key);
+      const m =
+        /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}$/.exec(
+          a.key,
+        );
       if (!m) fail('key', 'must be "type base64" of an OpenSSH public key');
       return [a.kind, a.user, a.file, a.key];
     }
@@ -170,7 +174,8 @@ const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const PRIVSEP_DIR = /^(\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
 
 /** The only paths set-mode may touch: sshd's host keys and directories. */
-const SSHD_OWN_PATH = /^(\/etc\/ssh\/ssh_host_[a-z0-9]+_key|\/etc\/ssh|\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
+const SSHD_OWN_PATH =
+  /^(\/etc\/ssh\/ssh_host_[a-z0-9]+_key|\/etc\/ssh|\/run\/sshd|\/var\/run\/sshd|\/var\/empty\/sshd|\/var\/empty|\/usr\/share\/empty\.sshd)$/;
 
 /** DisableBruteForceRecord takes the record's Uuid and Port too (read from DescribeBruteForceRecords). */
 const SAS_DISABLE = (id: string, ip: string) => `aliyun sas DisableBruteForceRecord --Id ${id} --BlockIp ${ip} --Bound in`;
@@ -312,7 +317,12 @@ export function buildPlan(report: Report, options: PlanOptions = {}): FixPlan {
     }
     for (const action of actions) {
       if (changesAccess(action) && !options.allowAccessChanges) {
-        manual.push({ checkId: c.id, reason: 'changes who may log in: planned only with --authorize-key', summary: describeAction(action), commands: commandsFor(action) });
+        manual.push({
+          checkId: c.id,
+          reason: 'changes who may log in: planned only with --authorize-key',
+          summary: describeAction(action),
+          commands: commandsFor(action),
+        });
         continue;
       }
       const key = JSON.stringify(action);
@@ -332,8 +342,7 @@ export function buildPlan(report: Report, options: PlanOptions = {}): FixPlan {
 
   // fail2ban's unban removes its own f2b-<jail> rule; deleting the rule too would fight it.
   const unbans = steps.flatMap((s) => (s.action.kind === 'fail2ban-unban' ? [s.action] : []));
-  const covered = (a: FixAction) =>
-    a.kind === 'firewall-delete-rule' && unbans.some((u) => a.chain === `f2b-${u.jail}` && a.rule.includes(` -s ${u.ip}/`));
+  const covered = (a: FixAction) => a.kind === 'firewall-delete-rule' && unbans.some((u) => a.chain === `f2b-${u.jail}` && a.rule.includes(` -s ${u.ip}/`));
   const kept = steps.filter((s) => !covered(s.action));
 
   const order = new Map(kept.map((s, i) => [s, i]));
@@ -341,7 +350,8 @@ export function buildPlan(report: Report, options: PlanOptions = {}): FixPlan {
     const d = phase(a) - phase(b);
     if (d) return d;
     // Inserts in one file: bottom first, so earlier line numbers stay true.
-    if (a.action.kind === 'insert-line-before' && b.action.kind === 'insert-line-before' && a.action.file === b.action.file) return b.action.line - a.action.line;
+    if (a.action.kind === 'insert-line-before' && b.action.kind === 'insert-line-before' && a.action.file === b.action.file)
+      return b.action.line - a.action.line;
     return order.get(a)! - order.get(b)!;
   });
   return { target: report.target, clients: report.clients, probeBefore: report.probe?.outcome ?? null, steps: kept, manual };

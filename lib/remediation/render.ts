@@ -25,7 +25,15 @@ export function renderOutcome(plan: FixPlan, outcome: ApplyOutcome): string {
   let out = renderPlan(plan, { dryRun: false });
   out += 'applied:\n';
   outcome.audit.forEach((a, i) => {
-    const state = a.rolledBack ? 'rolled back' : a.rollbackError ? `ROLLBACK FAILED: ${a.rollbackError}` : a.verified === true ? 'verified' : a.verified === false ? 'not verified' : '';
+    const state = a.rolledBack
+      ? 'rolled back'
+      : a.rollbackError
+        ? `ROLLBACK FAILED: ${a.rollbackError}`
+        : a.verified === true
+          ? 'verified'
+          : a.verified === false
+            ? 'not verified'
+            : '';
     out += `  ${i + 1}. ${a.result}${state ? `, ${state}` : ''}  [${a.checkId}] ${a.description}\n`;
     const facts = [
       ...(a.before !== undefined ? [`before: ${a.before}`] : []),

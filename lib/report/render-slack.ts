@@ -102,7 +102,12 @@ function applyFixButton(reportId: string, fixable: CheckResult[]): object {
   };
 }
 
-const OUTCOME_ICON = { fixed: ':large_green_circle:', 'nothing-to-do': ':white_circle:', 'rolled-back': ':leftwards_arrow_with_hook:', failed: ':red_circle:' } as const;
+const OUTCOME_ICON = {
+  fixed: ':large_green_circle:',
+  'nothing-to-do': ':white_circle:',
+  'rolled-back': ':leftwards_arrow_with_hook:',
+  failed: ':red_circle:',
+} as const;
 
 /**
  * The outcome of an "Apply fix": overall status, one line per step (result, verified,

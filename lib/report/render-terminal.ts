@@ -23,7 +23,9 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
   const vColour: Colour = v.status === 'reachable' ? 'green' : v.status === 'blocked' ? 'red' : 'yellow';
   out.push(`${c('bold', c(vColour, `${v.status.toUpperCase()}`))}  ${v.summary}`);
 
-  const target = report.target.instanceId ? `${report.target.provider} ${report.target.instanceId} (${report.target.host}:${report.target.port})` : `${report.target.host}:${report.target.port}`;
+  const target = report.target.instanceId
+    ? `${report.target.provider} ${report.target.instanceId} (${report.target.host}:${report.target.port})`
+    : `${report.target.host}:${report.target.port}`;
   const probe = report.probe;
   const probeText = probe
     ? `${probe.outcome}${probe.banner ? ` ${probe.banner.software}` : ''}${probe.firstBytes ? ` "${probe.firstBytes}"` : ''}${probe.peer ? ` (${probe.peer} answered)` : ''}${probe.closeMs !== undefined ? ` after ${Math.round(probe.closeMs)} ms` : ''}${probe.connectMs !== undefined ? ` (connect ${Math.round(probe.connectMs)} ms)` : ''}`
@@ -55,11 +57,7 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
   for (const n of report.notInspected) out.push(c('yellow', `\nnot inspected: ${n.what}: ${n.reason}`));
 
   out.push('');
-  out.push(
-    report.checks
-      .map((ch) => `${c(STATUS_MARK[ch.status].colour, STATUS_MARK[ch.status].mark.trim())} ${ch.id}`)
-      .join(c('grey', ' · ')),
-  );
+  out.push(report.checks.map((ch) => `${c(STATUS_MARK[ch.status].colour, STATUS_MARK[ch.status].mark.trim())} ${ch.id}`).join(c('grey', ' · ')));
   out.push(c('grey', `${report.timings.totalMs} ms (probe ${report.timings.probeMs ?? '-'} ms, collector ${report.timings.collectorMs ?? '-'} ms)`));
   return `${out.join('\n')}\n`;
 }

@@ -124,7 +124,12 @@ function authVerdict(probe: ProbeResult, auth: AuthProbeResult, failing: readonl
           confirmed: true,
         };
       }
-      return { status: 'reachable', summary: `Reachable: ${where} accepts${key} for ${who} (${probe.banner?.software ?? 'SSH'}).`, causes: [], confirmed: true };
+      return {
+        status: 'reachable',
+        summary: `Reachable: ${where} accepts${key} for ${who} (${probe.banner?.software ?? 'SSH'}).`,
+        causes: [],
+        confirmed: true,
+      };
     case 'no-auth-needed':
       return { status: 'reachable', summary: `Reachable: ${where} lets ${who} in without authentication.`, causes: [], confirmed: true };
     case 'methods': {

@@ -112,11 +112,7 @@ export function buildRunnableScript(script: string, args: readonly string[], arg
   return setLine + script;
 }
 
-async function runOnInstances(
-  opts: CloudAssistantOptions,
-  ids: readonly string[],
-  request: RunRequest,
-): Promise<Map<string, RunResult>> {
+async function runOnInstances(opts: CloudAssistantOptions, ids: readonly string[], request: RunRequest): Promise<Map<string, RunResult>> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
@@ -215,11 +211,14 @@ async function stopInvocation(opts: CloudAssistantOptions, invokeId: string, ids
     ids.slice(i, i + STOP_BATCH).forEach((id, j) => {
       params[`InstanceId.${j + 1}`] = id;
     });
-    ok = (await opts.call('StopInvocation', params).then(() => true, () => false)) && ok;
+    ok =
+      (await opts.call('StopInvocation', params).then(
+        () => true,
+        () => false,
+      )) && ok;
   }
   return ok;
 }
-
 
 async function describeAll(opts: CloudAssistantOptions, invokeId: string, instanceId?: string): Promise<InvocationResult[]> {
   const all: InvocationResult[] = [];
@@ -283,6 +282,8 @@ function decodeBase64(s: string): string {
 }
 
 function oneLine(s: string): string {
-  return s.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 500);
+  return s
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 500);
 }
-

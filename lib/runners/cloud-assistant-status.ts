@@ -88,5 +88,8 @@ export function mapInvocationResult(r: InvocationResult): Omit<RunResult, 'durat
 }
 
 function oneLine(s: string): string {
-  return s.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 500);
+  return s
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 500);
 }

@@ -103,7 +103,12 @@ export function createLocalRunner(options: LocalRunnerOptions = {}): CommandRunn
         child.on('close', (code, signal) => {
           if (timedOut) finish({ status: 'timeout', exitCode: code, reason: `no result within ${request.timeoutMs} ms` });
           else if (code === 0) finish({ status: 'success', exitCode: 0 });
-          else finish({ status: 'failed', exitCode: code, reason: signal ? `killed by ${signal}` : `exit code ${code}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}` });
+          else
+            finish({
+              status: 'failed',
+              exitCode: code,
+              reason: signal ? `killed by ${signal}` : `exit code ${code}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
+            });
         });
         child.stdin.on('error', () => {
           // The wrapper may exit before reading the script (e.g. a bad nsenter target): its exit code tells.

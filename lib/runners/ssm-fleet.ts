@@ -32,7 +32,9 @@ async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunReque
     try {
       let token: string | undefined;
       do {
-        const page = await opts.ssm.send(new ListCommandInvocationsCommand({ CommandId: sent.commandId, MaxResults: 50, ...(token ? { NextToken: token } : {}) }));
+        const page = await opts.ssm.send(
+          new ListCommandInvocationsCommand({ CommandId: sent.commandId, MaxResults: 50, ...(token ? { NextToken: token } : {}) }),
+        );
         for (const inv of page.CommandInvocations ?? []) {
           const id = inv.InstanceId ?? '';
           if (!pending.has(id)) continue;
@@ -51,9 +53,14 @@ async function runChunk(opts: SsmRunnerOptions, ids: string[], request: RunReque
   if (pending.size) {
     const cancelled = await cancelCommand(opts, sent.commandId, [...pending]);
     for (const id of pending) {
-      out.set(id, result(lastError ? lastError.status : 'timeout', started, {
-        reason: lastError ? `no result before the deadline; last error ${lastError.code}; ${cancelled}` : `no result within ${Math.round(request.timeoutMs / 1000)} s; ${cancelled}`,
-      }));
+      out.set(
+        id,
+        result(lastError ? lastError.status : 'timeout', started, {
+          reason: lastError
+            ? `no result before the deadline; last error ${lastError.code}; ${cancelled}`
+            : `no result within ${Math.round(request.timeoutMs / 1000)} s; ${cancelled}`,
+        }),
+      );
     }
   }
   await pool(finished, 8, async ({ id, status }) => {

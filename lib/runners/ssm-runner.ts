@@ -82,11 +82,17 @@ export function mapSsmStatus(status: string | undefined, details: string | undef
       return { status: 'cancelled', reason: 'the command was cancelled' };
     case 'TimedOut':
       if (details === 'DeliveryTimedOut')
-        return { status: 'agent-offline', reason: 'SSM could not deliver the command before TimeoutSeconds (DeliveryTimedOut): the SSM Agent is not connected' };
+        return {
+          status: 'agent-offline',
+          reason: 'SSM could not deliver the command before TimeoutSeconds (DeliveryTimedOut): the SSM Agent is not connected',
+        };
       return { status: 'timeout', reason: 'the collector did not finish within executionTimeout (ExecutionTimedOut)' };
     case 'Failed':
       if (details === 'Undeliverable')
-        return { status: 'undeliverable', reason: 'SSM could not deliver the command (Undeliverable): the instance is not managed, terminated, or its agent cannot be reached' };
+        return {
+          status: 'undeliverable',
+          reason: 'SSM could not deliver the command (Undeliverable): the instance is not managed, terminated, or its agent cannot be reached',
+        };
       if (details === 'Terminated') return { status: 'instance-not-running', reason: 'the instance stopped or terminated during the run (Terminated)' };
       if (details === 'InvalidPlatform') return { status: 'error', reason: 'the document does not support the instance platform (InvalidPlatform)' };
       if (details === 'AccessDenied') return { status: 'access-denied', reason: 'SSM was denied access while running the command (AccessDenied)' };
@@ -170,13 +176,18 @@ export async function sendCommand(
 async function fullStdout(opts: SsmRunnerOptions, inv: GetCommandInvocationCommandOutput): Promise<{ stdout: string; truncated: boolean; note?: string }> {
   const inline = inv.StandardOutputContent ?? '';
   if (inline.length < SSM_INLINE_STDOUT_LIMIT) return { stdout: inline, truncated: false };
-  if (!opts.outputBucket || !opts.outputStore) return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters by SSM (use an output bucket for the full output)` };
+  if (!opts.outputBucket || !opts.outputStore)
+    return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters by SSM (use an output bucket for the full output)` };
   try {
     const stdout = await opts.outputStore.getObject(opts.outputBucket, stdoutKey(inv, opts.outputBucket, opts.outputPrefix ?? 'sshdoctor'));
     return { stdout, truncated: false };
   } catch (err) {
     const c = classifyAwsError(err);
-    return { stdout: inline, truncated: true, note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters; reading the full output from s3://${opts.outputBucket} failed: ${c.code}` };
+    return {
+      stdout: inline,
+      truncated: true,
+      note: `stdout cut at ${SSM_INLINE_STDOUT_LIMIT} characters; reading the full output from s3://${opts.outputBucket} failed: ${c.code}`,
+    };
   }
 }
 
@@ -226,7 +237,8 @@ export async function waitForInvocation(opts: SsmRunnerOptions, commandId: strin
     }
   }
   const cancelled = await cancelCommand(opts, commandId, [instanceId]);
-  if (lastError) return result(lastError.status, started, { reason: `no result before the deadline; last GetCommandInvocation error: ${lastError.code}; ${cancelled}` });
+  if (lastError)
+    return result(lastError.status, started, { reason: `no result before the deadline; last GetCommandInvocation error: ${lastError.code}; ${cancelled}` });
   return result('timeout', started, { reason: `no result within ${Math.round((deadline - started) / 1000)} s (last status ${lastStatus}); ${cancelled}` });
 }
 

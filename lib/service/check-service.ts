@@ -67,7 +67,7 @@ export interface CheckDeps {
 
 /** True when the instance carries the configured opt-in tag with the configured value. */
 export function isOptedIn(instance: Pick<InstanceInfo, 'tags'>, tag: { key: string; value: string }): boolean {
-  return  Object.hasOwn(instance.tags, tag.key) && instance.tags[tag.key] === tag.value;
+  return Object.hasOwn(instance.tags, tag.key) && instance.tags[tag.key] === tag.value;
 }
 
 /**
@@ -75,12 +75,7 @@ export function isOptedIn(instance: Pick<InstanceInfo, 'tags'>, tag: { key: stri
  * names none; chat commands pass none, since Slack's address says nothing about the user.
  * With `deadline` (epoch ms), the collector's budget shrinks so the report is ready by then.
  */
-export async function runCheck(
-  req: CheckRequest,
-  callerIp: string | undefined,
-  deps: CheckDeps,
-  deadline?: number,
-): Promise<{ id: string; report: Report }> {
+export async function runCheck(req: CheckRequest, callerIp: string | undefined, deps: CheckDeps, deadline?: number): Promise<{ id: string; report: Report }> {
   if (!deps.config.enabledProviders.includes(req.provider)) throw new ProviderNotEnabledError(req.provider);
   const ports = deps.config.sshPorts ?? [22];
   if (req.port !== undefined && !ports.includes(req.port)) {

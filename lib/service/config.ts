@@ -55,12 +55,11 @@ const intIn = (min: number, max: number, dflt: number) =>
   z._default(z.coerce.number().check(z.int('must be an integer'), z.gte(min, `must be >= ${min}`), z.lte(max, `must be <= ${max}`)), dflt);
 /** `ssm:/path`, `secretsmanager:name-or-arn`, or (local runs only) `env:NAME`. */
 const secretRef = z.optional(
-  z.string().check(
-    z.regex(
-      /^(?:ssm:\/[A-Za-z0-9_./-]+|secretsmanager:[A-Za-z0-9_.:/+=@-]+|env:[A-Z][A-Z0-9_]{0,63})$/,
-      'must be ssm:/name, secretsmanager:id or env:NAME',
+  z
+    .string()
+    .check(
+      z.regex(/^(?:ssm:\/[A-Za-z0-9_./-]+|secretsmanager:[A-Za-z0-9_.:/+=@-]+|env:[A-Z][A-Z0-9_]{0,63})$/, 'must be ssm:/name, secretsmanager:id or env:NAME'),
     ),
-  ),
 );
 
 const envSchema = z.object({
@@ -115,8 +114,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     if (p !== 'aws' && p !== 'alibaba' && p !== 'local') throw new ConfigError('ENABLED_PROVIDERS', `unknown provider '${p}'`);
   }
   const targets = list(e.FLEET_TARGETS).map((t) => target(t, 'FLEET_TARGETS'));
-  const chatTarget = (t: string, variable: string): FleetTarget | LocalTarget =>
-    t === 'local' ? { provider: 'local' } : target(t, variable);
+  const chatTarget = (t: string, variable: string): FleetTarget | LocalTarget => (t === 'local' ? { provider: 'local' } : target(t, variable));
   const eq = e.OPT_IN_TAG.indexOf('=');
   return {
     stage: e.SSHDOCTOR_STAGE,
@@ -132,7 +130,10 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
       return n;
     }),
     fleet: { targets, batchSize: e.FLEET_BATCH_SIZE, queueUrl: e.FLEET_QUEUE_URL },
-    slack: { jobsQueueUrl: e.SLACK_JOBS_QUEUE_URL, signingSecretRef: e.SLACK_SIGNING_SECRET_REF, webhookUrlRef: e.SLACK_WEBHOOK_URL_REF,
+    slack: {
+      jobsQueueUrl: e.SLACK_JOBS_QUEUE_URL,
+      signingSecretRef: e.SLACK_SIGNING_SECRET_REF,
+      webhookUrlRef: e.SLACK_WEBHOOK_URL_REF,
       target: chatTarget(e.SLACK_TARGET, 'SLACK_TARGET'),
     },
     dingtalk: { appSecretRef: e.DINGTALK_APP_SECRET_REF, target: chatTarget(e.DINGTALK_TARGET, 'DINGTALK_TARGET') },

@@ -6,15 +6,7 @@
  * stay in file order between them, so first-match order is kept.
  */
 import { clientAddress, formatIpv6, parseIpv6 } from './addr';
-import {
-  clientListMatch,
-  daemonListMatch,
-  FILE_BUDGET,
-  patternFileTokens,
-  UNKNOWN,
-  type HostInfo,
-  type MatchContext,
-} from './match';
+import { clientListMatch, daemonListMatch, FILE_BUDGET, patternFileTokens, UNKNOWN, type HostInfo, type MatchContext } from './match';
 import type { HostsFile, Rule, WrappersClient, WrappersDecision, WrappersPolicy } from './types';
 
 /** `daemonMiss`: the daemon list did not match, but only because the server was unknown. */

@@ -31,12 +31,7 @@ export { clientAddress } from './addr';
  * (for `daemon@host` patterns) defaults to unknown, as in tcpdmatch. Never throws on any
  * parsed policy. A denial carries the smallest `fix` that lets the client in.
  */
-export function decide(
-  policy: WrappersPolicy,
-  daemon: string,
-  client: WrappersClient,
-  server?: { addr?: string; name?: string },
-): WrappersDecision {
+export function decide(policy: WrappersPolicy, daemon: string, client: WrappersClient, server?: { addr?: string; name?: string }): WrappersDecision {
   const { decision: d, rule } = evaluateDetailed(policy, daemon, client, server);
   if (d.decision === 'deny') d.fix = fixFor(policy, daemon, client, server, d, rule);
   return d;

@@ -52,11 +52,7 @@ export interface TableStop {
  * file with an error: Debian's hosts_access() then treats hosts.allow as not matching and
  * hosts.deny as matching (fail closed).
  */
-export function logicalLines(
-  file: string,
-  input: HostsLine[],
-  diagnostics: Diagnostic[],
-): { lines: LogicalLine[]; stop: TableStop | null } {
+export function logicalLines(file: string, input: HostsLine[], diagnostics: Diagnostic[]): { lines: LogicalLine[]; stop: TableStop | null } {
   const lines = [...input].sort((a, b) => a.no - b.no);
   const out: LogicalLine[] = [];
   let content = '';

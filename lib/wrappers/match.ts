@@ -135,9 +135,9 @@ export function maskedMatch(net: string, mask: string, host: HostInfo): boolean 
   if (maskv === null) {
     const len = scanInt(mask);
     if (len === null || len <= 0 || len > 32) return false;
-    maskv = len === 32 ? 0xffffffff : (0xffffffff - (2 ** (32 - len) - 1));
+    maskv = len === 32 ? 0xffffffff : 0xffffffff - (2 ** (32 - len) - 1);
   }
-  return ((addr & maskv) >>> 0) === netv;
+  return (addr & maskv) >>> 0 === netv;
 }
 
 /** host_match(): one client (or server) pattern against an endpoint. */
@@ -221,9 +221,7 @@ function clientMatch(tok: string, ctx: MatchContext): boolean {
   if (!at) return hostMatch(tok, ctx.client, ctx);
   if (!hostMatch(at[1], ctx.client, ctx)) return false;
   const userPat = tok[0] + at[0];
-  ctx.notes.add(
-    `user@host pattern "${tok}": sshd asks the client's ident (RFC 931) service for the user; evaluated as user "unknown" (no ident reply)`,
-  );
+  ctx.notes.add(`user@host pattern "${tok}": sshd asks the client's ident (RFC 931) service for the user; evaluated as user "unknown" (no ident reply)`);
   return stringMatch(userPat, UNKNOWN);
 }
 

@@ -37,7 +37,7 @@ function lintClient(tok: string, file: string, line: number, out: Diagnostic[]):
     if (len > 0 && len <= 32) m = len === 32 ? 0xffffffff : 0xffffffff - (2 ** (32 - len) - 1);
   }
   if (n === null || m === null) warn(`bad net/mask expression: ${host} (never matches)`);
-  else if (((n & ~m) >>> 0) !== 0) warn(`host bits not all zero in ${host} (libwrap then never matches)`);
+  else if ((n & ~m) >>> 0 !== 0) warn(`host bits not all zero in ${host} (libwrap then never matches)`);
 }
 
 /**

@@ -66,13 +66,38 @@ describe('Alibaba Cloud API contract', () => {
   });
 
   it('the emulator answers every call of every entry point with declared keys only', async () => {
-    emu.addInstance({ instanceId: INSTANCE_ID, publicIps: ['47.96.1.10'], eip: '47.96.2.20', securityGroupIds: ['sg-bp1aaa'], sasUuid: UUID, tags: { sshdoctor: 'on' } });
+    emu.addInstance({
+      instanceId: INSTANCE_ID,
+      publicIps: ['47.96.1.10'],
+      eip: '47.96.2.20',
+      securityGroupIds: ['sg-bp1aaa'],
+      sasUuid: UUID,
+      tags: { sshdoctor: 'on' },
+    });
     emu.securityGroups.set('sg-bp1aaa', [
-      { Direction: 'ingress', Policy: 'Accept', Priority: '1', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', SecurityGroupRuleId: 'sgr-1', Description: 'ssh' },
+      {
+        Direction: 'ingress',
+        Policy: 'Accept',
+        Priority: '1',
+        IpProtocol: 'TCP',
+        PortRange: '22/22',
+        SourceCidrIp: '0.0.0.0/0',
+        SecurityGroupRuleId: 'sgr-1',
+        Description: 'ssh',
+      },
       { Direction: 'ingress', Policy: 'Drop', Priority: '1', IpProtocol: 'TCP', PortRange: '', PortRangeListId: 'prl-web', SourceCidrIp: '0.0.0.0/0' },
     ]);
     emu.portRangeLists.set('prl-web', [{ PortRange: '80/80', Description: 'http' }]);
-    emu.bruteForceRecords.push({ Id: 7, BlockIp: '203.0.113.7', Status: 1, Port: '22', Uuid: UUID, BlockExpireDate: 1893456000000, RuleName: 'r', BlockType: 'ip' });
+    emu.bruteForceRecords.push({
+      Id: 7,
+      BlockIp: '203.0.113.7',
+      Status: 1,
+      Port: '22',
+      Uuid: UUID,
+      BlockExpireDate: 1893456000000,
+      RuleName: 'r',
+      BlockType: 'ip',
+    });
     emu.customBlockRecords.push({ Id: 8, BlockIp: '203.0.113.7', Bound: 'in', Status: 1, TargetList: [{ Target: UUID, TargetType: 'uuid' }] });
     const p = providerFor(emu);
     const inst = (await p.describeInstance(INSTANCE_ID)) as InstanceInfo;
@@ -88,7 +113,11 @@ describe('Alibaba Cloud API contract', () => {
     const ok = emu.calls.filter((c) => c.status === 200);
     const actions = new Set(ok.map((c) => c.action));
     expect([...actions].filter((a) => a.startsWith('ecs:')).sort()).toEqual(ECS_ACTIONS.map((a) => `ecs:${a}`).sort());
-    expect([...actions].filter((a) => a.startsWith('yundun-sas:')).sort()).toEqual(Object.keys(SAS_RESPONSES).map((a) => `yundun-sas:${a}`).sort());
+    expect([...actions].filter((a) => a.startsWith('yundun-sas:')).sort()).toEqual(
+      Object.keys(SAS_RESPONSES)
+        .map((a) => `yundun-sas:${a}`)
+        .sort(),
+    );
     const invented = ok.flatMap((c) => undeclaredKeys(c.response, responseSchema(c.action)).map((k) => `${c.action}: ${k}`));
     expect([...new Set(invented)]).toEqual([]);
   });

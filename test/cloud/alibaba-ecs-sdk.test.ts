@@ -16,8 +16,13 @@ const emu = useAlibabaEmulator();
 function ecsCaller() {
   const [host, port] = emu.host.split(':');
   const client = createEcsClient({
-    endpoint: `${host}:${port}`, protocol: 'http', regionId: 'cn-hangzhou', readTimeout: 5000, connectTimeout: 5000,
-    accessKeyId: TEST_AK, accessKeySecret: TEST_SECRET,
+    endpoint: `${host}:${port}`,
+    protocol: 'http',
+    regionId: 'cn-hangzhou',
+    readTimeout: 5000,
+    connectTimeout: 5000,
+    accessKeyId: TEST_AK,
+    accessKeySecret: TEST_SECRET,
   });
   return createRpcCaller(client, ECS_PRODUCT, { baseDelayMs: 1, maxDelayMs: 2 }, ecsInvoke(client));
 }
@@ -44,9 +49,15 @@ describe('ECS through @alicloud/ecs20140526', () => {
   });
 
   it('covers exactly the ECS actions the adapters call', () => {
-    expect([...ECS_SDK_ACTIONS].sort()).toEqual(
-      ['DescribeCloudAssistantStatus', 'DescribeInstances', 'DescribeInvocationResults', 'DescribePortRangeListEntries', 'DescribeSecurityGroupAttribute', 'RunCommand', 'StopInvocation'],
-    );
+    expect([...ECS_SDK_ACTIONS].sort()).toEqual([
+      'DescribeCloudAssistantStatus',
+      'DescribeInstances',
+      'DescribeInvocationResults',
+      'DescribePortRangeListEntries',
+      'DescribeSecurityGroupAttribute',
+      'RunCommand',
+      'StopInvocation',
+    ]);
   });
 
   it('is loaded lazily: building providers (AWS or Alibaba) loads no Alibaba SDK; the first Alibaba call does', () => {

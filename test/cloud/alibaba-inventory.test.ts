@@ -61,7 +61,9 @@ describe('ECS inventory over the real SDK', () => {
 
   it('wraps a forbidden DescribeInstances in CloudApiError naming the action and code', async () => {
     emu.faults.forbidden.add('ecs:DescribeInstances');
-    const err = await providerFor(emu).describeInstance(INSTANCE_ID).catch((e: unknown) => e);
+    const err = await providerFor(emu)
+      .describeInstance(INSTANCE_ID)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CloudApiError);
     expect((err as CloudApiError).message).toMatch(/^ecs:DescribeInstances failed \(Forbidden\.RAM\)/);
   });
@@ -170,9 +172,7 @@ describe('endpoint overrides', () => {
     ['', /must not be empty/],
     ['user@host:80', /without path, query, user/],
   ])('rejects %j with a clear error naming the variable', (value, rule) => {
-    expect(() =>
-      createAlibabaProvider({ region: 'cn-hangzhou', env: { ALIBABA_CLOUD_SAS_ENDPOINT: value || ' ' } }),
-    ).toThrow(AlibabaEndpointError);
+    expect(() => createAlibabaProvider({ region: 'cn-hangzhou', env: { ALIBABA_CLOUD_SAS_ENDPOINT: value || ' ' } })).toThrow(AlibabaEndpointError);
     expect(() => parseEndpointOverride(value, 'ALIBABA_CLOUD_SAS_ENDPOINT')).toThrow(/^ALIBABA_CLOUD_SAS_ENDPOINT: /);
     expect(() => parseEndpointOverride(value, 'ALIBABA_CLOUD_SAS_ENDPOINT')).toThrow(rule);
   });

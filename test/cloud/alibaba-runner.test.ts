@@ -117,7 +117,10 @@ describe('Cloud Assistant runner against the emulator', () => {
       mapInvocationResult({ instanceId: INSTANCE_ID, invocationStatus, errorCode, errorInfo: '', exitCode: null, output: '', dropped: 0 });
     for (const s of ['Pending', 'Running', 'Stopping', 'Scheduled']) expect(res(s)).toBeNull();
     expect(res('Aborted')?.status).toBe('undeliverable');
-    expect(res('Aborted', 'ClientNotResponse')).toMatchObject({ status: 'agent-offline', reason: expect.stringMatching(/^the command could not be delivered .*Aborted.*agent offline/) });
+    expect(res('Aborted', 'ClientNotResponse')).toMatchObject({
+      status: 'agent-offline',
+      reason: expect.stringMatching(/^the command could not be delivered .*Aborted.*agent offline/),
+    });
     expect(res('Cancelled')?.status).toBe('cancelled');
     expect(res('Terminated')?.status).toBe('cancelled');
     expect(res('Timeout')?.status).toBe('timeout');

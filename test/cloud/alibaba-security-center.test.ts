@@ -32,7 +32,17 @@ async function judge(clientIps: string[]): Promise<{ facts: Facts; notInspected:
 describe('security-center over the emulated SAS API', () => {
   it('fails naming the brute-force record matched by the Uuid, its expiry (BlockExpireDate) and rule (RuleName), with DisableBruteForceRecord as the fix', async () => {
     emu.bruteForceRecords.push(
-      { Id: 4411, BlockIp: CLIENT, Status: 1, Port: '22', Uuid: UUID, BlockExpireDate: 1893456000000, RuleName: 'ssh-default', InstanceName: 'web-1', BlockType: 'ip' },
+      {
+        Id: 4411,
+        BlockIp: CLIENT,
+        Status: 1,
+        Port: '22',
+        Uuid: UUID,
+        BlockExpireDate: 1893456000000,
+        RuleName: 'ssh-default',
+        InstanceName: 'web-1',
+        BlockType: 'ip',
+      },
       { Id: 4412, BlockIp: CLIENT, Status: 1, Port: '22', Uuid: 'other-uuid', InstanceName: 'web-2' },
       { Id: 4413, BlockIp: CLIENT, Status: 0, Port: '22', Uuid: UUID },
     );
@@ -55,7 +65,9 @@ describe('security-center over the emulated SAS API', () => {
     emu.instances.get(INSTANCE_ID)!.sasUuid = undefined;
     emu.bruteForceRecords.push({ Id: 4411, BlockIp: CLIENT, Status: 1, Port: '22', Uuid: UUID });
     const { facts, notInspected } = await judge([CLIENT]);
-    expect(notInspected).toEqual([{ what: 'Security Center', reason: expect.stringMatching(new RegExp(`no Uuid for ${INSTANCE_ID} \\(DescribeCloudCenterInstances`)) }]);
+    expect(notInspected).toEqual([
+      { what: 'Security Center', reason: expect.stringMatching(new RegExp(`no Uuid for ${INSTANCE_ID} \\(DescribeCloudCenterInstances`)) },
+    ]);
     expect(facts.cloud?.securityCenter).toBeUndefined();
     expect(securityCenterCheck.run(facts).status).toBe('skip');
     expect(emu.callsOf('yundun-sas:DescribeBruteForceRecords')).toHaveLength(0);
@@ -69,7 +81,14 @@ describe('security-center over the emulated SAS API', () => {
   });
 
   it('fails on a custom block record targeting the instance, with the API that lifts it as a FixAction', async () => {
-    emu.customBlockRecords.push({ Id: 381, BlockIp: CLIENT, Bound: 'in', Status: 1, BlockExpireDate: 1893456000000, TargetList: [{ Target: UUID, TargetType: 'uuid' }] });
+    emu.customBlockRecords.push({
+      Id: 381,
+      BlockIp: CLIENT,
+      Bound: 'in',
+      Status: 1,
+      BlockExpireDate: 1893456000000,
+      TargetList: [{ Target: UUID, TargetType: 'uuid' }],
+    });
     const { facts } = await judge([CLIENT, '198.51.100.9']);
     const r = securityCenterCheck.run(facts);
     expect(r.status).toBe('fail');
@@ -176,8 +195,16 @@ describe('security-center over the emulated SAS API', () => {
       hostError: null,
       cloud: {
         instance: {
-          provider: 'aws', region: 'eu-west-1', instanceId: 'i-0123456789abcdef0', state: 'running', rawState: 'running',
-          platform: 'linux', publicIps: [], privateIps: [], securityGroupIds: [], tags: {},
+          provider: 'aws',
+          region: 'eu-west-1',
+          instanceId: 'i-0123456789abcdef0',
+          state: 'running',
+          rawState: 'running',
+          platform: 'linux',
+          publicIps: [],
+          privateIps: [],
+          securityGroupIds: [],
+          tags: {},
         },
       },
     });

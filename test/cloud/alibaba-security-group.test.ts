@@ -15,10 +15,22 @@ beforeEach(() => {
 });
 
 const accept = (extra: Record<string, unknown> = {}) => ({
-  Direction: 'ingress', Policy: 'Accept', Priority: '10', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', ...extra,
+  Direction: 'ingress',
+  Policy: 'Accept',
+  Priority: '10',
+  IpProtocol: 'TCP',
+  PortRange: '22/22',
+  SourceCidrIp: '0.0.0.0/0',
+  ...extra,
 });
 const dropList = (listId: string, priority = '1') => ({
-  Direction: 'ingress', Policy: 'Drop', Priority: priority, IpProtocol: 'TCP', PortRange: '', PortRangeListId: listId, SourceCidrIp: '203.0.113.0/24',
+  Direction: 'ingress',
+  Policy: 'Drop',
+  Priority: priority,
+  IpProtocol: 'TCP',
+  PortRange: '',
+  PortRangeListId: listId,
+  SourceCidrIp: '203.0.113.0/24',
   SecurityGroupRuleId: 'sgr-bp1drop',
 });
 
@@ -37,7 +49,10 @@ describe('security groups with port lists (PortRangeListId)', () => {
     const { facts } = await judge();
     const r = securityGroupCheck.run(facts);
     expect(r.status).toBe('pass');
-    expect(facts.cloud!.securityGroupRules!.filter((x) => x.action === 'deny').map((x) => [x.portFrom, x.portTo])).toEqual([[80, 80], [443, 443]]);
+    expect(facts.cloud!.securityGroupRules!.filter((x) => x.action === 'deny').map((x) => [x.portFrom, x.portTo])).toEqual([
+      [80, 80],
+      [443, 443],
+    ]);
     expect(emu.callsOf('ecs:DescribePortRangeListEntries').map((c) => c.params.PortRangeListId)).toEqual(['prl-bp1web']);
   });
 

@@ -16,8 +16,10 @@ afterEach(closeServers);
 const ok = (action: string, body: string) => (_s: Seen, res: ServerResponse) =>
   void res.writeHead(200, { 'content-type': 'text/xml' }).end(ec2Response(action, 'req-1', body));
 
-const fail = (status: number, code: string, headers: Record<string, string> = {}) => (_s: Seen, res: ServerResponse) =>
-  void res.writeHead(status, { 'content-type': 'text/xml', ...headers }).end(ec2Error(code, `${code} happened`, 'req-err'));
+const fail =
+  (status: number, code: string, headers: Record<string, string> = {}) =>
+  (_s: Seen, res: ServerResponse) =>
+    void res.writeHead(status, { 'content-type': 'text/xml', ...headers }).end(ec2Error(code, `${code} happened`, 'req-err'));
 
 describe('EC2 Query client', () => {
   it('sends a form-encoded Query request with a SigV4 signature that verifies', async () => {
@@ -49,7 +51,10 @@ describe('EC2 Query client', () => {
         .catch(() => undefined);
       expect([specific.seen.length, generic.seen.length]).toEqual([1, 1]);
     } finally {
-      for (const [k, v] of [['AWS_ENDPOINT_URL', saved.g], ['AWS_ENDPOINT_URL_EC2', saved.s]] as const) {
+      for (const [k, v] of [
+        ['AWS_ENDPOINT_URL', saved.g],
+        ['AWS_ENDPOINT_URL_EC2', saved.s],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -74,7 +79,11 @@ describe('EC2 Query client', () => {
       .request('DescribeInstances', {})
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Ec2ApiError);
-    expect(err).toMatchObject({ name: 'RequestLimitExceeded', message: 'RequestLimitExceeded happened', $metadata: { httpStatusCode: 503, requestId: 'req-err', attempts: 2 } });
+    expect(err).toMatchObject({
+      name: 'RequestLimitExceeded',
+      message: 'RequestLimitExceeded happened',
+      $metadata: { httpStatusCode: 503, requestId: 'req-err', attempts: 2 },
+    });
     expect(srv.seen).toHaveLength(2);
   });
 
@@ -102,10 +111,14 @@ describe('EC2 Query client', () => {
 
 describe('parseXml', () => {
   it('reads elements, namespaces, entities and CDATA, skipping attributes and comments', () => {
-    const root = parseXml(
-      '<?xml version="1.0"?>\n<ns:R xmlns:ns="x"><!-- c --><a k="v">x &amp; &lt;y&gt; &#233;&#x41;</a><b/><c><![CDATA[<raw>]]></c></ns:R>',
-    );
-    expect([root.name, xmlText(root, 'a'), xmlText(root, 'b'), xmlText(root, 'c'), xmlText(root, 'missing')]).toEqual(['R', 'x & <y> éA', '', '<raw>', undefined]);
+    const root = parseXml('<?xml version="1.0"?>\n<ns:R xmlns:ns="x"><!-- c --><a k="v">x &amp; &lt;y&gt; &#233;&#x41;</a><b/><c><![CDATA[<raw>]]></c></ns:R>');
+    expect([root.name, xmlText(root, 'a'), xmlText(root, 'b'), xmlText(root, 'c'), xmlText(root, 'missing')]).toEqual([
+      'R',
+      'x & <y> éA',
+      '',
+      '<raw>',
+      undefined,
+    ]);
   });
 
   it('rejects unbalanced documents', () => {

@@ -55,7 +55,16 @@ describe.skipIf(!labReady)('diagnosing an EC2 instance by ID (lab instance, emul
     expect(status).toMatchObject({ 'security-group': 'pass', 'network-acl': 'pass', 'run-command-agent': 'pass' });
     expect(report.verdict.status).toBe('reachable');
     expect(report.notInspected).toEqual([]);
-    expect(emu.calls.map((c) => c.action)).toEqual(expect.arrayContaining(['DescribeInstances', 'DescribeSecurityGroups', 'DescribeNetworkAcls', 'DescribeInstanceInformation', 'SendCommand', 'GetCommandInvocation']));
+    expect(emu.calls.map((c) => c.action)).toEqual(
+      expect.arrayContaining([
+        'DescribeInstances',
+        'DescribeSecurityGroups',
+        'DescribeNetworkAcls',
+        'DescribeInstanceInformation',
+        'SendCommand',
+        'GetCommandInvocation',
+      ]),
+    );
   });
 
   it('hosts.deny denying the client: blocked, explained by the collector run through SSM', async () => {

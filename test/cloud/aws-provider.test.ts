@@ -82,7 +82,13 @@ describe('AWS provider against the emulator', () => {
       tags: { Name: 'web', sshdoctor: 'on' },
       // The primary interface, as EC2 lists it (networkInterfaceSet): its own groups and subnet.
       interfaces: [
-        { id: `eni-${ID.slice(2)}`, subnetId: 'subnet-0aaa0aaa', securityGroupIds: ['sg-0aaa0aaa', 'sg-0bbb0bbb'], addresses: ['10.0.1.10', '198.51.100.10', '2001:db8:1::10'], deviceIndex: 0 },
+        {
+          id: `eni-${ID.slice(2)}`,
+          subnetId: 'subnet-0aaa0aaa',
+          securityGroupIds: ['sg-0aaa0aaa', 'sg-0bbb0bbb'],
+          addresses: ['10.0.1.10', '198.51.100.10', '2001:db8:1::10'],
+          deviceIndex: 0,
+        },
       ],
     });
     expect(emu.calls[0]).toMatchObject({ service: 'ec2', action: 'DescribeInstances', params: { 'InstanceId.1': ID } });

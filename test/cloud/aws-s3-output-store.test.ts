@@ -30,7 +30,7 @@ describe('S3 output reader', () => {
     process.env.AWS_ENDPOINT_URL_S3 = srv.url;
     try {
       const store = createS3OutputStore({ region: 'eu-west-1', credentials: CREDS });
-      expect(await store.getObject('diag-out', "sshdoctor/a b+c/é~(x)*!/../stdout")).toBe('full output é\n');
+      expect(await store.getObject('diag-out', 'sshdoctor/a b+c/é~(x)*!/../stdout')).toBe('full output é\n');
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_S3;
       else process.env.AWS_ENDPOINT_URL_S3 = saved;

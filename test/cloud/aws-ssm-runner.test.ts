@@ -78,7 +78,7 @@ describe('SSM runner against the emulator (real SDK, real HTTP)', () => {
   });
 
   it('passes the script body verbatim: nothing in it is expanded by the wrapper', async () => {
-    const r = await runner().run(req("echo '$HOME' \"`echo x`\" $((1+2))"));
+    const r = await runner().run(req('echo \'$HOME\' "`echo x`" $((1+2))'));
     expect(r.stdout).toBe('$HOME x 3\n');
   });
 
@@ -134,7 +134,7 @@ describe('SSM runner against the emulator (real SDK, real HTTP)', () => {
   });
 
   it('marks stdout over 24,000 characters truncated without an output bucket', async () => {
-    const r = await runner().run(req("awk 'BEGIN { for (i = 0; i < 3000; i++) print \"0123456789\" }'"));
+    const r = await runner().run(req('awk \'BEGIN { for (i = 0; i < 3000; i++) print "0123456789" }\''));
     expect(r.status).toBe('success');
     expect(r.truncated).toBe(true);
     expect(r.stdout).toHaveLength(24_000);
@@ -142,7 +142,7 @@ describe('SSM runner against the emulator (real SDK, real HTTP)', () => {
   });
 
   it('reads the full stdout from S3 with an output bucket', async () => {
-    const r = await runner({ outputBucket: 'diag-out' }).run(req("awk 'BEGIN { for (i = 0; i < 3000; i++) print \"0123456789\" }'"));
+    const r = await runner({ outputBucket: 'diag-out' }).run(req('awk \'BEGIN { for (i = 0; i < 3000; i++) print "0123456789" }\''));
     expect(r.truncated).toBe(false);
     expect(r.stdout).toHaveLength(33_000);
     const get = emu.calls.find((c) => c.action === 'GetObject')!;
@@ -152,7 +152,7 @@ describe('SSM runner against the emulator (real SDK, real HTTP)', () => {
 
   it('reports truncated, with the reason, when the S3 read is denied', async () => {
     emu.faults.accessDenied.add('GetObject');
-    const r = await runner({ outputBucket: 'diag-out' }).run(req("awk 'BEGIN { for (i = 0; i < 3000; i++) print \"0123456789\" }'"));
+    const r = await runner({ outputBucket: 'diag-out' }).run(req('awk \'BEGIN { for (i = 0; i < 3000; i++) print "0123456789" }\''));
     expect(r.truncated).toBe(true);
     expect(r.reason).toMatch(/AccessDenied/);
   });

@@ -32,7 +32,14 @@ describe.skipIf(!labReady)('AWS readings through the CLI (emulated EC2 and SSM, 
   function reset(over: Record<string, unknown> = {}) {
     aws.reset();
     addLabNetwork(aws);
-    aws.addInstance({ instanceId: AWS_ID, privateIp: inst.ip, securityGroupIds: ['sg-0aaa0aaa'], subnetId: 'subnet-0aaa0aaa', executor: viaExecutor(inst.via), ...over });
+    aws.addInstance({
+      instanceId: AWS_ID,
+      privateIp: inst.ip,
+      securityGroupIds: ['sg-0aaa0aaa'],
+      subnetId: 'subnet-0aaa0aaa',
+      executor: viaExecutor(inst.via),
+      ...over,
+    });
   }
 
   it('judges the groups and subnet of the interface that holds the probed address, naming it', async () => {
@@ -59,7 +66,11 @@ describe.skipIf(!labReady)('AWS readings through the CLI (emulated EC2 and SSM, 
     expect(text).toContain('groups evaluated: sg-0bbb0bbb (those of eni-0bbb0bbb, the interface holding the probed address)');
     expect(text).toContain(`sg-0bbb0bbb: allow tcp 22 from 192.0.2.0/24: does not include ${inst.hostIp}`);
     expect(sg.fix?.commands.join('\n')).toContain('--group-id sg-0bbb0bbb');
-    expect(checkOf(report, 'network-acl').evidence.map((e) => e.text).join('\n')).toContain('acl-0bbb0bbb');
+    expect(
+      checkOf(report, 'network-acl')
+        .evidence.map((e) => e.text)
+        .join('\n'),
+    ).toContain('acl-0bbb0bbb');
     expect(aws.calls.find((c) => c.action === 'DescribeSecurityGroups')?.params).toMatchObject({ 'GroupId.1': 'sg-0bbb0bbb' });
   });
 

@@ -31,10 +31,14 @@ describe.skipIf(!labReady)('sshdoctor fix by instance ID (CLI process, emulated 
     await Promise.all([aws?.close(), inst?.destroy()]);
   });
 
-  const fix = (extra: string[]) => runFixJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, ...extra], { env, timeoutMs: 120_000 });
-  const remediationSends = () => aws.calls.filter((c) => c.action === 'SendCommand' && (c.params as { Comment?: string }).Comment === 'sshdoctor remediation step');
+  const fix = (extra: string[]) =>
+    runFixJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, ...extra], { env, timeoutMs: 120_000 });
+  const remediationSends = () =>
+    aws.calls.filter((c) => c.action === 'SendCommand' && (c.params as { Comment?: string }).Comment === 'sshdoctor remediation step');
 
-  it('dry run prints the plan and changes nothing; --apply fixes a hosts.deny denial through SSM, verified by a real banner; a second run changes nothing', { timeout: 240_000 }, async () => {
+  it('dry run prints the plan and changes nothing; --apply fixes a hosts.deny denial through SSM, verified by a real banner; a second run changes nothing', {
+    timeout: 240_000,
+  }, async () => {
     await denyByIp(inst, inst.hostIp);
     const deny = await inst.readFile('/etc/hosts.deny');
     try {

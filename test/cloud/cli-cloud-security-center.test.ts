@@ -36,10 +36,13 @@ describe.skipIf(!labReady)('sshdoctor fix lifts Security Center blocks (CLI proc
   const blockClient = (id: number) =>
     emu.customBlockRecords.push({ Id: id, BlockIp: inst.hostIp, Bound: 'in', Status: 1, TargetList: [{ Target: UUID, TargetType: 'uuid' }] });
 
-  const fix = (extra: string[]) => runFixJson([INSTANCE_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp, ...extra], { env, timeoutMs: 120_000 });
+  const fix = (extra: string[]) =>
+    runFixJson([INSTANCE_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp, ...extra], { env, timeoutMs: 120_000 });
   const deletes = () => emu.callsOf('yundun-sas:DeleteCustomBlockRecord');
 
-  it('dry run plans the API step and deletes nothing; --apply deletes the custom block record, the re-check passes, the audit records it', { timeout: 240_000 }, async () => {
+  it('dry run plans the API step and deletes nothing; --apply deletes the custom block record, the re-check passes, the audit records it', {
+    timeout: 240_000,
+  }, async () => {
     blockClient(381);
     const dry = await fix([]);
     expect(dry.code).toBe(1);
@@ -77,7 +80,9 @@ describe.skipIf(!labReady)('sshdoctor fix lifts Security Center blocks (CLI proc
     expect(deletes()).toHaveLength(1);
   });
 
-  it('without yundun-sas:DeleteCustomBlockRecord: the step fails naming the grant, the host step before it is rolled back, the record stays', { timeout: 240_000 }, async () => {
+  it('without yundun-sas:DeleteCustomBlockRecord: the step fails naming the grant, the host step before it is rolled back, the record stays', {
+    timeout: 240_000,
+  }, async () => {
     blockClient(382);
     emu.faults.forbidden.add('yundun-sas:DeleteCustomBlockRecord');
     await denyByIp(inst, inst.hostIp);
@@ -87,7 +92,9 @@ describe.skipIf(!labReady)('sshdoctor fix lifts Security Center blocks (CLI proc
       expect(r.plan.steps.map((s) => `${s.checkId}:${s.action.kind}`)).toEqual(['tcp-wrappers:comment-line', 'security-center:security-center-unblock']);
       expect(r.outcome?.status).toBe('failed');
       expect(r.code).toBe(1);
-      expect(r.outcome?.summary).toMatch(/Delete Security Center custom block record 382 .* failed: .*yundun-sas:DeleteCustomBlockRecord failed: Forbidden\.RAM/);
+      expect(r.outcome?.summary).toMatch(
+        /Delete Security Center custom block record 382 .* failed: .*yundun-sas:DeleteCustomBlockRecord failed: Forbidden\.RAM/,
+      );
       expect(r.outcome?.summary).toMatch(/All 1 change was rolled back\./);
       const [host, sas] = r.outcome?.audit ?? [];
       expect(host).toMatchObject({ checkId: 'tcp-wrappers', result: 'changed', rolledBack: true });
@@ -101,7 +108,9 @@ describe.skipIf(!labReady)('sshdoctor fix lifts Security Center blocks (CLI proc
     }
   });
 
-  it('a brute-force block is lifted through DisableBruteForceRecord with the custom record: both audited, the re-check passes', { timeout: 240_000 }, async () => {
+  it('a brute-force block is lifted through DisableBruteForceRecord with the custom record: both audited, the re-check passes', {
+    timeout: 240_000,
+  }, async () => {
     emu.bruteForceRecords.push({ Id: 4411, BlockIp: inst.hostIp, Status: 1, Port: '22', Uuid: UUID, RuleName: 'ssh-default' });
     blockClient(383);
     const dry = await fix([]);

@@ -40,7 +40,14 @@ describe.skipIf(!labReady)('sshdoctor check by instance ID (CLI process, emulate
   });
 
   function addAws(over: Record<string, unknown> = {}) {
-    aws.addInstance({ instanceId: AWS_ID, privateIp: inst.ip, securityGroupIds: ['sg-0aaa0aaa'], subnetId: 'subnet-0aaa0aaa', executor: viaExecutor(inst.via), ...over });
+    aws.addInstance({
+      instanceId: AWS_ID,
+      privateIp: inst.ip,
+      securityGroupIds: ['sg-0aaa0aaa'],
+      subnetId: 'subnet-0aaa0aaa',
+      executor: viaExecutor(inst.via),
+      ...over,
+    });
   }
 
   it('AWS: diagnoses a libwrap denial through SSM and probes only the API-returned address', async () => {
@@ -107,7 +114,9 @@ describe.skipIf(!labReady)('sshdoctor check by instance ID (CLI process, emulate
   });
 
   it('Alibaba: a wrong secret is rejected by the signature check: one line, exit 3', async () => {
-    const r = await runCli(['check', ALI_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou'], { env: { ...aliEnv, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'wrong' } });
+    const r = await runCli(['check', ALI_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou'], {
+      env: { ...aliEnv, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'wrong' },
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/SignatureDoesNotMatch/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -129,11 +138,17 @@ describe.skipIf(!labReady)('sshdoctor check by instance ID (CLI process, emulate
       aws.reset();
       addLabNetwork(aws);
       addAws();
-      const good = await runCheckJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'good.pub')], { env: awsEnv });
+      const good = await runCheckJson(
+        [AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'good.pub')],
+        { env: awsEnv },
+      );
       expect(good.report.probe?.auth).toMatchObject({ user: 'bob', outcome: 'accepted' });
       expect(good.report.checks.find((c) => c.id === 'authorized-key')?.status).toBe('pass');
       expect(good.report.verdict.status).toBe('reachable');
-      const bad = await runCheckJson([AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'other.pub')], { env: awsEnv });
+      const bad = await runCheckJson(
+        [AWS_ID, '--provider', 'aws', '--region', 'eu-west-1', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'other.pub')],
+        { env: awsEnv },
+      );
       expect(bad.report.probe?.auth).toMatchObject({ user: 'bob', outcome: 'refused' });
       expect(bad.report.checks.find((c) => c.id === 'authorized-key')?.status).toBe('fail');
       expect(bad.report.verdict).toMatchObject({ status: 'blocked', causes: ['authorized-key'], confirmed: true });
@@ -143,7 +158,10 @@ describe.skipIf(!labReady)('sshdoctor check by instance ID (CLI process, emulate
       ali.addInstance({ instanceId: ALI_ID, privateIps: [inst.ip], executor: shellExecutor(inst.via.split(' ')) });
       await inst.exec('usermod -s /usr/sbin/nologin bob');
       try {
-        const { report } = await runCheckJson([ALI_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'good.pub')], { env: aliEnv });
+        const { report } = await runCheckJson(
+          [ALI_ID, '--provider', 'alibaba', '--region', 'cn-hangzhou', '--client-ip', inst.hostIp, '--user', 'bob', '--public-key', join(dir, 'good.pub')],
+          { env: aliEnv },
+        );
         expect(report.collector.runner).toBe('cloud-assistant');
         expect(report.checks.find((c) => c.id === 'user-account')).toMatchObject({ status: 'fail' });
         expect(report.verdict.status).toBe('blocked');

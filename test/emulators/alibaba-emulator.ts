@@ -220,8 +220,7 @@ export class AlibabaEmulator {
       this.calls.push(code ? { action, params, status, code, response } : { action, params, status, response });
       send(res, status, response);
     };
-    const fail = (status: number, code: string, message: string) =>
-      reply(status, { HostId: req.headers.host ?? '', Code: code, Message: message });
+    const fail = (status: number, code: string, message: string) => reply(status, { HostId: req.headers.host ?? '', Code: code, Message: message });
 
     const sigError = verifyAcs3(req, url, body, this.accessKeyId, this.accessKeySecret, this.nonces);
     if (sigError) return fail(sigError.status, sigError.code, sigError.message);
@@ -300,7 +299,9 @@ export class AlibabaEmulator {
     'ecs:StopInvocation': (p) => {
       const inv = this.invocations.get(p.InvokeId ?? '');
       if (!inv) return { error: [404, 'InvalidInvokeId.NotFound', 'The specified InvokeId does not exist.'] };
-      const ids = Object.keys(p).filter((k) => /^InstanceId\.\d+$/.test(k)).map((k) => p[k]!);
+      const ids = Object.keys(p)
+        .filter((k) => /^InstanceId\.\d+$/.test(k))
+        .map((k) => p[k]!);
       if (ids.length > 50) return { error: [403, 'InstanceIds.ExceedLimit', 'The number of instance IDs exceeds the upper limit.'] };
       for (const rec of inv.results.values()) {
         // A one-time command stopped before it started is Cancelled (the API has no Stopped).

@@ -6,14 +6,36 @@
  */
 
 export const INVOCATION_STATUSES = [
-  'Pending', 'Invalid', 'Aborted', 'Running', 'Success', 'Failed', 'Error', 'Timeout', 'Cancelled', 'Stopping', 'Terminated', 'Scheduled',
+  'Pending',
+  'Invalid',
+  'Aborted',
+  'Running',
+  'Success',
+  'Failed',
+  'Error',
+  'Timeout',
+  'Cancelled',
+  'Stopping',
+  'Terminated',
+  'Scheduled',
 ] as const;
 export type InvocationStatus = (typeof INVOCATION_STATUSES)[number];
 
 export const INVOCATION_ERROR_CODES = [
-  'InstanceNotExists', 'InstanceReleased', 'InstanceNotRunning', 'CommandNotApplicable', 'ClientNotRunning', 'ClientNotResponse',
-  'ClientIsUpgrading', 'ClientNeedUpgrade', 'DeliveryTimeout', 'ExecutionTimeout', 'ExecutionException', 'ExecutionInterrupted',
-  'ExitCodeNonzero', 'SecurityGroupRuleDenied',
+  'InstanceNotExists',
+  'InstanceReleased',
+  'InstanceNotRunning',
+  'CommandNotApplicable',
+  'ClientNotRunning',
+  'ClientNotResponse',
+  'ClientIsUpgrading',
+  'ClientNeedUpgrade',
+  'DeliveryTimeout',
+  'ExecutionTimeout',
+  'ExecutionException',
+  'ExecutionInterrupted',
+  'ExitCodeNonzero',
+  'SecurityGroupRuleDenied',
 ] as const;
 export type InvocationErrorCode = (typeof INVOCATION_ERROR_CODES)[number];
 

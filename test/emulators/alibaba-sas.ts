@@ -10,8 +10,20 @@
 
 /** `MachineList[]` of DescribeBruteForceRecords: no InstanceId, EndTime or Reason. */
 export const BRUTE_FORCE_RECORD_KEYS = [
-  'Id', 'Uuid', 'BlockIp', 'Status', 'Port', 'BlockType', 'BlockExpireDate', 'RuleName', 'Source',
-  'InternetIp', 'IntranetIp', 'InstanceName', 'AliNetOnline', 'ErrorCode',
+  'Id',
+  'Uuid',
+  'BlockIp',
+  'Status',
+  'Port',
+  'BlockType',
+  'BlockExpireDate',
+  'RuleName',
+  'Source',
+  'InternetIp',
+  'IntranetIp',
+  'InstanceName',
+  'AliNetOnline',
+  'ErrorCode',
 ] as const;
 
 /** `RecordList[]` of DescribeCustomBlockRecords, and its `TargetList[]`. */

@@ -56,15 +56,24 @@ export function instanceXml(i: EmuInstance): string {
     el('platformDetails', i.platform === 'windows' ? 'Windows' : 'Linux/UNIX'),
     el('subnetId', i.subnetId),
     el('vpcId', i.vpcId),
-    set('groupSet', i.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`)),
-    set('tagSet', Object.entries(i.tags).map(([k, v]) => `${el('key', k)}${el('value', v)}`)),
+    set(
+      'groupSet',
+      i.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`),
+    ),
+    set(
+      'tagSet',
+      Object.entries(i.tags).map(([k, v]) => `${el('key', k)}${el('value', v)}`),
+    ),
     set('networkInterfaceSet', [
       [
         el('networkInterfaceId', `eni-${i.instanceId.slice(2)}`),
         el('subnetId', i.subnetId),
         el('privateIpAddress', i.privateIp),
         `<attachment>${el('deviceIndex', 0)}</attachment>`,
-        set('groupSet', i.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`)),
+        set(
+          'groupSet',
+          i.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`),
+        ),
         set('ipv6AddressesSet', i.ipv6 ? [el('ipv6Address', i.ipv6)] : []),
         set('privateIpAddressesSet', [
           `${el('privateIpAddress', i.privateIp)}${el('primary', true)}${i.publicIp && i.state === 'running' ? `<association>${el('publicIp', i.publicIp)}</association>` : ''}`,
@@ -76,7 +85,10 @@ export function instanceXml(i: EmuInstance): string {
           el('subnetId', n.subnetId),
           el('privateIpAddress', n.privateIp),
           `<attachment>${el('deviceIndex', k + 1)}</attachment>`,
-          set('groupSet', n.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`)),
+          set(
+            'groupSet',
+            n.securityGroupIds.map((g) => `${el('groupId', g)}${el('groupName', g)}`),
+          ),
           set('privateIpAddressesSet', [
             `${el('privateIpAddress', n.privateIp)}${el('primary', true)}${n.publicIp && i.state === 'running' ? `<association>${el('publicIp', n.publicIp)}</association>` : ''}`,
           ]),
@@ -108,10 +120,22 @@ export function securityGroupXml(g: EmuSecurityGroup): string {
       el('ipProtocol', p.protocol),
       el('fromPort', p.fromPort),
       el('toPort', p.toPort),
-      set('groups', (p.groupIds ?? []).map((id) => `${el('groupId', id)}${el('userId', '123456789012')}`)),
-      set('ipRanges', (p.cidrs ?? []).map((c) => el('cidrIp', c))),
-      set('ipv6Ranges', (p.ipv6Cidrs ?? []).map((c) => el('cidrIpv6', c))),
-      set('prefixListIds', (p.prefixListIds ?? []).map((id) => el('prefixListId', id))),
+      set(
+        'groups',
+        (p.groupIds ?? []).map((id) => `${el('groupId', id)}${el('userId', '123456789012')}`),
+      ),
+      set(
+        'ipRanges',
+        (p.cidrs ?? []).map((c) => el('cidrIp', c)),
+      ),
+      set(
+        'ipv6Ranges',
+        (p.ipv6Cidrs ?? []).map((c) => el('cidrIpv6', c)),
+      ),
+      set(
+        'prefixListIds',
+        (p.prefixListIds ?? []).map((id) => el('prefixListId', id)),
+      ),
     ].join('');
   return [
     el('ownerId', '123456789012'),
@@ -162,6 +186,9 @@ export function networkAclXml(a: EmuNetworkAcl): string {
         ].join(''),
       ),
     ),
-    set('associationSet', a.subnetIds.map((s) => `${el('networkAclAssociationId', `aclassoc-${s}`)}${el('networkAclId', a.aclId)}${el('subnetId', s)}`)),
+    set(
+      'associationSet',
+      a.subnetIds.map((s) => `${el('networkAclAssociationId', `aclassoc-${s}`)}${el('networkAclId', a.aclId)}${el('subnetId', s)}`),
+    ),
   ].join('');
 }

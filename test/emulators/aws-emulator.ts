@@ -353,14 +353,19 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
       const page = list.slice(from, from + max);
       const next = from + max < list.length ? el('nextToken', String(from + max)) : '';
       // One reservation per instance: the SDK must flatten reservations itself.
-      const res = page.map((i) => `${el('reservationId', `r-${i.instanceId.slice(2)}`)}${el('ownerId', '123456789012')}${set('instancesSet', [instanceXml(i)])}`);
+      const res = page.map(
+        (i) => `${el('reservationId', `r-${i.instanceId.slice(2)}`)}${el('ownerId', '123456789012')}${set('instancesSet', [instanceXml(i)])}`,
+      );
       return `${set('reservationSet', res)}${next}`;
     },
     DescribeSecurityGroups(p) {
       const ids = listParam(p, 'GroupId');
       const missing = ids.find((id) => !groups.has(id));
       if (missing) throw new EmuError(400, 'InvalidGroup.NotFound', `The security group '${missing}' does not exist`);
-      return set('securityGroupInfo', ids.map((id) => securityGroupXml(groups.get(id)!)));
+      return set(
+        'securityGroupInfo',
+        ids.map((id) => securityGroupXml(groups.get(id)!)),
+      );
     },
     DescribeNetworkAcls(p) {
       let list = acls;

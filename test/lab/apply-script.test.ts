@@ -79,7 +79,7 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     expect(out?.detail).toMatch(message);
   });
 
-  it('sets a user path\'s owner and mode and restores both from the rollback arguments; refuses a symbolic link', async () => {
+  it("sets a user path's owner and mode and restores both from the rollback arguments; refuses a symbolic link", async () => {
     await lab.exec('useradd -m carol 2>/dev/null; mkdir -p /home/carol/.ssh && chown root:root /home/carol/.ssh && chmod 777 /home/carol/.ssh');
     const r = await run(['user-path-mode', 'carol', '/home/carol/.ssh', '700']);
     const out = parseScriptOutput(r.stdout)!;
@@ -129,7 +129,7 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     expect((await lab.exec('ls /etc/hosts.deny.sshdoctor-* 2>/dev/null')).stdout).toBe('');
   });
 
-  it('refuses a link to a file that is not an ELF library of sshd\'s architecture', async () => {
+  it("refuses a link to a file that is not an ELF library of sshd's architecture", async () => {
     await lab.writeFile('/usr/lib/x86_64-linux-gnu/libsdfake.so.1.0', 'not an ELF file\n');
     const r = await run(['symlink', '/usr/lib/x86_64-linux-gnu/libsdfake.so.1', 'libsdfake.so.1.0']);
     expect(r.exitCode).toBe(3);
@@ -141,7 +141,12 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\nsshd: 10.9.9.2\n');
     const before = await lab.readFile('/etc/hosts.deny');
     // Stale: line 2 says 10.9.9.2 by now.
-    const { outcome: pending, calls } = applyIn(denyReport([{ line: 1, text: 'sshd: 10.9.9.1' }, { line: 2, text: 'sshd: 10.9.9.3' }]));
+    const { outcome: pending, calls } = applyIn(
+      denyReport([
+        { line: 1, text: 'sshd: 10.9.9.1' },
+        { line: 2, text: 'sshd: 10.9.9.3' },
+      ]),
+    );
     const outcome = await pending;
     expect(outcome.status).toBe('failed');
     expect(outcome.audit.map((a) => [a.result, a.rolledBack])).toEqual([
@@ -156,14 +161,22 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
   it('rolls a step back and runs no further step when its audit record cannot be written', async () => {
     await lab.writeFile('/etc/hosts.deny', 'sshd: 10.9.9.1\nsshd: 10.9.9.2\n');
     const before = await lab.readFile('/etc/hosts.deny');
-    const { outcome: pending, calls } = applyIn(denyReport([{ line: 1, text: 'sshd: 10.9.9.1' }, { line: 2, text: 'sshd: 10.9.9.2' }]), {
-      onStepRan: async () => {
-        throw new Error('DynamoDB PutItem (fix audit) failed');
+    const { outcome: pending, calls } = applyIn(
+      denyReport([
+        { line: 1, text: 'sshd: 10.9.9.1' },
+        { line: 2, text: 'sshd: 10.9.9.2' },
+      ]),
+      {
+        onStepRan: async () => {
+          throw new Error('DynamoDB PutItem (fix audit) failed');
+        },
       },
-    });
+    );
     const outcome = await pending;
     expect(outcome.status).toBe('failed');
-    expect(outcome.summary).toMatch(/could not be written \(DynamoDB PutItem \(fix audit\) failed\): no change is kept off the record\. All 1 change was rolled back/);
+    expect(outcome.summary).toMatch(
+      /could not be written \(DynamoDB PutItem \(fix audit\) failed\): no change is kept off the record\. All 1 change was rolled back/,
+    );
     expect(outcome.audit.map((a) => [a.result, a.rolledBack])).toEqual([
       ['changed', true],
       ['not-run', false],

@@ -20,8 +20,6 @@ let lab: LabInstance;
 let dir: string;
 const keys: Record<'ed' | 'rsa' | 'other', { priv: string; pub: string }> = {} as never;
 
-
-
 describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance', () => {
   beforeAll(async () => {
     await cleanupStale();
@@ -94,7 +92,9 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
       expect(`${r.outcome}: ${r.error}`).toMatch(/^kex-failed: Handshake failed: no matching key exchange algorithm/);
       expect(r.offered?.join(' ')).toMatch(/KEX method: .*sntrup761x25519-sha512@openssh\.com/);
       expect(sshLogsIn(lab.ip, 'alice', keys.ed.priv)).toBe(true);
-      const { report } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', join(dir, 'ed.pub')], { timeoutMs: 60_000 });
+      const { report } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', join(dir, 'ed.pub')], {
+        timeoutMs: 60_000,
+      });
       expect(report.verdict.status).toBe('unknown');
       expect(report.verdict.summary).toContain('sntrup761x25519');
     } finally {
@@ -133,21 +133,115 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
     /** sshd's own log line about the user, shown by auth-log. */
     log?: RegExp;
   }[] = [
-    { name: 'authorized_keys mode 0666', log: /Authentication refused: bad ownership or modes for file \/home\/alice\/\.ssh\/authorized_keys/, setup: 'chmod 666 /home/alice/.ssh/authorized_keys', undo: 'chmod 600 /home/alice/.ssh/authorized_keys', check: 'key-permissions', evidence: /666 alice:alice .*authorized_keys/ },
-    { name: 'home directory 0777', setup: 'chmod 777 /home/alice', undo: 'chmod 755 /home/alice', check: 'key-permissions', evidence: /777 alice:alice directory \/home\/alice$/ },
-    { name: '.ssh owned by another user', setup: 'chown nobody /home/alice/.ssh', undo: 'chown alice /home/alice/.ssh', check: 'key-permissions', evidence: /nobody:alice directory \/home\/alice\/\.ssh/ },
+    {
+      name: 'authorized_keys mode 0666',
+      log: /Authentication refused: bad ownership or modes for file \/home\/alice\/\.ssh\/authorized_keys/,
+      setup: 'chmod 666 /home/alice/.ssh/authorized_keys',
+      undo: 'chmod 600 /home/alice/.ssh/authorized_keys',
+      check: 'key-permissions',
+      evidence: /666 alice:alice .*authorized_keys/,
+    },
+    {
+      name: 'home directory 0777',
+      setup: 'chmod 777 /home/alice',
+      undo: 'chmod 755 /home/alice',
+      check: 'key-permissions',
+      evidence: /777 alice:alice directory \/home\/alice$/,
+    },
+    {
+      name: '.ssh owned by another user',
+      setup: 'chown nobody /home/alice/.ssh',
+      undo: 'chown alice /home/alice/.ssh',
+      check: 'key-permissions',
+      evidence: /nobody:alice directory \/home\/alice\/\.ssh/,
+    },
     { name: 'key not listed', setup: 'true', undo: 'true', key: 'other', check: 'authorized-key', evidence: /none is SHA256:/ },
-    { name: 'AllowUsers without the user', setup: "printf 'AllowUsers root\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /allowusers root/ },
-    { name: 'DenyUsers with the user', log: /User alice from \S+ not allowed because listed in DenyUsers/, setup: "printf 'DenyUsers alice\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /denyusers alice/ },
-    { name: 'an RSA key with PubkeyAcceptedAlgorithms ssh-ed25519', setup: "printf 'PubkeyAcceptedAlgorithms ssh-ed25519\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, key: 'rsa', check: 'authorized-key', evidence: /pubkeyacceptedalgorithms ssh-ed25519/ },
-    { name: 'a Match Address block disabling public keys for the client', setup: "printf 'Match Address 10.231.0.0/16\\n  PubkeyAuthentication no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, plan: true, check: 'user-access', evidence: /pubkeyauthentication no/ },
+    {
+      name: 'AllowUsers without the user',
+      setup: "printf 'AllowUsers root\\n' > /etc/ssh/sshd_config.d/50-lab.conf",
+      undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf',
+      restart: true,
+      plan: true,
+      check: 'user-access',
+      evidence: /allowusers root/,
+    },
+    {
+      name: 'DenyUsers with the user',
+      log: /User alice from \S+ not allowed because listed in DenyUsers/,
+      setup: "printf 'DenyUsers alice\\n' > /etc/ssh/sshd_config.d/50-lab.conf",
+      undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf',
+      restart: true,
+      plan: true,
+      check: 'user-access',
+      evidence: /denyusers alice/,
+    },
+    {
+      name: 'an RSA key with PubkeyAcceptedAlgorithms ssh-ed25519',
+      setup: "printf 'PubkeyAcceptedAlgorithms ssh-ed25519\\n' > /etc/ssh/sshd_config.d/50-lab.conf",
+      undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf',
+      restart: true,
+      key: 'rsa',
+      check: 'authorized-key',
+      evidence: /pubkeyacceptedalgorithms ssh-ed25519/,
+    },
+    {
+      name: 'a Match Address block disabling public keys for the client',
+      setup: "printf 'Match Address 10.231.0.0/16\\n  PubkeyAuthentication no\\n' > /etc/ssh/sshd_config.d/50-lab.conf",
+      undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf',
+      restart: true,
+      plan: true,
+      check: 'user-access',
+      evidence: /pubkeyauthentication no/,
+    },
     { name: 'an expired account', setup: 'usermod -e 1970-01-02 alice', undo: "usermod -e '' alice", check: 'user-account', evidence: /account expiry day 1 / },
-    { name: 'a nologin shell', setup: 'usermod -s /usr/sbin/nologin alice', undo: 'usermod -s /bin/sh alice', check: 'user-account', evidence: /shell=\/usr\/sbin\/nologin/ },
-    { name: '/etc/nologin', setup: "echo 'maintenance until 18:00' > /etc/nologin", undo: 'rm -f /etc/nologin', check: 'user-account', evidence: /maintenance until 18:00/ },
-    { name: 'AuthorizedKeysFile pointing elsewhere', setup: "printf 'AuthorizedKeysFile /etc/ssh/keys/%%u\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf', restart: true, check: 'authorized-key', evidence: /authorizedkeysfile \/etc\/ssh\/keys\/%u/ },
-    { name: 'PermitRootLogin no for root', setup: "mkdir -p -m 700 /root/.ssh && cp /home/alice/.ssh/authorized_keys /root/.ssh/ && printf 'PermitRootLogin no\\n' > /etc/ssh/sshd_config.d/50-lab.conf", undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf /root/.ssh/authorized_keys', restart: true, user: 'root', plan: true, check: 'user-access', evidence: /permitrootlogin no/ },
-    { name: 'pam_access denying the user (access.conf)', setup: "cp -p /etc/pam.d/sshd /etc/pam.d/sshd.lab && cp -p /etc/security/access.conf /etc/security/access.conf.lab && printf 'account required pam_access.so\\n' >> /etc/pam.d/sshd && printf -- '- : alice : ALL\\n' >> /etc/security/access.conf", undo: 'mv /etc/pam.d/sshd.lab /etc/pam.d/sshd && mv /etc/security/access.conf.lab /etc/security/access.conf', check: 'user-access', evidence: /access\.conf:\d+ - : alice : ALL/ },
-    { name: 'a from= option excluding the client', setup: "sed -i 's/^ssh-ed25519/from=\"192.0.2.0\\/24\" ssh-ed25519/' /home/alice/.ssh/authorized_keys", undo: "sed -i 's/^from=\"192.0.2.0\\/24\" //' /home/alice/.ssh/authorized_keys", check: 'authorized-key', evidence: /from="192\.0\.2\.0\/24"/ },
+    {
+      name: 'a nologin shell',
+      setup: 'usermod -s /usr/sbin/nologin alice',
+      undo: 'usermod -s /bin/sh alice',
+      check: 'user-account',
+      evidence: /shell=\/usr\/sbin\/nologin/,
+    },
+    {
+      name: '/etc/nologin',
+      setup: "echo 'maintenance until 18:00' > /etc/nologin",
+      undo: 'rm -f /etc/nologin',
+      check: 'user-account',
+      evidence: /maintenance until 18:00/,
+    },
+    {
+      name: 'AuthorizedKeysFile pointing elsewhere',
+      setup: "printf 'AuthorizedKeysFile /etc/ssh/keys/%%u\\n' > /etc/ssh/sshd_config.d/50-lab.conf",
+      undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf',
+      restart: true,
+      check: 'authorized-key',
+      evidence: /authorizedkeysfile \/etc\/ssh\/keys\/%u/,
+    },
+    {
+      name: 'PermitRootLogin no for root',
+      setup:
+        "mkdir -p -m 700 /root/.ssh && cp /home/alice/.ssh/authorized_keys /root/.ssh/ && printf 'PermitRootLogin no\\n' > /etc/ssh/sshd_config.d/50-lab.conf",
+      undo: 'rm -f /etc/ssh/sshd_config.d/50-lab.conf /root/.ssh/authorized_keys',
+      restart: true,
+      user: 'root',
+      plan: true,
+      check: 'user-access',
+      evidence: /permitrootlogin no/,
+    },
+    {
+      name: 'pam_access denying the user (access.conf)',
+      setup:
+        "cp -p /etc/pam.d/sshd /etc/pam.d/sshd.lab && cp -p /etc/security/access.conf /etc/security/access.conf.lab && printf 'account required pam_access.so\\n' >> /etc/pam.d/sshd && printf -- '- : alice : ALL\\n' >> /etc/security/access.conf",
+      undo: 'mv /etc/pam.d/sshd.lab /etc/pam.d/sshd && mv /etc/security/access.conf.lab /etc/security/access.conf',
+      check: 'user-access',
+      evidence: /access\.conf:\d+ - : alice : ALL/,
+    },
+    {
+      name: 'a from= option excluding the client',
+      setup: 'sed -i \'s/^ssh-ed25519/from="192.0.2.0\\/24" ssh-ed25519/\' /home/alice/.ssh/authorized_keys',
+      undo: 'sed -i \'s/^from="192.0.2.0\\/24" //\' /home/alice/.ssh/authorized_keys',
+      check: 'authorized-key',
+      evidence: /from="192\.0\.2\.0\/24"/,
+    },
   ];
 
   for (const sc of SCENARIOS) {
@@ -158,7 +252,9 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
       if (sc.restart) await lab.restartSshd();
       try {
         expect(sshLogsIn(lab.ip, user, key.priv)).toBe(false);
-        const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', user, '--public-key', `${key.priv}.pub`], { timeoutMs: 60_000 });
+        const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', user, '--public-key', `${key.priv}.pub`], {
+          timeoutMs: 60_000,
+        });
         const c = report.checks.find((x) => x.id === sc.check)!;
         expect(c.status, c.summary).toBe('fail');
         expect(c.evidence.map((e) => `${e.source}${e.line ? `:${e.line}` : ''} ${e.text}`).join('\n')).toMatch(sc.evidence);
@@ -187,7 +283,9 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
 
   it('a healthy login: the real client logs in, no check fails, reachable', async () => {
     expect(sshLogsIn(lab.ip, 'alice', keys.ed.priv)).toBe(true);
-    const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', `${keys.ed.priv}.pub`], { timeoutMs: 60_000 });
+    const { report, code } = await runCheckJson(['--via', lab.via, '--host', lab.ip, '--user', 'alice', '--public-key', `${keys.ed.priv}.pub`], {
+      timeoutMs: 60_000,
+    });
     expect(report.checks.filter((c) => c.status === 'fail' || c.status === 'error')).toEqual([]);
     for (const id of ['user-account', 'user-access', 'authorized-key', 'key-permissions']) expect(report.checks.find((c) => c.id === id)?.status).toBe('pass');
     expect(report.verdict.status).toBe('reachable');
@@ -197,7 +295,7 @@ describe.runIf(labReady)('outside authentication stage (ssh2) on a lab instance'
   it('the collector document never carries any part of the password hash', async () => {
     await lab.exec("echo 'alice:Sup3r-Secret-pw' | chpasswd");
     try {
-      const shadow = (await lab.exec("awk -F: '$1 == \"alice\" { print $2 }' /etc/shadow")).stdout.trim();
+      const shadow = (await lab.exec('awk -F: \'$1 == "alice" { print $2 }\' /etc/shadow')).stdout.trim();
       expect(shadow.length).toBeGreaterThan(20);
       const r = await lab.exec(`sh -s -- ${lab.hostIp} user=alice`, { input: collectorSource });
       expect(r.stdout).toContain('@section user');

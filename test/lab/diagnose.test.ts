@@ -238,7 +238,7 @@ describe.runIf(labReady).concurrent('diagnosis of real failures on lab instances
     expect(report.verdict.causes[0]).toBe('sshd-listen');
   });
 
-  it('names the process holding port 22 and sshd\'s own last error when sshd cannot bind', async () => {
+  it("names the process holding port 22 and sshd's own last error when sshd cannot bind", async () => {
     const l = await newLab();
     await sc.nonSshOn22(l);
     const start = await l.startSshd().then(

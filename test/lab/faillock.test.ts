@@ -20,7 +20,27 @@ let lab: LabInstance;
 function passwordLogin(password: string): boolean {
   const r = spawnSync(
     'sshpass',
-    ['-p', password, 'ssh', '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `erin@${lab.ip}`, 'true'],
+    [
+      '-p',
+      password,
+      'ssh',
+      '-o',
+      'PreferredAuthentications=password',
+      '-o',
+      'PubkeyAuthentication=no',
+      '-o',
+      'NumberOfPasswordPrompts=1',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=5',
+      '-o',
+      'LogLevel=ERROR',
+      `erin@${lab.ip}`,
+      'true',
+    ],
     { encoding: 'utf8', timeout: 30_000 },
   );
   return r.status === 0;
@@ -67,12 +87,18 @@ describe.runIf(labReady)('pam_faillock on a lab instance', () => {
     const account = report.checks.find((c) => c.id === 'user-account')!;
     expect(account.status, account.summary).toBe('fail');
     expect(account.summary).toMatch(/pam_faillock has locked erin: [3-9] failed logins \(deny=3\)/);
-    expect(account.evidence.map((e) => `${e.source}${e.line ? `:${e.line}` : ''} ${e.text}`).join('\n')).toMatch(/common-auth:1 auth requisite pam_faillock\.so preauth/);
+    expect(account.evidence.map((e) => `${e.source}${e.line ? `:${e.line}` : ''} ${e.text}`).join('\n')).toMatch(
+      /common-auth:1 auth requisite pam_faillock\.so preauth/,
+    );
     expect(report.verdict.status).toBe('blocked');
     expect(code).toBe(1);
 
     let stdout = '';
-    const fixCode = await main(['fix', '--via', lab.via, '--host', lab.ip, '--user', 'erin', '--apply', '--json'], { stdout: (t) => void (stdout += t), stderr: () => undefined, color: false });
+    const fixCode = await main(['fix', '--via', lab.via, '--host', lab.ip, '--user', 'erin', '--apply', '--json'], {
+      stdout: (t) => void (stdout += t),
+      stderr: () => undefined,
+      color: false,
+    });
     const { plan, outcome } = JSON.parse(stdout) as { plan: FixPlan; outcome: ApplyOutcome };
     expect(plan.steps.map((s) => s.action.kind)).toEqual(['faillock-reset']);
     expect(outcome.status, outcome.summary).toBe('fixed');

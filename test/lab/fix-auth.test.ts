@@ -19,7 +19,6 @@ let lab: LabInstance;
 let dir: string;
 let key: { priv: string; pub: string; pubFile: string };
 
-
 async function fix(extra: string[]): Promise<{ code: number; plan: FixPlan; outcome: ApplyOutcome | null; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -121,7 +120,11 @@ describe.runIf(labReady)('sshdoctor fix for the authentication stage on lab inst
 
   it('refuses --authorize-key without a public key, naming the flag', async () => {
     let err = '';
-    const code = await main(['fix', '--via', lab.via, '--host', lab.ip, '--user', 'alice', '--authorize-key'], { stdout: () => undefined, stderr: (t) => void (err += t), color: false });
+    const code = await main(['fix', '--via', lab.via, '--host', lab.ip, '--user', 'alice', '--authorize-key'], {
+      stdout: () => undefined,
+      stderr: (t) => void (err += t),
+      color: false,
+    });
     expect(code).toBe(2);
     expect(err).toContain('--authorize-key');
   });

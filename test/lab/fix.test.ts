@@ -10,16 +10,7 @@ import type { ApplyOutcome } from '../../lib/remediation/apply';
 import type { FixPlan } from '../../lib/remediation/plan';
 import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
 import { rawProbe } from './raw-client';
-import {
-  breakSshdConfig,
-  denyAllOptionSyntax,
-  denyByIp,
-  fail2banBan,
-  iptablesDrop,
-  iptablesReject,
-  removeLz4Link,
-  stopSshd,
-} from './scenarios';
+import { breakSshdConfig, denyAllOptionSyntax, denyByIp, fail2banBan, iptablesDrop, iptablesReject, removeLz4Link, stopSshd } from './scenarios';
 
 const labReady = labGate();
 
@@ -75,9 +66,21 @@ const scenarios: { name: string; check: string; make: (lab: LabInstance) => Prom
   { name: 'a stopped sshd', check: 'sshd-service', make: (lab) => stopSshd(lab) },
   { name: 'a broken sshd_config', check: 'sshd-config', make: (lab) => breakSshdConfig(lab) },
   // sshd will not start: the root cause, not "no sshd running", is what gets fixed.
-  { name: 'private host keys at 0644 (sshd refuses to start)', check: 'permissions', make: (lab) => lab.stopSshd().then(() => lab.exec('chmod 644 /etc/ssh/ssh_host_*_key')) },
-  { name: 'all host keys deleted (sshd refuses to start)', check: 'sshd-config', make: (lab) => lab.stopSshd().then(() => lab.exec('rm -f /etc/ssh/ssh_host_*')) },
-  { name: 'a missing privilege-separation directory, sshd started without systemd', check: 'sshd-config', make: (lab) => lab.stopSshd().then(() => lab.exec('rm -rf /run/sshd')) },
+  {
+    name: 'private host keys at 0644 (sshd refuses to start)',
+    check: 'permissions',
+    make: (lab) => lab.stopSshd().then(() => lab.exec('chmod 644 /etc/ssh/ssh_host_*_key')),
+  },
+  {
+    name: 'all host keys deleted (sshd refuses to start)',
+    check: 'sshd-config',
+    make: (lab) => lab.stopSshd().then(() => lab.exec('rm -f /etc/ssh/ssh_host_*')),
+  },
+  {
+    name: 'a missing privilege-separation directory, sshd started without systemd',
+    check: 'sshd-config',
+    make: (lab) => lab.stopSshd().then(() => lab.exec('rm -rf /run/sshd')),
+  },
 ];
 
 describe.skipIf(!labReady)('sshdoctor fix --apply on lab instances', () => {

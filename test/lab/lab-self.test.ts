@@ -45,11 +45,7 @@ function hostSnapshot(): Record<string, string> {
   const files = ['/etc/hosts.allow', '/etc/hosts.deny', '/etc/ssh/sshd_config', '/etc/fail2ban/jail.d'];
   const snap: Record<string, string> = {};
   for (const f of files) {
-    const text = existsSync(f)
-      ? f.endsWith('.d')
-        ? readdirSync(f).sort().join('\n')
-        : readFileSync(f, 'utf8')
-      : '<absent>';
+    const text = existsSync(f) ? (f.endsWith('.d') ? readdirSync(f).sort().join('\n') : readFileSync(f, 'utf8')) : '<absent>';
     snap[f] = createHash('sha256').update(text).digest('hex');
   }
   snap['liblz4.so.1'] = sh('readlink /usr/lib/x86_64-linux-gnu/liblz4.so.1 || echo absent');
@@ -189,10 +185,7 @@ describe.skipIf(!labReady)('lab instances reproduce each failure for real', () =
     it('sshd moved to port 2222 refuses on 22 and answers on 2222', async () => {
       await withLab({}, async (lab) => {
         await movePort(lab, 2222);
-        const [on22, on2222] = await Promise.all([
-          rawProbe(lab.ip, 22, { localAddress: lab.hostIp }),
-          rawProbe(lab.ip, 2222, { localAddress: lab.hostIp }),
-        ]);
+        const [on22, on2222] = await Promise.all([rawProbe(lab.ip, 22, { localAddress: lab.hostIp }), rawProbe(lab.ip, 2222, { localAddress: lab.hostIp })]);
         expect(on22.outcome).toBe('refused');
         expect(on2222.outcome).toBe('banner');
       });
@@ -295,8 +288,11 @@ describe.skipIf(!labReady)('lab instances reproduce each failure for real', () =
       });
     });
 
-    it('createLab rejects with sshd\'s reason when sshd cannot start, and leaves no instance behind', async () => {
-      const ours = () => sh('ip netns list').split('\n').filter((l) => l.startsWith(`sdlab-`) && l.includes(`-${process.pid}-`));
+    it("createLab rejects with sshd's reason when sshd cannot start, and leaves no instance behind", async () => {
+      const ours = () =>
+        sh('ip netns list')
+          .split('\n')
+          .filter((l) => l.startsWith(`sdlab-`) && l.includes(`-${process.pid}-`));
       const before = ours();
       await expect(createLab({ sshdConfigExtra: 'NoSuchSshdOption yes' })).rejects.toThrow(/NoSuchSshdOption/);
       expect(ours()).toEqual(before);

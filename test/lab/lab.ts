@@ -87,11 +87,7 @@ function installExitHook(): void {
   });
 }
 
-function run(
-  file: string,
-  args: readonly string[],
-  opts: { input?: string; timeoutMs?: number } = {},
-): Promise<ExecResult> {
+function run(file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -161,8 +157,19 @@ function checkAvailable(): { ok: boolean; reason?: string } {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'lab needs root (namespaces, mounts, veth)' };
   if (!/\toverlay\n/.test(readOr('/proc/filesystems', ''))) return { ok: false, reason: 'kernel has no overlayfs' };
   const tools = [
-    'ip', 'nsenter', 'unshare', 'setsid', 'flock', 'perl', 'busybox', 'ss',
-    'iptables', 'iptables-save', 'fail2ban-client', 'fail2ban-server', 'ssh-keygen',
+    'ip',
+    'nsenter',
+    'unshare',
+    'setsid',
+    'flock',
+    'perl',
+    'busybox',
+    'ss',
+    'iptables',
+    'iptables-save',
+    'fail2ban-client',
+    'fail2ban-server',
+    'ssh-keygen',
   ];
   const missing = tools.filter((t) => !ENV.PATH.split(':').some((d) => existsSync(`${d}/${t}`)));
   if (!existsSync('/usr/sbin/sshd')) missing.push('/usr/sbin/sshd (openssh-server)');
@@ -218,9 +225,7 @@ export async function createLab(opts: LabOptions = {}): Promise<LabInstance> {
       const init = children.find((c) => c !== '' && /^NSpid:\s+\d+\s+1$/m.test(readOr(`/proc/${c}/status`, '')));
       return init === undefined ? undefined : Number(init);
     });
-    await poll(`boot of ${name}`, BOOT_TIMEOUT_MS, () =>
-      existsSync(`/proc/${pid}/root/run/sdlab-ready`) ? true : undefined,
-    );
+    await poll(`boot of ${name}`, BOOT_TIMEOUT_MS, () => (existsSync(`/proc/${pid}/root/run/sdlab-ready`) ? true : undefined));
   } catch (e) {
     const log = readOr(logPath, '');
     await destroyByName(name);

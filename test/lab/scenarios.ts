@@ -28,9 +28,7 @@ async function appendFile(lab: LabInstance, path: string, text: string): Promise
 export async function waitForAuthLog(lab: LabInstance, ere: string, timeoutMs = 10_000): Promise<string> {
   const tries = Math.ceil(timeoutMs / 50);
   const quoted = `'${ere.replace(/'/g, `'\\''`)}'`;
-  const r = await lab.exec(
-    `i=0; while [ "$i" -lt ${tries} ]; do grep -E -- ${quoted} /var/log/auth.log && exit 0; i=$((i + 1)); sleep 0.05; done; exit 1`,
-  );
+  const r = await lab.exec(`i=0; while [ "$i" -lt ${tries} ]; do grep -E -- ${quoted} /var/log/auth.log && exit 0; i=$((i + 1)); sleep 0.05; done; exit 1`);
   if (r.code !== 0) throw new LabError(`${lab.name}: no auth.log line matching /${ere}/ within ${timeoutMs} ms`);
   return r.stdout;
 }
@@ -156,10 +154,7 @@ function holdConnection(lab: LabInstance, timeoutMs: number): Promise<Socket> {
  * host, then makes one more so sshd logs `past MaxStartups`. `release()` closes the
  * held connections.
  */
-export async function exhaustMaxStartups(
-  lab: LabInstance,
-  held = 2,
-): Promise<{ release(): void; logLine: string }> {
+export async function exhaustMaxStartups(lab: LabInstance, held = 2): Promise<{ release(): void; logLine: string }> {
   await appendFile(lab, '/etc/ssh/sshd_config', `MaxStartups ${held}\n`);
   await lab.restartSshd();
   const sockets: Socket[] = [];

@@ -18,7 +18,24 @@ export function keygen(dir: string, name: string, type = 'ed25519'): { priv: str
 export function sshLogsIn(host: string, user: string, priv: string): boolean {
   const r = spawnSync(
     'ssh',
-    ['-i', priv, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `${user}@${host}`, 'true'],
+    [
+      '-i',
+      priv,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=5',
+      '-o',
+      'LogLevel=ERROR',
+      `${user}@${host}`,
+      'true',
+    ],
     { encoding: 'utf8', timeout: 20_000 },
   );
   return r.status === 0;

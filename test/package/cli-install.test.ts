@@ -60,7 +60,10 @@ afterAll(() => {
 
 describe('the packed CLI, installed with npm install -g', () => {
   it('holds only the built CLI, its bin and the README: no sources, tests, fixtures or lab scripts', () => {
-    const listing = must(sh('tar', ['-tzf', tarball], work), 'tar -t').trim().split('\n').sort();
+    const listing = must(sh('tar', ['-tzf', tarball], work), 'tar -t')
+      .trim()
+      .split('\n')
+      .sort();
     expect(listing).toContain('package/bin/sshdoctor.js');
     expect(listing).toContain('package/dist/cli.mjs');
     expect(listing).toContain('package/package.json');
@@ -97,14 +100,21 @@ describe('the packed CLI, installed with npm install -g', () => {
   it('installs every module the CLI imports at run time (each declared dependency resolves)', () => {
     const root = join(prefix, 'lib', 'node_modules', 'sshdoctor');
     const dist = join(root, 'dist');
-    const files = readdirSync(dist, { recursive: true }).map(String).filter((f) => f.endsWith('.mjs'));
+    const files = readdirSync(dist, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.mjs'));
     const bare = new Set<string>();
     for (const f of files) {
       const src = readFileSync(join(dist, f), 'utf8');
       for (const m of src.matchAll(/(?:from|import\()\s*"([@\w][\w@./:-]*)"/g)) {
         const spec = m[1]!;
         if (spec.startsWith('.') || spec.startsWith('node:')) continue;
-        bare.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+        bare.add(
+          spec
+            .split('/')
+            .slice(0, spec.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
       }
     }
     const external = [...bare].sort();

@@ -28,7 +28,10 @@ beforeAll(async () => {
   const handler = createHandler(() => ({
     appSecret: SECRET,
     replayGuard: createDynamoReplayGuard({ client: doc, table: TABLES.idempotency }),
-    dispatcher: createInlineDispatcher(async (job) => void dispatched.push(job), () => undefined),
+    dispatcher: createInlineDispatcher(
+      async (job) => void dispatched.push(job),
+      () => undefined,
+    ),
     target: { provider: 'alibaba', region: 'cn-hangzhou' },
     maxBodyBytes: 8192,
     callbackOrigins: [new URL(robot.url).origin],
@@ -62,7 +65,12 @@ describe('DingTalk robot requests', () => {
     expect(r.status).toBe(200);
     await settle();
     expect(dispatched.slice(before)).toEqual([
-      { kind: 'dingtalk', request: { provider: 'alibaba', region: 'cn-hangzhou', instanceId: INSTANCE }, sessionWebhook: `${robot.url}/robot/send?session=1`, user: 'staff1' },
+      {
+        kind: 'dingtalk',
+        request: { provider: 'alibaba', region: 'cn-hangzhou', instanceId: INSTANCE },
+        sessionWebhook: `${robot.url}/robot/send?session=1`,
+        user: 'staff1',
+      },
     ]);
   });
 

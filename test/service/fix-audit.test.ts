@@ -65,7 +65,10 @@ describe('fix audit records on DynamoDB (dynalite)', () => {
       ['tcp-wrappers', null, true],
     ]);
     // A run that finishes writes its final records; they replace the ones written as the steps ran.
-    await store.record(key, 'run-a', [{ ...ran[0]!, verified: true }, { ...ran[1]!, verified: true }]);
+    await store.record(key, 'run-a', [
+      { ...ran[0]!, verified: true },
+      { ...ran[1]!, verified: true },
+    ]);
     const listed = await store.list(key);
     expect(listed.map((r) => [r.checkId, r.verified, r.unfinished])).toEqual([
       ['fail2ban', true, undefined],

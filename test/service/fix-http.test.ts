@@ -83,11 +83,15 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
       dispatcher: createSqsDispatcher({ client: sqs(aws.url), queueUrl: QUEUE }),
       ...over,
     });
-    const signedBy = (handler: HttpHandler): HttpHandler => (event, ctx) =>
-      handler({ ...event, requestContext: { ...event.requestContext, authorizer: { iam: { userArn: CALLER } } } } as APIGatewayProxyEventV2, ctx);
+    const signedBy =
+      (handler: HttpHandler): HttpHandler =>
+      (event, ctx) =>
+        handler({ ...event, requestContext: { ...event.requestContext, authorizer: { iam: { userArn: CALLER } } } } as APIGatewayProxyEventV2, ctx);
     const fix = createFix(() => fixDeps()) as unknown as HttpHandler;
     // A queue that cannot be reached (nothing listens on port 9): the request fails, and so does its run.
-    const unqueued = createFix(() => fixDeps({ dispatcher: createSqsDispatcher({ client: sqs('http://127.0.0.1:9'), queueUrl: QUEUE }), newId: () => UNQUEUED_FIX_ID })) as unknown as HttpHandler;
+    const unqueued = createFix(() =>
+      fixDeps({ dispatcher: createSqsDispatcher({ client: sqs('http://127.0.0.1:9'), queueUrl: QUEUE }), newId: () => UNQUEUED_FIX_ID }),
+    ) as unknown as HttpHandler;
     const get = createGet(() => ({ store, runs })) as unknown as HttpHandler;
     api = await serveLambdas([
       { method: 'POST', path: '/checks/{id}/fix', handler: signedBy(fix) },
@@ -120,7 +124,11 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
   const fixedDeny = (deny: string) => deny.replace(`sshd: ${inst.hostIp}\n`, `# sshdoctor: sshd: ${inst.hostIp}\n`);
 
   async function post(id: string, body: unknown, prefix = '') {
-    const res = await fetch(`${api.url}${prefix}/checks/${id}/fix`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(`${api.url}${prefix}/checks/${id}/fix`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await res.text();
     // biome-ignore lint/suspicious/noExplicitAny: the tests read whichever field of the answer they assert on
     return { status: res.status, location: res.headers.get('location'), text, json: JSON.parse(text) as Record<string, any> };
@@ -225,7 +233,9 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
     expect(remediations()).toBe(before);
   });
 
-  it('dry run returns the plan; apply without an IAM identity is 403; apply answers 202 at once, the worker fixes the lab instance: fixed, a real banner, audited under the fix id; a redelivered job changes nothing', { timeout: 240_000 }, async () => {
+  it('dry run returns the plan; apply without an IAM identity is 403; apply answers 202 at once, the worker fixes the lab instance: fixed, a real banner, audited under the fix id; a redelivered job changes nothing', {
+    timeout: 240_000,
+  }, async () => {
     await whileDenied(async (deny) => {
       const id = '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d';
       await storedReport(INSTANCE_ID, id);
@@ -262,7 +272,13 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
       const delivering = jobs.drain();
       const run = await finishedRun(id, fixId);
       expect(await delivering).toEqual([{ batchItemFailures: [] }]);
-      expect(run).toMatchObject({ fixId, reportId: id, status: 'fixed', requestedBy: `iam:${CALLER}`, outcome: { status: 'fixed', stillFailing: [], probeAfter: 'banner' } });
+      expect(run).toMatchObject({
+        fixId,
+        reportId: id,
+        status: 'fixed',
+        requestedBy: `iam:${CALLER}`,
+        outcome: { status: 'fixed', stillFailing: [], probeAfter: 'banner' },
+      });
       expect(run.outcome?.summary).toMatch(/Fixed and verified/);
       expect(run.outcome?.audit).toEqual([expect.objectContaining({ checkId: 'tcp-wrappers', result: 'changed', verified: true, rolledBack: false })]);
       expect(Date.parse(run.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(run.startedAt!));
@@ -272,7 +288,9 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
       expect(await inst.readFile('/etc/hosts.deny')).toBe(fixedDeny(deny));
       expect((await rawProbe(inst.ip, 22, { localAddress: inst.hostIp })).outcome).toBe('banner');
       const records = (await audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`)).filter((r) => r.runId === fixId);
-      expect(records).toEqual([expect.objectContaining({ who: `iam:${CALLER}`, checkId: 'tcp-wrappers', result: 'changed', verified: true, rolledBack: false })]);
+      expect(records).toEqual([
+        expect.objectContaining({ who: `iam:${CALLER}`, checkId: 'tcp-wrappers', result: 'changed', verified: true, rolledBack: false }),
+      ]);
       expect(records[0]!.backup).toMatch(/^\/etc\/hosts\.deny\.sshdoctor-/);
 
       // SQS delivers the job again (at-least-once): the run is no longer queued, nothing runs.
@@ -336,7 +354,12 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
         const delivering = jobs.deliver(jobOf(fixId));
         const run = await finishedRun(id, fixId);
         expect(await delivering).toEqual({ batchItemFailures: [] });
-        expect(run).toMatchObject({ fixId, reportId: id, status: 'error', error: `instanceId: ${INSTANCE_ID} does not carry the opt-in tag sshdoctor=enabled` });
+        expect(run).toMatchObject({
+          fixId,
+          reportId: id,
+          status: 'error',
+          error: `instanceId: ${INSTANCE_ID} does not carry the opt-in tag sshdoctor=enabled`,
+        });
         expect(run.outcome).toBeUndefined();
         expect(run.finishedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/);
         expect(remediations()).toBe(before);
@@ -363,7 +386,11 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
       expect(run.json).toMatchObject({ status: 'error', error: 'the fix could not be queued; nothing was applied' });
       // Had the message reached the queue after all, its delivery would find the run settled.
       const before = remediations();
-      await jobs.deliver({ queueUrl: QUEUE, messageId: 'late', body: JSON.stringify({ kind: 'http-fix', fixId: UNQUEUED_FIX_ID, reportId: id, identity: `iam:${CALLER}` }) });
+      await jobs.deliver({
+        queueUrl: QUEUE,
+        messageId: 'late',
+        body: JSON.stringify({ kind: 'http-fix', fixId: UNQUEUED_FIX_ID, reportId: id, identity: `iam:${CALLER}` }),
+      });
       expect(remediations()).toBe(before);
       expect((await get(`/checks/${id}/fix/${UNQUEUED_FIX_ID}`)).json.status).toBe('error');
       expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);

@@ -35,16 +35,24 @@ const plan: FixPlan = {
   ],
   manual: [],
 };
-const outcome: ApplyOutcome = { status: 'fixed', summary: 'Fixed and verified: tcp-wrappers now pass.', audit: [], after: null, stillFailing: [], probeAfter: 'banner' };
-const queued = (fixId: string, over: Partial<FixRun> = {}): FixRun & { status: 'queued' } => ({
-  fixId,
-  reportId: REPORT,
-  status: 'queued',
-  plan,
-  requestedBy: WHO,
-  requestedAt: '2025-01-01T10:00:00.000Z',
-  ...over,
-} as FixRun & { status: 'queued' });
+const outcome: ApplyOutcome = {
+  status: 'fixed',
+  summary: 'Fixed and verified: tcp-wrappers now pass.',
+  audit: [],
+  after: null,
+  stillFailing: [],
+  probeAfter: 'banner',
+};
+const queued = (fixId: string, over: Partial<FixRun> = {}): FixRun & { status: 'queued' } =>
+  ({
+    fixId,
+    reportId: REPORT,
+    status: 'queued',
+    plan,
+    requestedBy: WHO,
+    requestedAt: '2025-01-01T10:00:00.000Z',
+    ...over,
+  }) as FixRun & { status: 'queued' };
 
 describe('fix runs on DynamoDB (dynalite)', () => {
   let dynamo: LocalDynamo;
@@ -58,7 +66,11 @@ describe('fix runs on DynamoDB (dynalite)', () => {
     runs = createDynamoFixRunStore({ client: doc, table: TABLES.reports, ttlDays: 1 });
     reports = createDynamoReportStore({ client: doc, tables: TABLES, reportTtlDays: 1, historyTtlDays: 1 });
     api = await serveLambdas(
-      ['/checks/{id}/fix/{fixId}', '/checks/{id}'].map((path) => ({ method: 'GET', path, handler: createGet(() => ({ store: reports, runs })) as unknown as HttpHandler })),
+      ['/checks/{id}/fix/{fixId}', '/checks/{id}'].map((path) => ({
+        method: 'GET',
+        path,
+        handler: createGet(() => ({ store: reports, runs })) as unknown as HttpHandler,
+      })),
     );
   });
   afterAll(async () => {
@@ -117,7 +129,12 @@ describe('fix runs on DynamoDB (dynalite)', () => {
   it('reports a run still running long after any worker could be on it as stale', async () => {
     const fixId = crypto.randomUUID();
     // Claimed 11 minutes ago by a worker that never settled it (stopped half-way).
-    const then = createDynamoFixRunStore({ client: createDocClient(dynamo.client), table: TABLES.reports, ttlDays: 1, now: () => new Date(Date.now() - 11 * 60_000) });
+    const then = createDynamoFixRunStore({
+      client: createDocClient(dynamo.client),
+      table: TABLES.reports,
+      ttlDays: 1,
+      now: () => new Date(Date.now() - 11 * 60_000),
+    });
     await then.create(queued(fixId));
     expect(await then.claim(fixId, { reportId: REPORT, requestedBy: WHO })).toBe(true);
     const run = await runs.get(fixId);
@@ -132,7 +149,12 @@ describe('fix runs on DynamoDB (dynalite)', () => {
 
   it('treats an expired run as gone', async () => {
     const fixId = crypto.randomUUID();
-    const old = createDynamoFixRunStore({ client: createDocClient(dynamo.client), table: TABLES.reports, ttlDays: 1, now: () => new Date(Date.now() - 2 * 86_400_000) });
+    const old = createDynamoFixRunStore({
+      client: createDocClient(dynamo.client),
+      table: TABLES.reports,
+      ttlDays: 1,
+      now: () => new Date(Date.now() - 2 * 86_400_000),
+    });
     await old.create(queued(fixId));
     expect(await runs.get(fixId)).toBeNull();
   });

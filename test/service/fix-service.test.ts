@@ -55,7 +55,9 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix core (runFix)', () => {
     await inst?.destroy();
   });
 
-  it('plans without changing anything, then applies through Cloud Assistant: a real SSH banner afterwards, audited; a second run changes nothing', { timeout: 180_000 }, async () => {
+  it('plans without changing anything, then applies through Cloud Assistant: a real SSH banner afterwards, audited; a second run changes nothing', {
+    timeout: 180_000,
+  }, async () => {
     await denyByIp(inst, inst.hostIp);
     const provider = await deps.providers('alibaba', 'cn-hangzhou');
     const report = await diagnoseInstance(provider, { instanceId: INSTANCE_ID, clientIps: [] });
@@ -83,7 +85,14 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix core (runFix)', () => {
     expect(banner.firstLine).toMatch(/^SSH-2\.0-OpenSSH/);
     const audit = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ who: 'slack:T1/U0123ABC', runId: reportId, checkId: 'tcp-wrappers', result: 'changed', verified: true, rolledBack: false });
+    expect(audit[0]).toMatchObject({
+      who: 'slack:T1/U0123ABC',
+      runId: reportId,
+      checkId: 'tcp-wrappers',
+      result: 'changed',
+      verified: true,
+      rolledBack: false,
+    });
     expect(audit[0]!.backup).toMatch(/^\/etc\/hosts\.deny\.sshdoctor-/);
 
     // The same stored report again: the step finds its fix in place and changes nothing.
@@ -95,7 +104,9 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix core (runFix)', () => {
     await inst.exec(': > /etc/hosts.deny');
   });
 
-  it('fixes a user\'s key chain from a stored --user report: verified by asking the server again, and the real client logs in', { timeout: 180_000 }, async () => {
+  it("fixes a user's key chain from a stored --user report: verified by asking the server again, and the real client logs in", {
+    timeout: 180_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sshdoctor-fixsvc-'));
     try {
       const { priv, pub } = keygen(dir, 'id');
@@ -144,7 +155,12 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix core (runFix)', () => {
     expect(run.outcome?.summary).toMatch(/rolled back/);
     expect(await inst.readFile('/etc/hosts.deny')).toBe(deny);
     // The change was on record before the verification ran, then finished as rolled back.
-    expect(onRecordDuringVerification.find((a) => a.runId === reportId)).toMatchObject({ result: 'changed', verified: null, rolledBack: false, unfinished: true });
+    expect(onRecordDuringVerification.find((a) => a.runId === reportId)).toMatchObject({
+      result: 'changed',
+      verified: null,
+      rolledBack: false,
+      unfinished: true,
+    });
     const audit = await deps.audit.list(`alibaba:cn-hangzhou:${INSTANCE_ID}`);
     expect(audit.find((a) => a.runId === reportId)).toMatchObject({ result: 'changed', verified: false, rolledBack: true });
     expect(audit.find((a) => a.runId === reportId)?.unfinished).toBeUndefined();

@@ -118,7 +118,14 @@ describe('fleet checks: sweep -> SQS -> worker -> DynamoDB -> alert', () => {
       from: 'reachable',
       to: 'blocked',
       // The failing check's finding and fix travel with the alert.
-      fixes: [{ check: 'probe', finding: expect.stringMatching(/^probe outcome: (refused|timeout|reset|closed)/), fix: 'start sshd', commands: ['systemctl start ssh'] }],
+      fixes: [
+        {
+          check: 'probe',
+          finding: expect.stringMatching(/^probe outcome: (refused|timeout|reset|closed)/),
+          fix: 'start sshd',
+          commands: ['systemctl start ssh'],
+        },
+      ],
     });
     expect(webhook.received).toHaveLength(1);
 

@@ -48,7 +48,10 @@ beforeAll(async () => {
     {
       method: 'GET',
       path: '/checks/{id}',
-      handler: createChecksGet(() => ({ store, runs: createDynamoFixRunStore({ client: createDocClient(dynamo.client), table: TABLES.reports, ttlDays: 7 }) })) as unknown as HttpHandler,
+      handler: createChecksGet(() => ({
+        store,
+        runs: createDynamoFixRunStore({ client: createDocClient(dynamo.client), table: TABLES.reports, ttlDays: 7 }),
+      })) as unknown as HttpHandler,
     },
   ]);
 });
@@ -104,10 +107,25 @@ describe('POST /checks', () => {
     ['a missing region', JSON.stringify({ provider: 'aws', instanceId: TAGGED }), 'region', 'is required'],
     ['a port of the wrong type', JSON.stringify({ ...valid, port: '22' }), 'port', 'must be an integer'],
     ['a port out of range', JSON.stringify({ ...valid, port: 70000 }), 'port', 'between 1 and 65535'],
-    ['a port that is not an allowed SSH port (another service)', JSON.stringify({ ...valid, port: 6380 }), 'port', 'must be an SSH port this deployment allows'],
+    [
+      'a port that is not an allowed SSH port (another service)',
+      JSON.stringify({ ...valid, port: 6380 }),
+      'port',
+      'must be an SSH port this deployment allows',
+    ],
     ['a user name that is not one', JSON.stringify({ ...valid, user: 'a;id' }), 'user', 'must be a user name'],
-    ['a private key as publicKey', JSON.stringify({ ...valid, user: 'alice', publicKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----' }), 'publicKey', 'never accepts a private key'],
-    ['a publicKey without a user', JSON.stringify({ ...valid, publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtKu4Sd5e2X6zLCYM2JINpgFGb5exVtv3kXCJWkwAc9' }), 'publicKey', 'needs user'],
+    [
+      'a private key as publicKey',
+      JSON.stringify({ ...valid, user: 'alice', publicKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----' }),
+      'publicKey',
+      'never accepts a private key',
+    ],
+    [
+      'a publicKey without a user',
+      JSON.stringify({ ...valid, publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtKu4Sd5e2X6zLCYM2JINpgFGb5exVtv3kXCJWkwAc9' }),
+      'publicKey',
+      'needs user',
+    ],
     ['a CIDR as client IP', JSON.stringify({ ...valid, clientIp: '10.0.0.0/8' }), 'clientIp', 'IPv4 or IPv6'],
     ['an unknown field', JSON.stringify({ ...valid, command: 'id' }), 'command', 'unknown field'],
     ['a provider not enabled here', JSON.stringify({ provider: 'local', instanceId: 'localhost' }), 'provider', 'not enabled'],

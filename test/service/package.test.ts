@@ -111,7 +111,8 @@ describe('osls package', () => {
     // checks-fix records the run and queues its job; slack-worker claims and settles the run.
     expect(grants('checks-fix', 'sqs:SendMessage', 'ChatJobsQueue')).toBe(true);
     for (const fn of ['checks-fix', 'slack-worker']) {
-      for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(grants(fn, action, 'ReportsTable'), `${fn}: ${action}`).toBe(true);
+      for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])
+        expect(grants(fn, action, 'ReportsTable'), `${fn}: ${action}`).toBe(true);
       for (const action of ['dynamodb:PutItem', 'dynamodb:Query']) expect(grants(fn, action, 'FixAuditTable'), `${fn}: ${action}`).toBe(true);
     }
     expect([...actionsOf('slack-command')].sort()).toEqual([...base, 'ssm:GetParameter', 'dynamodb:PutItem', 'sqs:SendMessage'].sort());
@@ -131,11 +132,19 @@ describe('osls package', () => {
     // IAM evaluation of execute-api:Invoke: an Allow matches and no Deny does (`*` spans `/`).
     type PolicyStatement = { Effect: 'Allow' | 'Deny'; Action: string; Resource: string | string[] };
     const matches = (pattern: string, arn: string) =>
-      new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      ).test(arn);
     const reachable = (policyFile: string) => {
       const policy = JSON.parse(readFileSync(policyFile, 'utf8')) as { Statement: PolicyStatement[] };
       const hit = (effect: string, arn: string) =>
-        policy.Statement.some((s) => s.Effect === effect && s.Action === 'execute-api:Invoke' && (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).some((r) => matches(r, arn)));
+        policy.Statement.some(
+          (s) =>
+            s.Effect === effect && s.Action === 'execute-api:Invoke' && (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).some((r) => matches(r, arn)),
+        );
       return routes
         .map((r) => String(r.Properties.RouteKey))
         .filter((key) => {
@@ -177,7 +186,7 @@ describe('osls package', () => {
     }
   });
 
-  it("the packaged Alibaba SDK file makes signed calls that the Alibaba emulator accepts", async () => {
+  it('the packaged Alibaba SDK file makes signed calls that the Alibaba emulator accepts', async () => {
     const sdk = (await import(pathToFileURL(join(unzipped('fleet-worker'), 'functions', 'alibaba-sdk.mjs')).href)) as {
       createEcsClient(config: OpenApiClientConfig): OpenApiClientLike;
     };

@@ -165,7 +165,13 @@ describe('Slack slash command', () => {
     ['a report id that is not a UUID', { reportId: '../../etc' }, 'reportId: must be a report id'],
     ['a response URL that is not http(s)', { responseUrl: 'file:///etc/passwd' }, 'responseUrl: must be an http(s) URL'],
   ])('rejects a queued fix job with %s, naming the field and the rule', (_what, over, message) => {
-    const job = { kind: 'slack-fix', reportId: '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d', responseUrl: 'https://hooks.slack.com/actions/T/1/x', identity: 'slack:T1AB/U1AB', ...over };
+    const job = {
+      kind: 'slack-fix',
+      reportId: '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d',
+      responseUrl: 'https://hooks.slack.com/actions/T/1/x',
+      identity: 'slack:T1AB/U1AB',
+      ...over,
+    };
     expect(() => parseChatJob(job)).toThrow(message);
   });
 

@@ -143,7 +143,9 @@ describe.skipIf(!labReady)('Slack Apply fix', () => {
       }),
     }).toString();
 
-  it('shows Apply fix for a denied client; refuses a user not on the allow-list; applies for an allowed one: fixed, a real banner, audited; a replayed click is rejected', { timeout: 240_000 }, async () => {
+  it('shows Apply fix for a denied client; refuses a user not on the allow-list; applies for an allowed one: fixed, a real banner, audited; a replayed click is rejected', {
+    timeout: 240_000,
+  }, async () => {
     await denyByIp(inst, inst.hostIp);
     try {
       const deny = await inst.readFile('/etc/hosts.deny');
@@ -152,7 +154,18 @@ describe.skipIf(!labReady)('Slack Apply fix', () => {
       // 1. The slash command: queued, run by the worker, report posted with the button.
       let q = aws.sqs.length;
       let seen = slack.received.length;
-      expect((await send(new URLSearchParams({ command: '/sshdoctor', text: `${INSTANCE_ID} ${inst.hostIp}`, response_url: `${slack.url}/hook/report`, user_id: VIEWER }).toString())).status).toBe(200);
+      expect(
+        (
+          await send(
+            new URLSearchParams({
+              command: '/sshdoctor',
+              text: `${INSTANCE_ID} ${inst.hostIp}`,
+              response_url: `${slack.url}/hook/report`,
+              user_id: VIEWER,
+            }).toString(),
+          )
+        ).status,
+      ).toBe(200);
       expect(await drain(q)).toHaveLength(1);
       await slack.waitFor(seen + 1);
       const report = slack.received[seen]!.body as Message;

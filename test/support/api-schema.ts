@@ -5,11 +5,7 @@
  * package, built from the key lists in test/emulators/alibaba-sas.ts (taken from the SDK sources).
  */
 import { createRequire } from 'node:module';
-import {
-  BRUTE_FORCE_RECORD_KEYS,
-  CUSTOM_BLOCK_RECORD_KEYS,
-  CUSTOM_BLOCK_TARGET_KEYS,
-} from '../emulators/alibaba-sas';
+import { BRUTE_FORCE_RECORD_KEYS, CUSTOM_BLOCK_RECORD_KEYS, CUSTOM_BLOCK_TARGET_KEYS } from '../emulators/alibaba-sas';
 
 /** Wire key -> what its value holds: a leaf, a nested object, or an array of either. */
 export interface Schema {
@@ -64,7 +60,12 @@ const PAGE_INFO = leaves(['Count', 'CurrentPage', 'PageSize', 'TotalCount']);
 export const SAS_RESPONSES: Record<string, Schema> = {
   DescribeBruteForceRecords: leaves(['RequestId'], { MachineList: { array: leaves(BRUTE_FORCE_RECORD_KEYS) }, PageInfo: PAGE_INFO }),
   DescribeCustomBlockRecords: leaves(['RequestId'], {
-    RecordList: { array: leaves(CUSTOM_BLOCK_RECORD_KEYS.filter((k) => k !== 'TargetList'), { TargetList: { array: leaves(CUSTOM_BLOCK_TARGET_KEYS) } }) },
+    RecordList: {
+      array: leaves(
+        CUSTOM_BLOCK_RECORD_KEYS.filter((k) => k !== 'TargetList'),
+        { TargetList: { array: leaves(CUSTOM_BLOCK_TARGET_KEYS) } },
+      ),
+    },
     PageInfo: PAGE_INFO,
   }),
   // Only the keys the emulator serves and the adapter reads; the model has some sixty more.

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** The script the tests run: one bracketed line per positional parameter, then the count. */
-export const ECHO_ARGS_SCRIPT = "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\"; done\necho \"n=$#\"\n";
+export const ECHO_ARGS_SCRIPT = '#!/bin/sh\nfor a in "$@"; do printf \'[%s]\\n\' "$a"; done\necho "n=$#"\n';
 
 export function hostileArgs(): { dir: string; args: string[]; expectedStdout: string; touched: () => string[]; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sshdoctor-hostile-'));

@@ -70,7 +70,8 @@ describe('every check on every collector fixture', () => {
   it('finds the sections that run commands in the collector itself', () => {
     expect(CUTTABLE).toEqual(expect.arrayContaining(['service', 'disk', 'iptables', 'nft-json', 'firewalld', 'auth-log', 'iptables-legacy', 'sshd-effective']));
     expect(CUTTABLE).not.toContain('permissions');
-    for (const sections of Object.values(CHECK_SECTIONS)) for (const s of sections) expect(readFileSync('lib/collector/collector.sh', 'utf8')).toContain(`section ${s} `);
+    for (const sections of Object.values(CHECK_SECTIONS))
+      for (const s of sections) expect(readFileSync('lib/collector/collector.sh', 'utf8')).toContain(`section ${s} `);
   });
 
   it.each(FIXTURES)('%s: every check returns a valid status naming itself, none errs', (name) => {
@@ -137,7 +138,10 @@ describe('every check on every collector fixture', () => {
 
   it.each(FIXTURES)('%s: rulesets the kernel refused to show (root in a container) are not an open firewall', (name) => {
     const { doc, client } = fixture(name);
-    let denied = withSection(doc, 'iptables', ['#denied iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)', '#omitted=0']);
+    let denied = withSection(doc, 'iptables', [
+      '#denied iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)',
+      '#omitted=0',
+    ]);
     denied = withSection(denied, 'nft-json', ['#error netlink: Error: cache initialization failed: Operation not permitted'], 1);
     denied = withSection(withSection(denied, 'nftables', []), 'nft-clients', []);
     const r = runAll(denied, client).firewall!;

@@ -92,7 +92,7 @@ describe('checks on documents captured from real failures', () => {
     expect(tw.summary).toMatch(/not linked with libwrap.*no effect/);
   });
 
-  it('applies libwrap\'s missing-newline stop: an unterminated last line of hosts.deny denies everyone', () => {
+  it("applies libwrap's missing-newline stop: an unterminated last line of hosts.deny denies everyone", () => {
     const { doc, client } = fixture('healthy');
     const deny = withSection(doc, 'hosts.deny', ['18\tsshd: 192.0.2.1', '#lines=18 omitted=0 comments=17 unterminated=1']);
     const tw = judge(deny, client)['tcp-wrappers']!;
@@ -104,7 +104,10 @@ describe('checks on documents captured from real failures', () => {
 
   it('accepts socket activation: ssh.socket active with no sshd process is healthy (Ubuntu 22.10+)', () => {
     const { doc, client } = fixture('sshd-stopped');
-    const socketDoc = withSection(doc, 'service', ['unit ssh.service active=inactive enabled=disabled SubState=dead Result=success ', 'unit ssh.socket active=active enabled=enabled SubState=listening Result=success ']);
+    const socketDoc = withSection(doc, 'service', [
+      'unit ssh.service active=inactive enabled=disabled SubState=dead Result=success ',
+      'unit ssh.socket active=active enabled=enabled SubState=listening Result=success ',
+    ]);
     const r = judge(socketDoc, client);
     expect(r['sshd-service']!.status).toBe('pass');
     expect(r['sshd-service']!.summary).toMatch(/ssh\.socket/);
@@ -112,7 +115,9 @@ describe('checks on documents captured from real failures', () => {
 
   it('uses systemd to start a failed ssh.service', () => {
     const { doc, client } = fixture('sshd-stopped');
-    const failed = withSection(withSection(doc, 'service', ['unit ssh.service active=failed enabled=enabled SubState=failed Result=exit-code ']), 'meta', ['init=systemd']);
+    const failed = withSection(withSection(doc, 'service', ['unit ssh.service active=failed enabled=enabled SubState=failed Result=exit-code ']), 'meta', [
+      'init=systemd',
+    ]);
     const svc = judge(failed, client)['sshd-service']!;
     expect(svc.status).toBe('fail');
     expect(svc.summary).toMatch(/ssh\.service has failed \(result: exit-code\)/);
@@ -138,7 +143,7 @@ describe('checks on documents captured from real failures', () => {
     expect(r['auth-log']!.status).not.toBe('fail');
   });
 
-  it('judges year-less syslog stamps against the host\'s local clock', () => {
+  it("judges year-less syslog stamps against the host's local clock", () => {
     const { doc, client } = fixture('healthy');
     // Local clock 8 h ahead of UTC (Asia/Shanghai): 21:12 local is 5 minutes ago, 13:12 local is 8 h ago.
     const local = doc.replace('|time=2026-11-21T13:17:28Z\n', '|time=2026-11-21T13:17:28Z\n|localtime=2026-11-21T21:17:28\n');
@@ -159,10 +164,12 @@ describe('checks on documents captured from real failures', () => {
 
   it('sshd -t failing without root (host keys unreadable) is "needs root", not a broken configuration', () => {
     const { doc, client } = fixture('healthy');
-    const nonRoot = withSection(doc.replace('|uid=0\n', '|uid=1000\n'), 'sshd-test', [
-      "Unable to load host key: /etc/ssh/ssh_host_rsa_key",
-      'sshd: no hostkeys available -- exiting.',
-    ], 1);
+    const nonRoot = withSection(
+      doc.replace('|uid=0\n', '|uid=1000\n'),
+      'sshd-test',
+      ['Unable to load host key: /etc/ssh/ssh_host_rsa_key', 'sshd: no hostkeys available -- exiting.'],
+      1,
+    );
     const r = judge(nonRoot, client);
     expect(r['sshd-config']!.status).toBe('skip');
     expect(r['sshd-config']!.summary).toMatch(/^needs root/);
@@ -184,7 +191,13 @@ describe('checks on documents captured from real failures', () => {
 
   it('fails on a full root filesystem or inode table', () => {
     const { doc, client } = fixture('healthy');
-    const full = withSection(doc, 'disk', ['Filesystem 1024-blocks Used Available Capacity Mounted on', '/dev/vda1 1000 1000 0 100% /', '#inodes', 'Filesystem Inodes IUsed IFree IUse% Mounted on', '/dev/vda1 100 100 0 100% /']);
+    const full = withSection(doc, 'disk', [
+      'Filesystem 1024-blocks Used Available Capacity Mounted on',
+      '/dev/vda1 1000 1000 0 100% /',
+      '#inodes',
+      'Filesystem Inodes IUsed IFree IUse% Mounted on',
+      '/dev/vda1 100 100 0 100% /',
+    ]);
     const d = judge(full, client).disk!;
     expect(d.status).toBe('fail');
     expect(d.summary).toMatch(/\/ \(space\), \/ \(inodes\)/);

@@ -11,7 +11,7 @@ describe('sshdoctor check: bad input', () => {
     [['--client-ip', '10.0.0.0/24'], '--client-ip: must be an IPv4 or IPv6 address'],
     [['--via', ''], '--via: expected a command'],
     [['--via', 'sudo "unterminated'], '--via: expected a command line'],
-    [['--bogus'], "--bogus"],
+    [['--bogus'], '--bogus'],
     [['i-0123456789abcdef0'], "--provider: must be 'aws' or 'alibaba'"],
     [['i-0123456789abcdef0', '--provider', 'aws', '--region', 'eu-west-1', '--host', '10.0.0.5'], '--host: not allowed with an instance ID'],
     [['i-xyz', '--provider', 'aws', '--region', 'eu-west-1'], "INSTANCE_ID: must be 'i-' followed by 8 or 17 lowercase hex digits"],
@@ -32,7 +32,7 @@ describe('sshdoctor check: bad input', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('without --client-ip, the JSON report marks the client address as the probe\'s own, a guess behind NAT', async () => {
+  it("without --client-ip, the JSON report marks the client address as the probe's own, a guess behind NAT", async () => {
     const { report } = await runCheckJson(['--via', "sh -c 'echo not a document' x", '--port', '1']);
     expect(report.clients).toHaveLength(1);
     expect(report.clients[0]).toMatchObject({ ip: '127.0.0.1', source: 'probe-source' });

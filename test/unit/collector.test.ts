@@ -87,14 +87,25 @@ describe('transport form (comments and indentation stripped)', () => {
 
 describe('collector document', () => {
   it('cannot be forged by data lines that look like markers', () => {
-    const doc = parseDocument(['#sshdoctor-collector 1', '@section auth-log', '|@section meta', '|#end', '@end auth-log rc=0 chars=1 dropped=0', '#end'].join('\n'));
+    const doc = parseDocument(
+      ['#sshdoctor-collector 1', '@section auth-log', '|@section meta', '|#end', '@end auth-log rc=0 chars=1 dropped=0', '#end'].join('\n'),
+    );
     expect([...doc.sections.keys()]).toEqual(['auth-log']);
     expect(doc.sections.get('auth-log')!.lines).toEqual(['@section meta', '#end']);
     expect(doc.complete).toBe(true);
   });
 
   it('marks a document cut in transport as incomplete, and counts dropped lines', () => {
-    const doc = parseDocument(['#sshdoctor-collector 1', '@section hosts.deny', '|12\tsshd: 1.2.3.4', '@end hosts.deny rc=0 chars=20 dropped=3 cut=0 gdropped=2', '@section iptables', '|*filter'].join('\n'));
+    const doc = parseDocument(
+      [
+        '#sshdoctor-collector 1',
+        '@section hosts.deny',
+        '|12\tsshd: 1.2.3.4',
+        '@end hosts.deny rc=0 chars=20 dropped=3 cut=0 gdropped=2',
+        '@section iptables',
+        '|*filter',
+      ].join('\n'),
+    );
     expect(doc.complete).toBe(false);
     expect(doc.sections.get('hosts.deny')!.dropped).toBe(5);
     expect(doc.sections.get('iptables')!.rc).toBeNull();
@@ -116,6 +127,11 @@ describe('collector document', () => {
     // Run only the hosts_file function of the real script on this file.
     const fn = execFileSync('sed', ['-n', '/^hosts_file()/,/^}/p', SCRIPT], { encoding: 'utf8' });
     const out = execFileSync('dash', ['-c', `${fn}\nCLIENTS=" 203.0.113.9 2001:db8::2"\nhosts_file "$1"`, 'x', file], { encoding: 'utf8' });
-    expect(out.split('\n').filter(Boolean)).toEqual(['12346\tsshd: 203.0.113.9', '20003\tsshd: 10.1.', '20005\tsshd: [2001:db8::2] : allow', `#lines=20005 omitted=20001 comments=1 unterminated=0`]);
+    expect(out.split('\n').filter(Boolean)).toEqual([
+      '12346\tsshd: 203.0.113.9',
+      '20003\tsshd: 10.1.',
+      '20005\tsshd: [2001:db8::2] : allow',
+      `#lines=20005 omitted=20001 comments=1 unterminated=0`,
+    ]);
   });
 });

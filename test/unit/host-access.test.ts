@@ -31,7 +31,7 @@ describe('lineAgeMs', () => {
     expect(lineAgeMs('2026-01-01T08:05:00.123456+08:00 h sshd[1]: x', clock)).toBe(5 * 60_000);
   });
 
-  it('reads year-less syslog stamps as the host\'s local time, last year when they would be in the future', () => {
+  it("reads year-less syslog stamps as the host's local time, last year when they would be in the future", () => {
     expect(lineAgeMs('Jan  1 08:05:00 h sshd[1]: x', clock)).toBe(5 * 60_000);
     expect(lineAgeMs('Dec 31 23:10:00 h sshd[1]: x', clock)).toBe(9 * 3_600_000);
   });

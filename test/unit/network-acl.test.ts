@@ -14,7 +14,7 @@ describe('network-acl check', () => {
     expect(networkAclCheck.run(factsWith({})).status).toBe('skip');
   });
 
-  it("passes on the default VPC ACL (allow all both ways)", () => {
+  it('passes on the default VPC ACL (allow all both ways)', () => {
     expect(networkAclCheck.run(factsWith({ networkAcl: defaultAcl })).status).toBe('pass');
   });
 
@@ -45,10 +45,7 @@ describe('network-acl check', () => {
   });
 
   it('warns when return traffic is allowed only on the common ephemeral range', () => {
-    const acl = [
-      aclEntry({ ruleNumber: 100, egress: false }),
-      aclEntry({ ruleNumber: 100, egress: true, protocol: 'tcp', portFrom: 32768, portTo: 65535 }),
-    ];
+    const acl = [aclEntry({ ruleNumber: 100, egress: false }), aclEntry({ ruleNumber: 100, egress: true, protocol: 'tcp', portFrom: 32768, portTo: 65535 })];
     expect(networkAclCheck.run(factsWith({ networkAcl: acl })).status).toBe('warn');
   });
 

@@ -66,10 +66,16 @@ describe('infra/iam-policy.json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'policy-scan-'));
     try {
       mkdirSync(join(dir, 'lib/cloud'), { recursive: true });
-      writeFileSync(join(dir, 'lib/cloud/s3-x.ts'), "import { createAwsSignedHttp } from './aws-signed-http';\nhttp.send({ action: 's3:PutObject', method: 'PUT' });\n");
+      writeFileSync(
+        join(dir, 'lib/cloud/s3-x.ts'),
+        "import { createAwsSignedHttp } from './aws-signed-http';\nhttp.send({ action: 's3:PutObject', method: 'PUT' });\n",
+      );
       writeFileSync(join(dir, 'lib/cloud/other.ts'), "import { x } from './http';\nsend({ action: 's3:DeleteObject' });\n");
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a source file that uses a template literal, written on purpose
-      writeFileSync(join(dir, 'lib/cloud/ec2.ts'), "import { x } from '../cloud/aws-signed-http';\nsend({ action: `ec2:${a}` }); send({ action: 'sns:Publish' });\n");
+      writeFileSync(
+        join(dir, 'lib/cloud/ec2.ts'),
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a source file that uses a template literal, written on purpose
+        "import { x } from '../cloud/aws-signed-http';\nsend({ action: `ec2:${a}` }); send({ action: 'sns:Publish' });\n",
+      );
       const found = awsActionsInSources(dir, ['lib'], ['s3', 'ec2']);
       expect([...found.entries()]).toEqual([['s3:PutObject', ['lib/cloud/s3-x.ts']]]);
     } finally {
@@ -111,7 +117,10 @@ describe('the AWS provider under the IAM policy (emulator enforcing it)', () => 
     expect([run.status, run.truncated]).toEqual(['success', false]);
     const tagged = await aws.listInstancesByTag!('sshdoctor', 'on');
     expect(tagged).toHaveLength(2);
-    const fleet = await aws.runFleet!(tagged.map((i) => i.instanceId), { script: 'true', args: [], timeoutMs: 3_000 });
+    const fleet = await aws.runFleet!(
+      tagged.map((i) => i.instanceId),
+      { script: 'true', args: [], timeoutMs: 3_000 },
+    );
     expect([...fleet.values()].map((r) => r.status).sort()).toEqual(['success', 'timeout']);
     // A command never picked up is cancelled at the deadline.
     emu.faults.deliveryDelayMs = 60_000;

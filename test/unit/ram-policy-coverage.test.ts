@@ -4,7 +4,7 @@
  * Forbidden.RAM), and the sources are scanned for the actions they name, so an action added in
  * code but not in the policy, or left in the policy after the code stopped calling it, fails here.
  */
-import { readFileSync, } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlibabaEmulator } from '../emulators/alibaba-emulator';
@@ -16,9 +16,7 @@ interface RamStatement {
   Action: string | string[];
 }
 const policy = JSON.parse(readFileSync(join(__dirname, '../../infra/ram-policy.json'), 'utf8')) as { Version: string; Statement: RamStatement[] };
-const granted = new Set(
-  policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
-);
+const granted = new Set(policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
 
 /** Files that call Alibaba APIs, and the service code of each. */
 const ALIBABA_SOURCES: Record<string, 'ecs' | 'yundun-sas'> = {

@@ -35,8 +35,20 @@ const startSshd: FixAction = { kind: 'service-start', service: '/usr/sbin/sshd',
 const commentConfig: FixAction = { kind: 'comment-line', file: '/etc/ssh/sshd_config', line: 123, text: 'PermitRootLoginn yes' };
 const link: FixAction = { kind: 'symlink', link: '/usr/lib/x86_64-linux-gnu/liblz4.so.1', target: 'liblz4.so.1.9.4' };
 const unban: FixAction = { kind: 'fail2ban-unban', jail: 'sshd', ip: '10.0.0.1' };
-const f2bRule: FixAction = { kind: 'firewall-delete-rule', family: 'ipv4', table: 'filter', chain: 'f2b-sshd', rule: '-A f2b-sshd -s 10.0.0.1/32 -j REJECT --reject-with icmp-port-unreachable' };
-const dropRule: FixAction = { kind: 'firewall-delete-rule', family: 'ipv4', table: 'filter', chain: 'INPUT', rule: '-A INPUT -s 10.0.0.9/32 -p tcp -m tcp --dport 22 -j DROP' };
+const f2bRule: FixAction = {
+  kind: 'firewall-delete-rule',
+  family: 'ipv4',
+  table: 'filter',
+  chain: 'f2b-sshd',
+  rule: '-A f2b-sshd -s 10.0.0.1/32 -j REJECT --reject-with icmp-port-unreachable',
+};
+const dropRule: FixAction = {
+  kind: 'firewall-delete-rule',
+  family: 'ipv4',
+  table: 'filter',
+  chain: 'INPUT',
+  rule: '-A INPUT -s 10.0.0.9/32 -p tcp -m tcp --dport 22 -j DROP',
+};
 const denyLine: FixAction = { kind: 'comment-line', file: '/etc/hosts.deny', line: 18, text: 'sshd: 10.0.0.1' };
 
 describe('buildPlan', () => {
@@ -120,7 +132,12 @@ describe('actionArgs', () => {
   it('passes every value as its own argv entry', () => {
     expect(actionArgs(dropRule)).toEqual(['firewall-delete-rule', 'ipv4', 'filter', 'INPUT', '-A INPUT -s 10.0.0.9/32 -p tcp -m tcp --dport 22 -j DROP']);
     expect(actionArgs({ kind: 'firewall-insert-accept', family: 'ipv6', table: 'filter', chain: 'INPUT', ip: '2001:db8::1', port: 2222 })).toEqual([
-      'firewall-insert-accept', 'ipv6', 'filter', 'INPUT', '2001:db8::1', '2222',
+      'firewall-insert-accept',
+      'ipv6',
+      'filter',
+      'INPUT',
+      '2001:db8::1',
+      '2222',
     ]);
   });
 

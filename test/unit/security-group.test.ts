@@ -70,7 +70,8 @@ describe('security-group check', () => {
     const r = securityGroupCheck.run(factsWith(cloud, ['203.0.113.7', '2001:db8::5']));
     expect(r.status).toBe('fail');
     expect(r.fix).toEqual({
-      summary: 'Allow tcp/22 from 203.0.113.7/32, 2001:db8::5/128 in security group sg-bp1 at priority 6, ahead of the drop rule at priority 7 (a drop wins ties).',
+      summary:
+        'Allow tcp/22 from 203.0.113.7/32, 2001:db8::5/128 in security group sg-bp1 at priority 6, ahead of the drop rule at priority 7 (a drop wins ties).',
       commands: [
         'aliyun ecs AuthorizeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-bp1' +
           ' --Permissions.1.IpProtocol tcp --Permissions.1.PortRange 22/22 --Permissions.1.SourceCidrIp 203.0.113.7/32 --Permissions.1.Policy accept --Permissions.1.Priority 6' +

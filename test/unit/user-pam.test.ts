@@ -22,11 +22,34 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9o
 /** A `user` section as the collector prints it for alice, with `extra` lines. */
 function userSection(extra: string[]): string {
   const lines = [
-    'name=alice', 'exists=1', 'uid=1000', 'home=/home/alice', 'shell=/bin/bash', 'shell-executable=1', 'shell-listed=1', 'groups=alice staff',
-    'primary-group=alice', 'primary-group-members=', 'shadow-locked=0', 'shadow-nopassword=1', 'shadow-lastchg=20000', 'shadow-max=99999', 'shadow-inactive=', 'shadow-expire=',
-    'today=20500', `T ${client} usepam yes`, `T ${client} strictmodes yes`, `T ${client} authorizedkeysfile .ssh/authorized_keys`, `T ${client} pubkeyauthentication yes`,
-    '#akfile /home/alice/.ssh/authorized_keys', 'chain 755 root root directory /home', 'chain 755 alice alice directory /home/alice', 'chain 700 alice alice directory /home/alice/.ssh',
-    'chain 600 alice alice regular file /home/alice/.ssh/authorized_keys', 'akfile-lines 1', 'keyline 1 ',
+    'name=alice',
+    'exists=1',
+    'uid=1000',
+    'home=/home/alice',
+    'shell=/bin/bash',
+    'shell-executable=1',
+    'shell-listed=1',
+    'groups=alice staff',
+    'primary-group=alice',
+    'primary-group-members=',
+    'shadow-locked=0',
+    'shadow-nopassword=1',
+    'shadow-lastchg=20000',
+    'shadow-max=99999',
+    'shadow-inactive=',
+    'shadow-expire=',
+    'today=20500',
+    `T ${client} usepam yes`,
+    `T ${client} strictmodes yes`,
+    `T ${client} authorizedkeysfile .ssh/authorized_keys`,
+    `T ${client} pubkeyauthentication yes`,
+    '#akfile /home/alice/.ssh/authorized_keys',
+    'chain 755 root root directory /home',
+    'chain 755 alice alice directory /home/alice',
+    'chain 700 alice alice directory /home/alice/.ssh',
+    'chain 600 alice alice regular file /home/alice/.ssh/authorized_keys',
+    'akfile-lines 1',
+    'keyline 1 ',
     ...extra,
   ];
   return `@section user\n${lines.map((l) => `|${l}\n`).join('')}@end user rc=0 chars=0 dropped=0 cut=0\n`;
@@ -34,7 +57,8 @@ function userSection(extra: string[]): string {
 
 function judge(extra: string[], opts: { key?: boolean; localtime?: string } = {}): Record<string, CheckResult> {
   let text = doc.replace(/#end\s*$/, `${userSection(extra)}#end\n`);
-  if (opts.localtime) text = text.replace(/\|localtime=.*\n/, `|localtime=${opts.localtime}\n`).replace(/(@section meta\n)/, `$1|localtime=${opts.localtime}\n`);
+  if (opts.localtime)
+    text = text.replace(/\|localtime=.*\n/, `|localtime=${opts.localtime}\n`).replace(/(@section meta\n)/, `$1|localtime=${opts.localtime}\n`);
   const facts: Facts = {
     port: 22,
     clients: [{ ip: client, source: 'user' }],
@@ -90,15 +114,27 @@ describe('pam_faillock', () => {
     expect(r.fix?.commands).toEqual(['faillock --user alice --reset']);
   });
   it('only warns with a public key: key logins skip the auth stack', () => {
-    expect(judge([...stack, 'faillock-valid=4', 'faillock-last=2026-12-03 10:00:00'], { localtime: '2026-12-03T10:05:00' })['user-account']!.status).toBe('warn');
+    expect(judge([...stack, 'faillock-valid=4', 'faillock-last=2026-12-03 10:00:00'], { localtime: '2026-12-03T10:05:00' })['user-account']!.status).toBe(
+      'warn',
+    );
   });
   it('lets a lock whose unlock_time has passed go', () => {
-    expect(judge([...stack, 'faillock-valid=4', 'faillock-last=2026-12-03 10:00:00'], { key: false, localtime: '2026-12-03T10:20:00' })['user-account']!.status).toBe('pass');
+    expect(
+      judge([...stack, 'faillock-valid=4', 'faillock-last=2026-12-03 10:00:00'], { key: false, localtime: '2026-12-03T10:20:00' })['user-account']!.status,
+    ).toBe('pass');
   });
   it('counts below deny as no lock, and reads deny from faillock.conf', () => {
     const noArgs = ['pam /etc/pam.d/system-auth:4 auth required pam_faillock.so preauth silent'];
-    expect(judge([...noArgs, 'faillock-valid=4', 'faillock-last=2026-12-03 10:00:00', 'faillock-conf deny=5'], { key: false, localtime: '2026-12-03T10:05:00' })['user-account']!.status).toBe('pass');
-    expect(judge([...noArgs, 'faillock-valid=5', 'faillock-last=2026-12-03 10:00:00', 'faillock-conf deny=5'], { key: false, localtime: '2026-12-03T10:05:00' })['user-account']!.status).toBe('fail');
+    expect(
+      judge([...noArgs, 'faillock-valid=4', 'faillock-last=2026-12-03 10:00:00', 'faillock-conf deny=5'], { key: false, localtime: '2026-12-03T10:05:00' })[
+        'user-account'
+      ]!.status,
+    ).toBe('pass');
+    expect(
+      judge([...noArgs, 'faillock-valid=5', 'faillock-last=2026-12-03 10:00:00', 'faillock-conf deny=5'], { key: false, localtime: '2026-12-03T10:05:00' })[
+        'user-account'
+      ]!.status,
+    ).toBe('fail');
   });
 });
 
@@ -118,7 +154,11 @@ describe('/etc/nologin and pam_nologin', () => {
 
 describe('SELinux label of ~/.ssh', () => {
   it('fails key-permissions with restorecon when enforcing and the type is wrong', () => {
-    const r = judge(['selinux=Enforcing', 'selinux-label unconfined_u:object_r:user_home_t:s0 /home/alice/.ssh', 'selinux-expected unconfined_u:object_r:ssh_home_t:s0'])['key-permissions']!;
+    const r = judge([
+      'selinux=Enforcing',
+      'selinux-label unconfined_u:object_r:user_home_t:s0 /home/alice/.ssh',
+      'selinux-expected unconfined_u:object_r:ssh_home_t:s0',
+    ])['key-permissions']!;
     expect(r.status).toBe('fail');
     expect(r.fix?.commands).toEqual(['restorecon -Rv /home/alice/.ssh']);
   });
@@ -138,7 +178,15 @@ describe('user-access plans (run with the real sed on a copy of the file)', () =
     const text = doc.replace(/#end\s*$/, `${section}#end\n`);
     const host = parseHostFacts(text);
     host.sshd.configLines.push({ file, line: 2, text: configLine });
-    const r = userAccessCheck.run({ port: 22, clients: [{ ip: client, source: 'user' }], probe: null, host, hostError: null, cloud: null, user: { name: 'alice', publicKey: parsePublicKey(KEY) } });
+    const r = userAccessCheck.run({
+      port: 22,
+      clients: [{ ip: client, source: 'user' }],
+      probe: null,
+      host,
+      hostError: null,
+      cloud: null,
+      user: { name: 'alice', publicKey: parsePublicKey(KEY) },
+    });
     const sed = r.fix!.commands.find((c) => c.startsWith('sed -i '))!;
     execFileSync('sh', ['-c', sed]);
     const out = readFileSync(file, 'utf8').split('\n')[1];

@@ -134,7 +134,9 @@ describe('verdictFor: signatures', () => {
 
 describe('verdictFor: a banner, or no probe', () => {
   it('banner and nothing failing: reachable, confirmed, naming the software', () => {
-    const v = verdictFor(probe('banner', { banner: { raw: 'SSH-2.0-OpenSSH_9.2p1', protoVersion: '2.0', software: 'OpenSSH_9.2p1' } }), [check('firewall', 'pass')]);
+    const v = verdictFor(probe('banner', { banner: { raw: 'SSH-2.0-OpenSSH_9.2p1', protoVersion: '2.0', software: 'OpenSSH_9.2p1' } }), [
+      check('firewall', 'pass'),
+    ]);
     expect(v).toEqual({ status: 'reachable', summary: 'Reachable: 10.0.0.5:22 answered with an SSH banner (OpenSSH_9.2p1).', causes: [], confirmed: true });
   });
 
@@ -193,7 +195,18 @@ describe('verdictFor: with a user to ask about (the authentication stage)', () =
   });
 
   it('a key exchange only our library failed, or an unfinished stage, is unknown, never reachable or blocked', () => {
-    expect(verdictFor(withAuth({ user: 'alice', outcome: 'kex-failed', error: 'no matching key exchange algorithm', offered: ['KEX method: sntrup761x25519-sha512@openssh.com'], totalMs: 1 }), []).status).toBe('unknown');
+    expect(
+      verdictFor(
+        withAuth({
+          user: 'alice',
+          outcome: 'kex-failed',
+          error: 'no matching key exchange algorithm',
+          offered: ['KEX method: sntrup761x25519-sha512@openssh.com'],
+          totalMs: 1,
+        }),
+        [],
+      ).status,
+    ).toBe('unknown');
     expect(verdictFor(withAuth({ user: 'alice', outcome: 'timeout', totalMs: 1 }), []).status).toBe('unknown');
   });
 

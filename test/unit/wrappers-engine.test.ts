@@ -96,7 +96,13 @@ describe('wrappers engine: decisions', () => {
   });
 
   it('accepts sparse collector lines and keeps their numbers', () => {
-    const deny = parseHostsFile({ path: 'd', lines: [{ no: 40, text: 'sshd: 10.0.0.1' }, { no: 7, text: 'ALL: 10.0.0.2' }] });
+    const deny = parseHostsFile({
+      path: 'd',
+      lines: [
+        { no: 40, text: 'sshd: 10.0.0.1' },
+        { no: 7, text: 'ALL: 10.0.0.2' },
+      ],
+    });
     expect(deny.rules.map((r) => r.line)).toEqual([7, 40]);
     const d = decide({ allow: parseHostsFile({ path: 'a', lines: [] }), deny }, 'sshd', { addr: '10.0.0.1' });
     expect(d.line).toBe(40);

@@ -50,7 +50,10 @@ function tcpdmatch(set: FileSet): Promise<string[]> {
   return new Promise((resolve, reject) => {
     execFile('sh', ['-c', script, 'sh', set.daemon, ...set.clients], { cwd: set.dir, maxBuffer: 1 << 24 }, (err, stdout) => {
       if (err) return reject(err);
-      const answers = stdout.split('@@\n').slice(1).map((s) => s.replace(/^access:\s*/, '').trim());
+      const answers = stdout
+        .split('@@\n')
+        .slice(1)
+        .map((s) => s.replace(/^access:\s*/, '').trim());
       resolve(answers);
     });
   });

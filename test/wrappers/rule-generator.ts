@@ -19,8 +19,20 @@ const chance = (r: Rng, p: number) => r() < p;
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
 export const V4_CLIENTS = [
-  '10.0.0.1', '10.0.0.2', '10.0.1.1', '10.0.1.200', '10.1.0.1', '10.1.2.3', '10.10.0.1',
-  '192.168.1.5', '192.168.1.50', '192.168.10.5', '172.16.5.4', '203.0.113.9', '1.2.3.4', '100.0.0.1',
+  '10.0.0.1',
+  '10.0.0.2',
+  '10.0.1.1',
+  '10.0.1.200',
+  '10.1.0.1',
+  '10.1.2.3',
+  '10.10.0.1',
+  '192.168.1.5',
+  '192.168.1.50',
+  '192.168.10.5',
+  '172.16.5.4',
+  '203.0.113.9',
+  '1.2.3.4',
+  '100.0.0.1',
 ];
 export const V6_CLIENTS = ['2001:db8::1', '2001:db8::2', '2001:db8:1::1', '2001:db8:0:1::ff', 'fe80::1', '::1', '2001:db9::1'];
 
@@ -55,9 +67,7 @@ function v4NetMask(r: Rng): string {
     let net = (((base[0]! << 24) | (base[1]! << 16) | (base[2]! << 8) | base[3]!) >>> 0) & maskNum;
     if (chance(r, 0.15)) net = (net | 1) >>> 0; // host bits set: libwrap never matches
     const netText = [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join('.');
-    const maskText = chance(r, 0.5)
-      ? String(len)
-      : [maskNum >>> 24, (maskNum >>> 16) & 255, (maskNum >>> 8) & 255, maskNum & 255].join('.');
+    const maskText = chance(r, 0.5) ? String(len) : [maskNum >>> 24, (maskNum >>> 16) & 255, (maskNum >>> 8) & 255, maskNum & 255].join('.');
     return `${netText}/${maskText}`;
   }
   if (form < 0.8) {
@@ -77,8 +87,16 @@ function hostToken(r: Rng, files: string[]): string {
   const m = r();
   const v4 = pick(r, V4_CLIENTS);
   if (m < 0.22) return v4;
-  if (m < 0.3) return `${v4.split('.').slice(0, int(r, 1, 3)).join('.')}.`;
-  if (m < 0.34) return `.${v4.split('.').slice(int(r, 2, 3)).join('.')}`;
+  if (m < 0.3)
+    return `${v4
+      .split('.')
+      .slice(0, int(r, 1, 3))
+      .join('.')}.`;
+  if (m < 0.34)
+    return `.${v4
+      .split('.')
+      .slice(int(r, 2, 3))
+      .join('.')}`;
   if (m < 0.46) return v4NetMask(r);
   if (m < 0.54) return `[${v6Variant(r, pick(r, V6_CLIENTS))}]`;
   if (m < 0.6) return v6Net(r);
@@ -94,8 +112,24 @@ function daemonToken(r: Rng): string {
   return randCase(
     r,
     pick(r, [
-      'sshd', 'sshd', 'sshd', 'ALL', 'ALL', 'ftpd', 's*d', 'ss?d', 'ssh.', '.d', 'KNOWN', 'UNKNOWN',
-      'sshd@UNKNOWN', 'sshd@ALL', 'sshd@10.0.0.1', 'ALL@KNOWN', 'sshd@unknown', 'in.telnetd',
+      'sshd',
+      'sshd',
+      'sshd',
+      'ALL',
+      'ALL',
+      'ftpd',
+      's*d',
+      'ss?d',
+      'ssh.',
+      '.d',
+      'KNOWN',
+      'UNKNOWN',
+      'sshd@UNKNOWN',
+      'sshd@ALL',
+      'sshd@10.0.0.1',
+      'ALL@KNOWN',
+      'sshd@unknown',
+      'in.telnetd',
     ]),
   );
 }
@@ -112,10 +146,35 @@ function list(r: Rng, tok: () => string, depth = 0): string {
 }
 
 const OPTIONS = [
-  'allow', 'deny', 'ALLOW', 'Deny', 'twist /bin/echo go away', 'spawn /bin/true %a', 'severity auth.info',
-  'severity bogus', 'severity warn', 'severity local3.notice', 'bogus', 'umask 022', 'umask 999', 'nice 5',
-  'nice x', 'keepalive', 'keepalive 1', 'linger 5', 'linger -1', 'rfc931', 'rfc931 0', 'setenv A b', 'banners /nonexistent',
-  '', 'allow=x', 'allow =', 'user root', 'group root', 'spawn echo a\\:b',
+  'allow',
+  'deny',
+  'ALLOW',
+  'Deny',
+  'twist /bin/echo go away',
+  'spawn /bin/true %a',
+  'severity auth.info',
+  'severity bogus',
+  'severity warn',
+  'severity local3.notice',
+  'bogus',
+  'umask 022',
+  'umask 999',
+  'nice 5',
+  'nice x',
+  'keepalive',
+  'keepalive 1',
+  'linger 5',
+  'linger -1',
+  'rfc931',
+  'rfc931 0',
+  'setenv A b',
+  'banners /nonexistent',
+  '',
+  'allow=x',
+  'allow =',
+  'user root',
+  'group root',
+  'spawn echo a\\:b',
 ];
 
 function ruleText(r: Rng, files: string[]): string {

@@ -69,9 +69,23 @@ export function judgeAccessConf(rules: readonly { line: number; text: string }[]
     if (a < 0 || b < 0) continue;
     const perm = r.text.slice(0, a).trim();
     if (perm !== '+' && perm !== '-') continue;
-    const users = listMatch(r.text.slice(a + 1, b).trim().split(/\s+/).filter(Boolean), (t) => userToken(t, user, groups));
+    const users = listMatch(
+      r.text
+        .slice(a + 1, b)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+      (t) => userToken(t, user, groups),
+    );
     if (users === false) continue;
-    const origins = listMatch(r.text.slice(b + 1).trim().split(/\s+/).filter(Boolean), (t) => originToken(t, ip));
+    const origins = listMatch(
+      r.text
+        .slice(b + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+      (t) => originToken(t, ip),
+    );
     if (origins === false) continue;
     if (users === null || origins === null) return { verdict: 'unknown', rule: r, why: 'a netgroup, user@host, host name or domain this cannot match' };
     return { verdict: perm === '+' ? 'allow' : 'deny', rule: r };

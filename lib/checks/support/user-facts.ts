@@ -22,7 +22,13 @@ export function matchPatternList(list: readonly string[], value: string): boolea
   for (const raw of list) {
     const neg = raw.startsWith('!');
     const pat = neg ? raw.slice(1) : raw;
-    const re = new RegExp(`^${pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    const re = new RegExp(
+      `^${pat
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+      'i',
+    );
     if (re.test(value)) {
       if (neg) return false;
       matched = true;
@@ -32,7 +38,10 @@ export function matchPatternList(list: readonly string[], value: string): boolea
 }
 
 /** The sshd_config line that sets `keyword` last seen in the files (for evidence). */
-export function configLineFor(lines: readonly { file: string; line: number; text: string }[], keyword: string): { file: string; line: number; text: string } | undefined {
+export function configLineFor(
+  lines: readonly { file: string; line: number; text: string }[],
+  keyword: string,
+): { file: string; line: number; text: string } | undefined {
   const k = keyword.toLowerCase();
   return lines.find((l) => l.text.trim().split(/\s+/)[0]?.toLowerCase() === k);
 }

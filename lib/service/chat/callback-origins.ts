@@ -29,7 +29,8 @@ export function parseCallbackOrigins(text: string | undefined, variable: string,
     } catch {
       throw new ConfigError(variable, `'${entry}' must be an origin such as https://hooks.slack.com`);
     }
-    if (url.origin !== entry.replace(/\/$/, '') || url.pathname !== '/') throw new ConfigError(variable, `'${entry}' must be an origin (scheme, host, optional port), no path`);
+    if (url.origin !== entry.replace(/\/$/, '') || url.pathname !== '/')
+      throw new ConfigError(variable, `'${entry}' must be an origin (scheme, host, optional port), no path`);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {
       throw new ConfigError(variable, `'${entry}' must use https (http only for a loopback stand-in)`);
     }

@@ -70,10 +70,7 @@ export interface JobDispatcher {
 }
 
 /** SQS adapter: the slack-worker function consumes the queue. */
-export function createSqsDispatcher(opts: {
-  client: Pick<SQSClient, 'send'>;
-  queueUrl: string;
-}): JobDispatcher {
+export function createSqsDispatcher(opts: { client: Pick<SQSClient, 'send'>; queueUrl: string }): JobDispatcher {
   return {
     async dispatch(job) {
       try {

@@ -13,12 +13,7 @@ export function dingtalkSignature(appSecret: string, timestamp: string): string 
 }
 
 /** Throws {@link SignatureError} unless `sign` matches and `timestamp` is within an hour. */
-export function verifyDingtalkRequest(input: {
-  appSecret: string;
-  timestamp: string | undefined;
-  sign: string | undefined;
-  now: Date;
-}): void {
+export function verifyDingtalkRequest(input: { appSecret: string; timestamp: string | undefined; sign: string | undefined; now: Date }): void {
   const { timestamp, sign } = input;
   if (!timestamp || !/^\d{1,15}$/.test(timestamp)) throw new SignatureError('timestamp: missing or not a Unix time in ms');
   if (!sign || !/^[A-Za-z0-9+/]{43}=$/.test(sign)) throw new SignatureError('sign: missing or malformed');

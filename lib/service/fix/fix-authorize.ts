@@ -9,7 +9,10 @@ const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 
 /** Parses `SLACK_FIX_ALLOWED_USERS` ("U0123ABC,W0456DEF"); empty means nobody may apply fixes from Slack. */
 export function parseSlackFixAllowList(value: string | undefined): ReadonlySet<string> {
-  const ids = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ids.find((id) => !SLACK_USER_ID.test(id));
   if (bad !== undefined) throw new ConfigError('SLACK_FIX_ALLOWED_USERS', 'must be comma-separated Slack user IDs (U... or W...)');
   return new Set(ids);
@@ -33,7 +36,10 @@ export const HTTP_FIX_IDENTITY = new RegExp(`^iam:${IAM_ARN.source.slice(1)}`);
  * the local provider enabled, the caller is `local:npm-start`; a deployed function never has
  * IS_OFFLINE, and the local provider diagnoses only the machine the stack runs on.
  */
-export function httpFixIdentity(userArn: string | undefined | null, local: { offline: boolean; localProvider: boolean } = { offline: false, localProvider: false }): string {
+export function httpFixIdentity(
+  userArn: string | undefined | null,
+  local: { offline: boolean; localProvider: boolean } = { offline: false, localProvider: false },
+): string {
   if (!userArn && local.offline && local.localProvider) return 'local:npm-start';
   if (!userArn || !IAM_ARN.test(userArn)) {
     throw new ForbiddenError('authorization: applying fixes needs an IAM-signed request (AWS_IAM authorizer)');

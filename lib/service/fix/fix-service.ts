@@ -151,7 +151,8 @@ async function planFix(req: Pick<FixRequest, 'reportId' | 'only' | 'report'>, de
   if (name === 'local' && opts.allowLocal && deps.config.enabledProviders.includes('local')) {
     return { report, plan: buildPlan(report, req.only?.length ? { only: req.only } : {}), name, region: region ?? '', instanceId: instanceId ?? '' };
   }
-  if (name === 'local') throw new ValidationError('apply', 'a report of the local machine is applied with sshdoctor fix --apply on that machine, not through the service');
+  if (name === 'local')
+    throw new ValidationError('apply', 'a report of the local machine is applied with sshdoctor fix --apply on that machine, not through the service');
   if (name !== 'aws' && name !== 'alibaba') throw new ValidationError('id', 'only reports of cloud instances (aws, alibaba) can be fixed through the service');
   if (!deps.config.enabledProviders.includes(name)) throw new ProviderNotEnabledError(name);
   if (!instanceId || !region) throw new ValidationError('id', 'the report names no instance and region');

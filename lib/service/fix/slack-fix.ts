@@ -83,7 +83,11 @@ export async function processSlackFixJob(job: SlackFixJob, deps: SlackFixWorkerD
   const report = await deps.store.get(job.reportId).catch(() => null);
   const name = report?.target.instanceId ?? job.reportId;
   try {
-    const res = await applyQueuedFix({ reportId: job.reportId, ...(report ? { report } : {}), ...(deadline !== undefined ? { deadline } : {}) }, job.identity, deps);
+    const res = await applyQueuedFix(
+      { reportId: job.reportId, ...(report ? { report } : {}), ...(deadline !== undefined ? { deadline } : {}) },
+      job.identity,
+      deps,
+    );
     const t = res.plan.target;
     const audit = `${instanceKey(t.provider ?? '', t.region ?? '', t.instanceId ?? '')} run ${res.reportId}`;
     message = res.outcome

@@ -45,12 +45,14 @@ export function coldStart<E, R, D>(load: () => D | Promise<D>): MiddlewareObj<E,
 export type AnyBodyEvent = Omit<HttpEvent, 'body'> & { body?: unknown };
 
 export function httpFunction<E extends AnyBodyEvent, D>(obs: { logger: ErrorLog; middlewares: MiddlewareObj[] }, load: () => D | Promise<D>) {
-  return middy<E, HttpResult, Error, DepsContext<D>>()
-    .use(obs.middlewares)
-    .use(httpErrorHandler(obs.logger) as unknown as MiddlewareObj<E, HttpResult, Error, DepsContext<D>>[])
-    // Header names lower-cased (API Gateway v2 does; local servers and tests may not).
-    .use(httpHeaderNormalizer() as unknown as MiddlewareObj<E, HttpResult, Error, DepsContext<D>>)
-    .use(coldStart(load));
+  return (
+    middy<E, HttpResult, Error, DepsContext<D>>()
+      .use(obs.middlewares)
+      .use(httpErrorHandler(obs.logger) as unknown as MiddlewareObj<E, HttpResult, Error, DepsContext<D>>[])
+      // Header names lower-cased (API Gateway v2 does; local servers and tests may not).
+      .use(httpHeaderNormalizer() as unknown as MiddlewareObj<E, HttpResult, Error, DepsContext<D>>)
+      .use(coldStart(load))
+  );
 }
 
 /** An HTTP event whose JSON body passed `schema`. */

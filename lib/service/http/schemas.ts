@@ -40,7 +40,8 @@ const port = z
 
 /** `user` and `publicKey` follow the CLI's rules (lib/auth/validate.ts); a key needs a user. */
 function authIssues(req: { user?: string; publicKey?: string }, ctx: { addIssue: (i: { code: 'custom'; path: string[]; message: string }) => void }): void {
-  if (req.publicKey !== undefined && req.user === undefined) ctx.addIssue({ code: 'custom', path: ['publicKey'], message: 'needs user: the key is asked about for that user' });
+  if (req.publicKey !== undefined && req.user === undefined)
+    ctx.addIssue({ code: 'custom', path: ['publicKey'], message: 'needs user: the key is asked about for that user' });
   for (const [field, check] of [
     ['user', () => req.user !== undefined && validateUserName(req.user)],
     ['publicKey', () => req.publicKey !== undefined && parsePublicKey(req.publicKey)],
@@ -98,7 +99,9 @@ export const fixRequestSchema = z.strictObject(
     apply: z.optional(z.boolean({ error: 'must be true or false' })),
     only: z.optional(
       z
-        .array(z.string({ error: 'must be a check id' }).check(z.regex(CHECK_ID, 'must be a check id (e.g. tcp-wrappers)')), { error: 'must be an array of check ids' })
+        .array(z.string({ error: 'must be a check id' }).check(z.regex(CHECK_ID, 'must be a check id (e.g. tcp-wrappers)')), {
+          error: 'must be an array of check ids',
+        })
         .check(z.maxLength(32, 'must list at most 32 check ids')),
     ),
   },

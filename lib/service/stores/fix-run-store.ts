@@ -103,7 +103,13 @@ export function createDynamoFixRunStore(opts: FixRunStoreOptions): FixRunStore {
           new PutCommand({
             TableName: opts.table,
             // Plan and outcome as JSON text, like reports: read back whole, no map nesting rules.
-            Item: { ...key(run.fixId), kind: FIX_RUN_KIND, ...rest, plan: JSON.stringify(plan), expiresAt: Math.floor(now().getTime() / 1000) + opts.ttlDays * 86_400 },
+            Item: {
+              ...key(run.fixId),
+              kind: FIX_RUN_KIND,
+              ...rest,
+              plan: JSON.stringify(plan),
+              expiresAt: Math.floor(now().getTime() / 1000) + opts.ttlDays * 86_400,
+            },
             ConditionExpression: 'attribute_not_exists(id)',
           }),
         );

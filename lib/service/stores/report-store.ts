@@ -89,9 +89,7 @@ export function createDynamoReportStore(opts: ReportStoreOptions): ReportStore {
           new UpdateCommand({
             TableName: opts.tables.latest,
             Key: { instanceKey: key },
-            UpdateExpression: known
-              ? 'SET verdict = :v, reportId = :r, generatedAt = :g, lastKnown = :v'
-              : 'SET verdict = :v, reportId = :r, generatedAt = :g',
+            UpdateExpression: known ? 'SET verdict = :v, reportId = :r, generatedAt = :g, lastKnown = :v' : 'SET verdict = :v, reportId = :r, generatedAt = :g',
             ExpressionAttributeValues: { ':v': verdict, ':r': id, ':g': report.generatedAt },
             ReturnValues: 'ALL_OLD',
           }),
@@ -130,11 +128,7 @@ export interface ReplayGuard {
   firstSeen(key: string, ttlSeconds: number): Promise<boolean>;
 }
 
-export function createDynamoReplayGuard(opts: {
-  client: DynamoDBDocumentClient;
-  table: string;
-  now?: () => Date;
-}): ReplayGuard {
+export function createDynamoReplayGuard(opts: { client: DynamoDBDocumentClient; table: string; now?: () => Date }): ReplayGuard {
   const now = opts.now ?? (() => new Date());
   return {
     async firstSeen(key, ttlSeconds) {

@@ -48,7 +48,10 @@ export function createLabProvider(region: string, specs: LabInstanceSpec[]): Clo
 export function createProbeDiagnoser(): Diagnoser & { calls: number } {
   const d = {
     calls: 0,
-    async instance(provider: CloudProvider, opts: { instanceId: string; clientIps: string[]; clientIpSource?: 'user' | 'probe-source' | 'caller'; port?: number }): Promise<Report> {
+    async instance(
+      provider: CloudProvider,
+      opts: { instanceId: string; clientIps: string[]; clientIpSource?: 'user' | 'probe-source' | 'caller'; port?: number },
+    ): Promise<Report> {
       d.calls++;
       const inst = await provider.describeInstance(opts.instanceId);
       const port = opts.port ?? (provider as ReturnType<typeof createLabProvider>).portOf(opts.instanceId);

@@ -36,10 +36,7 @@ export async function createLoopbackSshd(): Promise<LoopbackSshd> {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
   const port = await freePort();
-  writeFileSync(
-    join(dir, 'sshd_config'),
-    `Port ${port}\nListenAddress 127.0.0.1\nHostKey ${join(dir, 'host_key')}\nPidFile ${join(dir, 'pid')}\nUsePAM no\n`,
-  );
+  writeFileSync(join(dir, 'sshd_config'), `Port ${port}\nListenAddress 127.0.0.1\nHostKey ${join(dir, 'host_key')}\nPidFile ${join(dir, 'pid')}\nUsePAM no\n`);
   let child: ChildProcess | null = null;
   const self: LoopbackSshd = {
     port,
