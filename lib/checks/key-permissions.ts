@@ -94,6 +94,7 @@ export const keyPermissionsCheck: Check = {
           {
             summary: `Restore the SELinux labels of ${u.home}/.ssh.`,
             commands: [`restorecon -Rv ${shq(`${u.home}/.ssh`)}`],
+            actions: [{ kind: 'user-restorecon', user: u.name }],
           },
         );
       }

@@ -468,6 +468,28 @@ user_path_mode() {
   finish changed
 }
 
+# restorecon -R of the user's ~/.ssh where SELinux enforces; the labels before are recorded
+# (one `chcon` per path) so the rollback puts each back.
+user_restorecon() {
+  [ "$#" -eq 1 ] || usage "user-restorecon USER"
+  user_home "$1"
+  dir="$home/.ssh"
+  command -v restorecon >/dev/null 2>&1 || precondition "restorecon is not installed"
+  command -v getenforce >/dev/null 2>&1 || precondition "SELinux is not installed"
+  [ "$(getenforce 2>/dev/null)" != Disabled ] || precondition "SELinux is disabled"
+  user_path "$home" "$dir"
+  [ -d "$dir" ] || precondition "$dir does not exist"
+  out before "$(stat -c '%C %n' "$dir")"
+  { mkdir -p "$BACKUP_DIR" && chmod 0700 "$BACKUP_DIR"; } || failed "cannot create $BACKUP_DIR"
+  backup="$BACKUP_DIR/labels-$1-$(stamp)-$$"
+  find "$dir" -xdev \( -type f -o -type d \) -exec stat -c '%C %n' {} + >"$backup" 2>/dev/null || failed "cannot record the labels under $dir"
+  out backup "$backup"
+  restorecon -R "$dir" || failed "restorecon -R $dir failed"
+  out after "$(stat -c '%C %n' "$dir")"
+  rollback_args labels "$1" "$backup"
+  finish changed
+}
+
 authorize_key() {
   [ "$#" -eq 3 ] || usage "authorize-key USER FILE KEY"
   user_home "$1"
@@ -705,6 +727,17 @@ rollback() {
       out after "$(stat -c '%a %U %G' "$2") $2"
       finish restored
       ;;
+    labels)
+      [ "$#" -eq 2 ] || usage "rollback labels USER BACKUP"
+      user_home "$1"
+      case $2 in "$BACKUP_DIR/labels-$1-"*) ;; *) usage "BACKUP: must be a sshdoctor label record of USER" ;; esac
+      [ -f "$2" ] || precondition "label record $2 is gone"
+      while read -r ctx path; do
+        case $path in "$home/.ssh" | "$home/.ssh/"*) chcon "$ctx" "$path" || failed "could not restore the label of $path" ;; esac
+      done <"$2"
+      out after "labels under $home/.ssh restored from $2"
+      finish restored
+      ;;
     user-file)
       [ "$#" -eq 3 ] || usage "rollback user-file USER FILE BACKUP"
       user_home "$1"
@@ -720,7 +753,7 @@ rollback() {
       fi
       finish restored
       ;;
-    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode, hostkeys, faillock, privsep-dir, user-mode or user-file" ;;
+    *) usage "rollback KIND: must be file, firewall, fail2ban, symlink, service, mode, hostkeys, faillock, privsep-dir, labels, user-mode or user-file" ;;
   esac
 }
 
@@ -742,6 +775,7 @@ case $action in
   faillock-reset) faillock_reset "$@" ;;
   user-path-mode) user_path_mode "$@" ;;
   authorize-key) authorize_key "$@" ;;
+  user-restorecon) user_restorecon "$@" ;;
   rollback) rollback "$@" ;;
-  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate, privsep-dir, faillock-reset, user-path-mode, authorize-key or rollback" ;;
+  *) usage "ACTION: must be comment-line, insert-line-before, fail2ban-unban, firewall-delete-rule, firewall-insert-accept, symlink, service-start, set-mode, hostkeys-generate, privsep-dir, faillock-reset, user-path-mode, authorize-key, user-restorecon or rollback" ;;
 esac

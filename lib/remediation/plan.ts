@@ -145,6 +145,7 @@ export function actionArgs(a: FixAction): string[] | null {
     case 'hostkeys-generate':
       return [a.kind];
     case 'faillock-reset':
+    case 'user-restorecon':
       if (!USER_NAME.test(a.user)) fail('user', 'must be a user name');
       return [a.kind, a.user];
     case 'privsep-dir':
@@ -212,6 +213,8 @@ export function describeAction(a: FixAction): string {
       return `Set ${a.path} to ${a.owner}:${a.group} mode ${a.mode} (the previous owner and mode are recorded for the rollback).`;
     case 'hostkeys-generate':
       return 'Create the missing host keys with ssh-keygen -A (the rollback removes only the keys it created).';
+    case 'user-restorecon':
+      return `Restore the SELinux labels of ${a.user}'s ~/.ssh (restorecon -R; each label before is recorded for the rollback).`;
     case 'faillock-reset':
       return `Reset ${a.user}'s pam_faillock tally (the tally file is backed up; the rollback restores it).`;
     case 'privsep-dir':
@@ -253,6 +256,8 @@ export function commandsFor(a: FixAction): string[] {
       return [`stat -c '%a %U %G %n' ${shq(a.path)}`, `chown ${shq(a.owner)}:${shq(a.group)} ${shq(a.path)} && chmod ${a.mode} ${shq(a.path)}`];
     case 'hostkeys-generate':
       return ['ssh-keygen -A'];
+    case 'user-restorecon':
+      return [`restorecon -Rv ~${a.user}/.ssh`];
     case 'faillock-reset':
       return [`faillock --user ${shq(a.user)}`, `faillock --user ${shq(a.user)} --reset`];
     case 'privsep-dir':
@@ -272,6 +277,7 @@ function phase(s: { checkId: string; action: FixAction }): number {
     case 'hostkeys-generate':
     case 'privsep-dir':
     case 'faillock-reset':
+    case 'user-restorecon':
     case 'user-path-mode':
     case 'authorize-key':
       return 0;

@@ -41,6 +41,8 @@ export type FixAction =
   | { kind: 'privsep-dir'; path: string }
   /** Owner (the user) and mode of a path in a user's key chain: the home directory or below it. */
   | { kind: 'user-path-mode'; user: string; path: string; mode: string }
+  /** `restorecon -R ~USER/.ssh` (SELinux), each label before recorded for the rollback. */
+  | { kind: 'user-restorecon'; user: string }
   /** Appends a public key to the user's authorized keys: changes who may log in (needs --authorize-key). */
   | { kind: 'authorize-key'; user: string; file: string; key: string }
   /** `source` absent: a custom block record (DeleteCustomBlockRecord); `brute-force`: DisableBruteForceRecord. */

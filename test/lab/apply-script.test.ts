@@ -70,6 +70,8 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     [['authorize-key', 'root', '/root/.ssh/authorized_keys', 'ssh-ed25519 AAAA$(id)'], /KEY: must be type base64/],
     [['authorize-key', 'root', '/etc/ssh/authorized_keys', 'ssh-ed25519 AAAA'], /PATH: must be \/root or below it/],
     [['rollback', 'user-file', 'root', '/root/.ssh/authorized_keys', '/etc/shadow'], /BACKUP: must be a sshdoctor backup of FILE/],
+    [['user-restorecon', 'root;id'], /USER: must be a user name/],
+    [['rollback', 'labels', 'root', '/etc/shadow'], /BACKUP: must be a sshdoctor label record of USER/],
     [['reboot'], /ACTION: must be/],
   ])('refuses %j with exit 2, naming the argument and the rule', async (args, message) => {
     const r = await run(args);
@@ -105,6 +107,12 @@ describe.skipIf(!labReady)('apply.sh in a lab instance', () => {
     expect(parseScriptOutput((await run(out.rollbackArgs)).stdout)!.result).toBe('restored');
     expect((await lab.exec('test -e /var/empty')).code).not.toBe(0);
     expect((await run(['privsep-dir', '/tmp/x'])).exitCode).toBe(2);
+  });
+
+  it('refuses restorecon where SELinux cannot relabel (exit 3, the reason named, nothing changed)', async () => {
+    const r = await run(['user-restorecon', 'root']);
+    expect(r.exitCode).toBe(3);
+    expect(parseScriptOutput(r.stdout)!.detail).toMatch(/restorecon is not installed|SELinux is (not installed|disabled)/);
   });
 
   it('appends a key once, backed up, and the rollback restores the file byte for byte', async () => {

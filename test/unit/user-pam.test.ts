@@ -161,6 +161,7 @@ describe('SELinux label of ~/.ssh', () => {
     ])['key-permissions']!;
     expect(r.status).toBe('fail');
     expect(r.fix?.commands).toEqual(['restorecon -Rv /home/alice/.ssh']);
+    expect(r.fix?.actions).toEqual([{ kind: 'user-restorecon', user: 'alice' }]);
   });
   it('passes the right type, and any label when SELinux is permissive', () => {
     expect(judge(['selinux=Enforcing', 'selinux-label unconfined_u:object_r:ssh_home_t:s0 /home/alice/.ssh'])['key-permissions']!.status).toBe('pass');
