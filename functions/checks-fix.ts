@@ -8,8 +8,8 @@
  * unless they are also granted `execute-api:Invoke` on this route (see infra/fix-caller-policy.json).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { runFix } from '../lib/service/fix/fix-service';
-import { httpFixIdentity } from '../lib/service/fix/fix-authorize';
+import { applyLocalFix, runFix } from '../lib/service/fix/fix-service';
+import { httpFixIdentity, LOCAL_IDENTITY } from '../lib/service/fix/fix-authorize';
 import { acceptHttpFix, type HttpFixDeps } from '../lib/service/fix/http-fix';
 import { createChatDispatcher } from '../lib/service/chat/chat-runtime';
 import { createFixRunStore } from '../lib/service/stores/fix-run-store';
@@ -54,6 +54,11 @@ export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>
       if (!apply) {
         const res = await runFix({ reportId, apply, ...(only ? { only } : {}) }, identity, context.deps);
         logger.info('fix planned', { id: reportId, steps: res.plan.steps.length, who: identity });
+        return json(200, res);
+      }
+      if (identity === LOCAL_IDENTITY) {
+        const res = await applyLocalFix({ reportId, ...(only ? { only } : {}) }, identity, context.deps);
+        logger.info('local fix done', { id: reportId, status: res.outcome?.status, steps: res.plan.steps.length, who: identity });
         return json(200, res);
       }
       const accepted = await acceptHttpFix({ reportId, ...(only ? { only } : {}) }, identity, context.deps);

@@ -25,6 +25,9 @@ export function authorizeSlackFix(userId: string | undefined, allowList: Readonl
   return `slack:${teamId ? `${teamId}/` : ''}${userId}`;
 }
 
+/** The caller under `npm start` (serverless-offline, no IAM authorizer, local provider enabled). */
+export const LOCAL_IDENTITY = 'local:npm-start';
+
 const IAM_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/;
 
 /** What {@link httpFixIdentity} returns: `iam:<caller ARN>` (queued fix jobs are checked against it). */
@@ -40,7 +43,7 @@ export function httpFixIdentity(
   userArn: string | undefined | null,
   local: { offline: boolean; localProvider: boolean } = { offline: false, localProvider: false },
 ): string {
-  if (!userArn && local.offline && local.localProvider) return 'local:npm-start';
+  if (!userArn && local.offline && local.localProvider) return LOCAL_IDENTITY;
   if (!userArn || !IAM_ARN.test(userArn)) {
     throw new ForbiddenError('authorization: applying fixes needs an IAM-signed request (AWS_IAM authorizer)');
   }

@@ -90,7 +90,8 @@ export async function applyQueuedFix(req: Omit<FixRequest, 'apply'>, identity: s
  */
 export async function prepareFix(req: Pick<FixRequest, 'reportId' | 'only' | 'report'>, deps: Omit<FixDeps, 'audit'>): Promise<ReadyFix> {
   const { report, plan, name, region, instanceId } = await planFix(req, deps);
-  if (name === 'local') throw new ValidationError('apply', 'a report of the local machine is applied with sshdoctor fix --apply on that machine');
+  if (name === 'local')
+    throw new ValidationError('id', 'a report of the local machine is fixed only by the local stack (npm start) or sshdoctor fix on that machine');
   // Checked again at fix time: the instance may be gone, or its tag removed, since the report was made.
   const { provider, instance } = await optedInInstance(name, region, instanceId, deps);
   return { reportId: req.reportId, report, plan, provider, instance, targetKey: instanceKey(name, region, instanceId) };
@@ -137,6 +138,37 @@ function authOfReport(report: Report): { user?: AuthTarget } {
   const u = report.target.user;
   if (!u) return {};
   return { user: { name: validateUserName(u.name), ...(u.publicKey ? { publicKey: parsePublicKey(u.publicKey) } : {}) } };
+}
+
+/**
+ * Applies the fix of a report of this machine (`npm start` only: the local provider enabled and
+ * serverless-offline's IS_OFFLINE): the same plan, apply.sh through the local runner, then a
+ * fresh local diagnosis that verifies it (rolled back otherwise), audited under `local:localhost`.
+ * Synchronous: no queue runs locally, and a local fix is seconds.
+ */
+export async function applyLocalFix(
+  req: Pick<FixRequest, 'reportId' | 'only'>,
+  identity: string,
+  deps: Pick<FixDeps, 'config' | 'store' | 'diagnoser' | 'audit'>,
+): Promise<FixResponse> {
+  const { report, plan, name } = await planFix(req, deps, { allowLocal: true });
+  if (name !== 'local' || !deps.diagnoser.local) throw new ValidationError('id', 'only a report of this machine is applied locally');
+  const named = report.clients.filter((c) => c.source !== 'probe-source');
+  const local = deps.diagnoser.local;
+  const { createLocalRunner } = await import('../../runners/local-runner');
+  const outcome = await applyPlan(plan, {
+    runner: createLocalRunner({ via: [] }),
+    reverify: () =>
+      local({
+        clientIps: named.map((c) => c.ip),
+        ...(named[0] ? { clientIpSource: named[0].source as ClientIp['source'] } : {}),
+        port: report.target.port,
+        ...authOfReport(report),
+      }),
+    identity,
+  });
+  await deps.audit.record('local:localhost', req.reportId, outcome.audit);
+  return { reportId: req.reportId, plan, outcome };
 }
 
 /** Time kept back for writing the audit records after the plan. */
