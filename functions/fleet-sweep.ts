@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../lib/service/errors';
 import { sweep, type SweepResult } from '../lib/service/fleet/fleet';
 import { coldStart, type DepsContext } from '../lib/service/http/middleware';
-import { createProviderFactory, serviceConfig } from '../lib/service/runtime';
+import { createProviderFactory, refuseOffline, serviceConfig } from '../lib/service/runtime';
 import { createSqsFleetQueue } from '../lib/service/fleet/sqs-fleet-queue';
 import { observability } from '../lib/service/http/observability';
 
@@ -25,6 +25,7 @@ export function createHandler(load: () => FleetSweepDeps | Promise<FleetSweepDep
 }
 
 export const handler = createHandler(() => {
+  refuseOffline('fleet-sweep');
   const config = serviceConfig();
   if (!config.fleet.queueUrl) throw new ConfigError('FLEET_QUEUE_URL', 'is required');
   return {

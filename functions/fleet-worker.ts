@@ -11,7 +11,7 @@ import { fetchPoster } from '../lib/service/chat/chat';
 import { processFleetBatch, type AlertSink } from '../lib/service/fleet/fleet';
 import { createIdempotentFleetProcessor, type IdempotentFleetProcessor } from '../lib/service/fleet/fleet-idempotency';
 import { coldStart, type DepsContext } from '../lib/service/http/middleware';
-import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
+import { createDiagnoser, createDocClient, createProviderFactory, createReportStore, refuseOffline, serviceConfig } from '../lib/service/runtime';
 import { resolveSecret } from '../lib/service/secrets';
 import { observability } from '../lib/service/http/observability';
 
@@ -43,6 +43,7 @@ export function createHandler(load: () => FleetWorkerDeps | Promise<FleetWorkerD
 }
 
 export const handler = createHandler(async () => {
+  refuseOffline('fleet-worker');
   const config = serviceConfig();
   const dynamo = instrument(new DynamoDBClient({}));
   const alerts: AlertSink[] = [];

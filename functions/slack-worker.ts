@@ -6,7 +6,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseChatJob, runChatJob, type ChatWorkerDeps } from '../lib/service/chat/chat';
 import { coldStart, type DepsContext } from '../lib/service/http/middleware';
 import { createChatWorkerDeps } from '../lib/service/chat/chat-runtime';
-import { createDocClient, serviceConfig } from '../lib/service/runtime';
+import { createDocClient, refuseOffline, serviceConfig } from '../lib/service/runtime';
 import { observability } from '../lib/service/http/observability';
 
 export type SlackWorkerDeps = ChatWorkerDeps;
@@ -35,4 +35,7 @@ export function createHandler(load: () => SlackWorkerDeps | Promise<SlackWorkerD
     );
 }
 
-export const handler = createHandler(() => createChatWorkerDeps(serviceConfig(), createDocClient(instrument(new DynamoDBClient({}))), logError, instrument));
+export const handler = createHandler(() => {
+  refuseOffline('slack-worker');
+  return createChatWorkerDeps(serviceConfig(), createDocClient(instrument(new DynamoDBClient({}))), logError, instrument);
+});

@@ -88,6 +88,9 @@ const child = spawn(
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       AWS_ENDPOINT_URL_SSM: process.env.AWS_ENDPOINT_URL_SSM ?? ssm.url,
+      // Node's 16 KB request-head limit would answer an over-long path with a bare 431; with 64 KB
+      // such a path reaches its handler, which names the field (400 id).
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, '--max-http-header-size=65536'].filter(Boolean).join(' '),
     },
   },
 );

@@ -111,3 +111,13 @@ export function createDiagnoser(cfg: ServiceConfig): Diagnoser {
   }
   return diagnoser;
 }
+
+/**
+ * The queue and schedule functions never run under `npm start` (jobs run in-process there),
+ * so an event sent to serverless-offline's Lambda invoke port (IS_OFFLINE), which could carry
+ * any job and any identity, is refused before anything is built.
+ * @throws ConfigError under serverless-offline.
+ */
+export function refuseOffline(fn: string, env: Record<string, string | undefined> = process.env): void {
+  if (env.IS_OFFLINE === 'true') throw new ConfigError('IS_OFFLINE', `${fn} is not invoked under npm start (jobs run in-process)`);
+}

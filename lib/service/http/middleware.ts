@@ -11,7 +11,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { httpErrorHandler, rawBody, requireJsonType, type ErrorLog, type HttpEvent, type HttpResult } from './http';
-import { ValidationError } from '../errors';
+import { ForbiddenError, ValidationError } from '../errors';
 import { validationErrorOf } from './schemas';
 
 /** Lambda context plus the function's dependencies. */
@@ -44,15 +44,43 @@ export function coldStart<E, R, D>(load: () => D | Promise<D>): MiddlewareObj<E,
 /** An HTTP event whose body a body-parser middleware may have replaced by what it parsed. */
 export type AnyBodyEvent = Omit<HttpEvent, 'body'> & { body?: unknown };
 
-export function httpFunction<E extends AnyBodyEvent, D>(obs: { logger: ErrorLog; middlewares: MiddlewareObj[] }, load: () => D | Promise<D>) {
+export function httpFunction<E extends AnyBodyEvent, D>(
+  obs: { logger: ErrorLog; middlewares: MiddlewareObj[] },
+  load: () => D | Promise<D>,
+  offline = process.env.IS_OFFLINE === 'true',
+) {
   return (
     middy<E, HttpResult, Error, DepsContext<D>>()
       .use(obs.middlewares)
       .use(httpErrorHandler(obs.logger) as unknown as MiddlewareObj<E, HttpResult, Error, DepsContext<D>>[])
       // Header names lower-cased (API Gateway v2 does; local servers and tests may not).
       .use(httpHeaderNormalizer() as unknown as MiddlewareObj<E, HttpResult, Error, DepsContext<D>>)
+      .use(offlineAuthorizerGuard<E, D>(offline))
       .use(coldStart(load))
   );
+}
+
+/** serverless-offline's header that writes the authorizer context of the event it builds. */
+export const AUTHORIZER_OVERRIDE_HEADER = 'sls-offline-authorizer-override';
+
+/**
+ * Under serverless-offline (`npm start`: IS_OFFLINE, which no deployed function has) the
+ * authorizer context is whatever the client wrote, through the override header or an event
+ * sent to the Lambda invoke port: a request with the header is refused by name, and any
+ * authorizer context is dropped, so no identity can be claimed locally. Deployed, API
+ * Gateway writes the context and the header is an ordinary, ignored one.
+ */
+export function offlineAuthorizerGuard<E extends AnyBodyEvent, D>(offline: boolean): MiddlewareObj<E, HttpResult, Error, DepsContext<D>> {
+  return {
+    before: async (request) => {
+      if (!offline) return;
+      if (request.event.headers?.[AUTHORIZER_OVERRIDE_HEADER] !== undefined) {
+        throw new ForbiddenError(`${AUTHORIZER_OVERRIDE_HEADER}: not accepted; npm start has no authorizer and no caller may claim an identity`);
+      }
+      const context = request.event.requestContext as { authorizer?: unknown } | undefined;
+      if (context) delete context.authorizer;
+    },
+  };
 }
 
 /** An HTTP event whose JSON body passed `schema`. */

@@ -123,7 +123,10 @@ export const fixIdSchema = z.uuid({ error: 'must be a fix id (UUID)' });
 export function parseOrThrow<T>(schema: z.core.$ZodType<T>, value: unknown, root = 'body'): T {
   const result = z.safeParse(schema, value);
   if (result.success) return result.data;
-  throw validationErrorOf(result.error.issues, root);
+  const err = validationErrorOf(result.error.issues, root);
+  // Inside a value that is not the request body (a Slack payload, a button's value, a queued
+  // job), a field is named by its whole path: `payload.response_url`, not `response_url`.
+  throw root === 'body' || err.field === root ? err : new ValidationError(`${root}.${err.field}`, err.rule);
 }
 
 /**
