@@ -44,10 +44,15 @@ export interface ObservedStack {
   log(): string;
   /** Destinations of every connection opened in the namespace since it was built. */
   connections(): Connection[];
+  /**
+   * Those that went anywhere but the stack's own loopback ports, the chat stand-in and the local
+   * probe's 127.0.0.1:22 (as `address proto port`).
+   */
+  unexpectedConnections(): string[];
   /** `ss -Hltn` inside the namespace. */
   listening(): string;
-  /** Runs `bash -c script` inside the namespace (a canary for the observer). */
-  inNamespace(script: string): void;
+  /** Runs `bash -c script` inside the namespace (curl as a person would, a canary for the observer). */
+  inNamespace(script: string): { status: number | null; stdout: string; stderr: string };
   close(): Promise<void>;
 }
 
@@ -92,8 +97,11 @@ table inet sdobs {
 NFT
 `;
 
-/** Starts `npm start` in an observed namespace with the given local secrets; resolves when serverless-offline is ready. */
-export async function startObservedStack(secrets: { slack: string; dingtalk: string }, readyMs = 120_000): Promise<ObservedStack> {
+/**
+ * Starts `npm start` in an observed namespace, with the given local secrets (default: the
+ * start script's own); resolves when serverless-offline is ready.
+ */
+export async function startObservedStack(secrets?: { slack: string; dingtalk: string }, readyMs = 120_000): Promise<ObservedStack> {
   const dir = mkdtempSync(join(tmpdir(), 'sdobs-'));
   const sock = (name: string) => join(dir, `${name}.sock`);
   const posted: Posted[] = [];
@@ -116,12 +124,12 @@ export async function startObservedStack(secrets: { slack: string; dingtalk: str
   const bridge = [`unix:${sock('api')}=tcp:${PORTS.http}`, `unix:${sock('lambda')}=tcp:${PORTS.lambda}`, `tcp:${PORTS.chat}=unix:${sock('chat')}`];
   const script = `${NAMESPACE_SETUP}\n"${process.execPath}" test/service/support/netns-bridge.mjs ${bridge.map((b) => `'${b}'`).join(' ')} &\nexec npm start`;
   let out = '';
+  const { LOCAL_SLACK_SIGNING_SECRET: _s, LOCAL_DINGTALK_APP_SECRET: _d, ...inherited } = process.env;
   const child: ChildProcess = spawn('unshare', ['-n', 'bash', '-c', script], {
     cwd: process.cwd(),
     env: {
-      ...process.env,
-      LOCAL_SLACK_SIGNING_SECRET: secrets.slack,
-      LOCAL_DINGTALK_APP_SECRET: secrets.dingtalk,
+      ...inherited,
+      ...(secrets ? { LOCAL_SLACK_SIGNING_SECRET: secrets.slack, LOCAL_DINGTALK_APP_SECRET: secrets.dingtalk } : {}),
       LOCAL_SLACK_CALLBACK_ORIGINS: CHAT_ORIGIN,
       LOCAL_DINGTALK_CALLBACK_ORIGINS: CHAT_ORIGIN,
     },
@@ -151,6 +159,18 @@ export async function startObservedStack(secrets: { slack: string; dingtalk: str
     await new Promise((r) => setTimeout(r, 200));
   }
 
+  const connections = (): Connection[] => {
+    const r = ns(['nft', '-j', 'list', 'table', 'inet', 'sdobs']);
+    if (r.status !== 0) throw new Error(`nft list failed: ${r.stderr}`);
+    type Key = [string, string, number];
+    // A set element is the bare concatenation, or wrapped ({elem: {val}}) when it carries a timeout.
+    const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: { concat?: Key; elem?: { val: { concat: Key } } }[] } }[] };
+    return doc.nftables
+      .flatMap((e) => e.set?.elem ?? [])
+      .map((e) => e.concat ?? e.elem!.val.concat)
+      .map(([address, proto, port]) => ({ address, proto, port }));
+  };
+
   return {
     request: (method, path, init = {}) =>
       new Promise<Answer>((resolve, reject) => {
@@ -173,20 +193,18 @@ export async function startObservedStack(secrets: { slack: string; dingtalk: str
       }
     },
     log: () => out,
-    connections() {
-      const r = ns(['nft', '-j', 'list', 'table', 'inet', 'sdobs']);
-      if (r.status !== 0) throw new Error(`nft list failed: ${r.stderr}`);
-      type Key = [string, string, number];
-      // A set element is the bare concatenation, or wrapped ({elem: {val}}) when it carries a timeout.
-      const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: { concat?: Key; elem?: { val: { concat: Key } } }[] } }[] };
-      return doc.nftables
-        .flatMap((e) => e.set?.elem ?? [])
-        .map((e) => e.concat ?? e.elem!.val.concat)
-        .map(([address, proto, port]) => ({ address, proto, port }));
+    connections,
+    unexpectedConnections() {
+      const ssm = Number(/local parameter store on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+      const allowed = new Set([PORTS.http, PORTS.lambda, PORTS.dynalite, PORTS.chat, ssm, 22].map((p) => `127.0.0.1 tcp ${p}`));
+      return connections()
+        .map((c) => `${c.address} ${c.proto} ${c.port}`)
+        .filter((c) => !allowed.has(c));
     },
     listening: () => ns(['ss', '-Hltn']).stdout,
     inNamespace(script) {
-      ns(['bash', '-c', script]);
+      const r = ns(['bash', '-c', script]);
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     close,
   };
