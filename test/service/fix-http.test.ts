@@ -28,6 +28,7 @@ import { createFixAuditTable, DUMMY_CREDENTIALS, startDynalite, TABLES, type Loc
 import { serveLambdas, type HttpHandler } from './support/lambda-http';
 import { startMessagingEmulator, type MessagingEmulator } from './support/messaging-emulator';
 import { sqsEventSource, type SqsEventSource, type SqsHandler } from './support/sqs-event-source';
+import { DEFAULT_CALLBACK_ORIGINS } from '../../lib/service/chat/callback-origins';
 
 // Fails the run in CI when the lab cannot be built; elsewhere skips with the reason.
 const labReady = labGate();
@@ -103,6 +104,8 @@ describe.skipIf(!labReady)('POST /checks/{id}/fix over HTTP, applied by the jobs
     ]);
     const worker = createWorker(() => ({
       ...common,
+      // http-fix jobs have no chat callback; chat jobs would go only to the chat services.
+      callbackOrigins: DEFAULT_CALLBACK_ORIGINS,
       post: async (_url, body) => {
         posted.push(body);
       },

@@ -34,6 +34,7 @@ beforeAll(async () => {
     store: createDynamoReportStore({ client: doc, tables: TABLES, reportTtlDays: 7, historyTtlDays: 30 }),
     providers: async () => provider,
     diagnoser: createProbeDiagnoser(),
+    callbackOrigins: { slack: [new URL(slack.url).origin], dingtalk: [] },
     post: async (url: string, body: unknown) => {
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (!res.ok) throw new Error(`post ${res.status}`);
@@ -173,6 +174,36 @@ describe('Slack slash command', () => {
       ...over,
     };
     expect(() => parseChatJob(job)).toThrow(message);
+  });
+
+  it.each([
+    ['a Slack diagnosis', { kind: 'slack', request: { provider: 'aws', instanceId: TAGGED, region: 'us-east-1' }, responseUrl: 'http://10.0.0.1/hook' }],
+    [
+      'a Slack fix',
+      {
+        kind: 'slack-fix',
+        reportId: '6f5f2c1e-0d7a-4a57-9c55-0d2b1f2c1e0d',
+        responseUrl: 'https://hooks.slack.com.evil.example/x',
+        identity: 'slack:T1AB/U1AB',
+      },
+    ],
+    [
+      'a DingTalk diagnosis',
+      {
+        kind: 'dingtalk',
+        request: { provider: 'aws', instanceId: TAGGED, region: 'us-east-1' },
+        sessionWebhook: 'https://oapi.dingtalk.com/robot/sendBySession?session=x',
+      },
+    ],
+  ])('drops %s queued with a callback off the allowed origins: nothing runs, nothing is posted', async (_what, job) => {
+    const before = slack.received.length;
+    const diagnoses = (workerDeps.diagnoser as unknown as { calls: number }).calls;
+    const errors: unknown[] = [];
+    await runChatJob(parseChatJob(job), { ...workerDeps, onError: (err) => errors.push(err) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(slack.received.length).toBe(before);
+    expect((workerDeps.diagnoser as unknown as { calls: number }).calls).toBe(diagnoses);
+    expect(String(errors[0])).toMatch(/job\.(responseUrl|sessionWebhook): must be an https URL/);
   });
 
   it('answers a fix job with "not enabled" when the worker has no audit store', async () => {

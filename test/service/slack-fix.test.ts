@@ -89,6 +89,7 @@ describe.skipIf(!labReady)('Slack Apply fix', () => {
       providers: async () => provider,
       diagnoser: { instance: (p, o) => diagnoseInstance(p, o) },
       post,
+      callbackOrigins: { slack: [new URL(slack.url).origin], dingtalk: [] },
       audit,
       onError: (err) => jobErrors.push(err),
     }));

@@ -46,6 +46,7 @@ export function createChatWorkerDeps(
     providers: createProviderFactory(cfg, instrument),
     diagnoser: createDiagnoser(cfg),
     post: fetchPoster,
+    callbackOrigins: cfg.callbackOrigins,
     // Without an audit table, "Apply fix" jobs are answered "not enabled": no fix runs unaudited.
     ...(cfg.fix.auditTable ? { audit: createFixAuditStore(cfg, doc) } : {}),
     runs: createFixRunStore(cfg, doc),

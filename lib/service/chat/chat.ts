@@ -14,6 +14,7 @@ import type { FixRunStore } from '../stores/fix-run-store';
 import { httpFixJobSchema, processHttpFixJob, type HttpFixJob } from '../fix/http-fix';
 import { checkRequestSchema, parseOrThrow, type CheckRequest } from '../http/schemas';
 import { processSlackFixJob, slackFixJobSchema, type SlackFixJob } from '../fix/slack-fix';
+import { allowedCallbackUrl, type CallbackOrigins } from './callback-origins';
 
 /** Provider and region a chat command targets when its text does not say. */
 export interface ChatTarget {
@@ -134,6 +135,8 @@ export async function processChatJob(job: ChatCheckJob, deps: CheckDeps & { post
 /** What the chat worker needs: diagnosis, posting, and (for fixes) the audit and fix run stores. */
 export type ChatWorkerDeps = CheckDeps & {
   post: ChatPoster;
+  /** Where a job's callback may go (callback-origins.ts), checked again here: a queue is a trust boundary too. */
+  callbackOrigins: CallbackOrigins;
   /** Absent: fix jobs end with "not enabled" and change nothing. */
   audit?: FixAuditStore;
   /** Fix runs of `POST /checks/{id}/fix` (http-fix jobs); absent: those jobs fail and change nothing. */
@@ -147,6 +150,19 @@ export type ChatWorkerDeps = CheckDeps & {
  * before `deadline` (epoch ms), so the worker is not stopped half-way through it.
  */
 export async function runChatJob(job: ChatJob, deps: ChatWorkerDeps, deadline?: number): Promise<void> {
+  if (job.kind !== 'http-fix') {
+    const [url, origins, field] =
+      job.kind === 'dingtalk'
+        ? [job.sessionWebhook, deps.callbackOrigins.dingtalk, 'sessionWebhook']
+        : [job.responseUrl, deps.callbackOrigins.slack, 'responseUrl'];
+    try {
+      allowedCallbackUrl(url, origins, `job.${field}`);
+    } catch (err) {
+      // A job the commands would never have queued: dropped (a retry cannot make it valid), nothing run or posted.
+      deps.onError?.(err);
+      return;
+    }
+  }
   if (job.kind === 'slack-fix') return processSlackFixJob(job, deps, deadline);
   if (job.kind === 'http-fix') {
     await processHttpFixJob(job, deps, deadline);
