@@ -14,6 +14,7 @@ import { acceptHttpFix, type HttpFixDeps } from '../lib/service/fix/http-fix';
 import { createChatDispatcher } from '../lib/service/chat/chat-runtime';
 import { createFixRunStore } from '../lib/service/stores/fix-run-store';
 import { ValidationError } from '../lib/service/errors';
+import { isOffline } from '../lib/service/offline';
 import { json } from '../lib/service/http/http';
 import { httpFunction, validateJsonBody, type ParsedEvent } from '../lib/service/http/middleware';
 import { createDiagnoser, createDocClient, createFixAuditStore, createProviderFactory, createReportStore, serviceConfig } from '../lib/service/runtime';
@@ -48,7 +49,7 @@ export function createHandler(load: () => ChecksFixDeps | Promise<ChecksFixDeps>
       const { apply = false, only } = event.parsed;
       const reportId = event.reportId as string;
       const identity = httpFixIdentity(event.requestContext.authorizer?.iam?.userArn, {
-        offline: process.env.IS_OFFLINE === 'true',
+        offline: isOffline(),
         localProvider: context.deps.config.enabledProviders.includes('local'),
       });
       if (!apply) {

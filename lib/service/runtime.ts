@@ -13,6 +13,7 @@ import { createDynamoReportStore, type ReportStore } from './stores/report-store
 import { createDynamoFixAuditStore, type FixAuditStore } from './stores/fix-audit-store';
 import { ConfigError } from './errors';
 import { resolveSecret } from './secrets';
+import { isOffline } from './offline';
 
 /** Wraps an AWS SDK client, e.g. with X-Ray capture (see observability.ts). */
 export type ClientInstrument = <T extends object>(client: T) => T;
@@ -119,5 +120,5 @@ export function createDiagnoser(cfg: ServiceConfig): Diagnoser {
  * @throws ConfigError under serverless-offline.
  */
 export function refuseOffline(fn: string, env: Record<string, string | undefined> = process.env): void {
-  if (env.IS_OFFLINE === 'true') throw new ConfigError('IS_OFFLINE', `${fn} is not invoked under npm start (jobs run in-process)`);
+  if (isOffline(env)) throw new ConfigError('IS_OFFLINE', `${fn} is not invoked under npm start (jobs run in-process)`);
 }

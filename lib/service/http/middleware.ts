@@ -12,6 +12,7 @@ import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { httpErrorHandler, rawBody, requireJsonType, type ErrorLog, type HttpEvent, type HttpResult } from './http';
 import { ForbiddenError, ValidationError } from '../errors';
+import { isOffline } from '../offline';
 import { validationErrorOf } from './schemas';
 
 /** Lambda context plus the function's dependencies. */
@@ -47,7 +48,7 @@ export type AnyBodyEvent = Omit<HttpEvent, 'body'> & { body?: unknown };
 export function httpFunction<E extends AnyBodyEvent, D>(
   obs: { logger: ErrorLog; middlewares: MiddlewareObj[] },
   load: () => D | Promise<D>,
-  offline = process.env.IS_OFFLINE === 'true',
+  offline = isOffline(),
 ) {
   return (
     middy<E, HttpResult, Error, DepsContext<D>>()
@@ -64,7 +65,7 @@ export function httpFunction<E extends AnyBodyEvent, D>(
 export const AUTHORIZER_OVERRIDE_HEADER = 'sls-offline-authorizer-override';
 
 /**
- * Under serverless-offline (`npm start`: IS_OFFLINE, which no deployed function has) the
+ * Under serverless-offline (`npm start`, {@link isOffline}; never a deployed function) the
  * authorizer context is whatever the client wrote, through the override header or an event
  * sent to the Lambda invoke port: a request with the header is refused by name, and any
  * authorizer context is dropped, so no identity can be claimed locally. Deployed, API
