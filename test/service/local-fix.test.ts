@@ -4,16 +4,15 @@
  * check blocked, then `POST /checks/{id}/fix` as a dry run and with `apply`: apply.sh through
  * the local runner, verified by a fresh local diagnosis with its probe.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupStale, createLab, labGate, type LabInstance } from '../lab/lab';
+import { startLocalStack, type LocalStack } from './support/local-stack';
 
 const labReady = labGate();
 const PORT = 3900;
 
 let lab: LabInstance;
-let stack: ChildProcess;
-let log = '';
+let stack: LocalStack;
 
 /** A request sent from inside the lab (the stack listens on the lab's own 127.0.0.1). */
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -28,24 +27,10 @@ describe.runIf(labReady)('npm start in a lab instance: the fix route plans and a
   beforeAll(async () => {
     await cleanupStale();
     lab = await createLab();
-    stack = spawn('sh', ['-c', `${lab.via} sh -c 'cd ${process.cwd()} && exec ${process.execPath} scripts/start-local.mjs'`], {
-      env: { ...process.env, LOCAL_HTTP_PORT: String(PORT), DYNALITE_PORT: String(PORT + 1) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    stack.stdout!.on('data', (d) => void (log += d));
-    stack.stderr!.on('data', (d) => void (log += d));
-    for (let i = 0; i < 450 && !/Server ready/.test(log); i++) await new Promise((r) => setTimeout(r, 200));
-    if (!/Server ready/.test(log)) throw new Error(`npm start did not come up in the lab:\n${log.slice(-2000)}`);
+    stack = await startLocalStack({ ...process.env, LOCAL_HTTP_PORT: String(PORT), DYNALITE_PORT: String(PORT + 1) }, { wrap: lab.via });
   }, 120_000);
   afterAll(async () => {
-    if (stack?.pid) {
-      try {
-        process.kill(-stack.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    stack?.stop();
     await lab?.destroy();
   });
 

@@ -4,11 +4,12 @@
  * way each service documents it, are acknowledged, the job runs, and the report is posted to a
  * loopback stand-in of the chat service. Every port it opens listens on 127.0.0.1 only.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from './support/local-stack';
 
 /** One corpus request: where, how, and what the answer may be. */
 interface Case {
@@ -189,10 +190,9 @@ interface Posted {
   body: { text?: string; markdown?: { text?: string }; blocks?: unknown[] };
 }
 
-let stack: ChildProcess;
+let stack: LocalStack;
 let chat: Server;
 let chatUrl: string;
-let log = '';
 const posted: Posted[] = [];
 
 async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -200,7 +200,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs: numb
   for (;;) {
     const v = fn();
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what} within ${timeoutMs} ms; npm start printed:\n${log.slice(-3000)}`);
+    if (Date.now() > end) throw new Error(`${what} within ${timeoutMs} ms; npm start printed:\n${(stack?.log() ?? '').slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -221,32 +221,19 @@ describe('npm start: a local stack that works end to end', () => {
       });
       await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
       chatUrl = `http://127.0.0.1:${(chat.address() as AddressInfo).port}`;
-      stack = spawn(process.execPath, ['scripts/start-local.mjs'], {
-        env: {
-          ...process.env,
-          LOCAL_HTTP_PORT: String(HTTP_PORT),
-          DYNALITE_PORT: String(DYNALITE_PORT),
-          LOCAL_SLACK_SIGNING_SECRET: SLACK_SECRET,
-          LOCAL_DINGTALK_APP_SECRET: DINGTALK_SECRET,
-          LOCAL_SLACK_CALLBACK_ORIGINS: chatUrl,
-          LOCAL_DINGTALK_CALLBACK_ORIGINS: chatUrl,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
+      stack = await startLocalStack({
+        ...process.env,
+        LOCAL_HTTP_PORT: String(HTTP_PORT),
+        DYNALITE_PORT: String(DYNALITE_PORT),
+        LOCAL_SLACK_SIGNING_SECRET: SLACK_SECRET,
+        LOCAL_DINGTALK_APP_SECRET: DINGTALK_SECRET,
+        LOCAL_SLACK_CALLBACK_ORIGINS: chatUrl,
+        LOCAL_DINGTALK_CALLBACK_ORIGINS: chatUrl,
       });
-      stack.stdout!.on('data', (d) => void (log += d));
-      stack.stderr!.on('data', (d) => void (log += d));
-      await waitFor('serverless-offline ready', () => (/Server ready/.test(log) ? true : undefined), 90_000);
     }, 120_000);
 
     afterAll(async () => {
-      if (stack?.pid) {
-        try {
-          process.kill(-stack.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
+      stack?.stop();
       await new Promise((r) => chat?.close(r));
     });
 
@@ -257,9 +244,9 @@ describe('npm start: a local stack that works end to end', () => {
         expect(lines.length, `port ${port}`).toBeGreaterThan(0);
         for (const l of lines) expect(l).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} `));
       }
-      const ssm = /local parameter store on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
+      const ssm = /local parameter store on http:\/\/127\.0\.0\.1:(\d+)/.exec(stack?.log() ?? '');
       expect(ssm).not.toBeNull();
-      expect(log).toMatch(/providers: local\n/);
+      expect(stack?.log() ?? '').toMatch(/providers: local\n/);
     });
 
     it('Slack: a signed slash command is acknowledged and the report is posted to the response_url', { timeout: 90_000 }, async () => {
@@ -374,7 +361,7 @@ describe('npm start: a local stack that works end to end', () => {
       await new Promise((r) => setTimeout(r, 2000));
       expect(posted.slice(before).map((p) => p.path)).toEqual([]);
       // No handler tried to reach a host by name (a real cloud endpoint or a callback host).
-      expect(log).not.toMatch(/ENOTFOUND|getaddrinfo/);
+      expect(stack?.log() ?? '').not.toMatch(/ENOTFOUND|getaddrinfo/);
     });
   });
 });
