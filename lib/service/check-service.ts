@@ -10,6 +10,7 @@ import type { InstanceInfo } from '../inventory/types';
 import type { ClientIp, Report } from '../report/types';
 import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, UpstreamError, ValidationError } from './errors';
 import type { ReportStore } from './stores/report-store';
+import type { CommandRunner } from '../runners/types';
 import type { CheckRequest } from './http/schemas';
 import type { ServiceConfig } from './config';
 import type { AuthTarget } from '../auth/types';
@@ -56,6 +57,8 @@ export interface Diagnoser {
   instance(provider: CloudProvider, opts: InstanceDiagnoseOptions): Promise<Report>;
   /** This machine, through the local runner; only wired under `npm start`. */
   local?(opts: { clientIps: string[]; clientIpSource?: ClientIp['source']; port: number; user?: AuthTarget }): Promise<Report>;
+  /** The runner fixes of this machine go through (same wrapper as `local`'s collector). */
+  localRunner?(): Promise<CommandRunner>;
 }
 
 export interface CheckDeps {
