@@ -49,7 +49,7 @@ const OFF_ORIGIN = [
   'https://oapi.dingtalk.com.evil.example/robot',
 ];
 
-function corpus(slackSign: (ts: string, body: string) => string, dingSign: (ts: string) => string): Case[] {
+function corpus(slackSign: (ts: string, body: string) => string, dingSign: (ts: string) => string, chatOrigin: string): Case[] {
   const json = (path: string, body: unknown, method = 'POST'): Case => ({
     name: `${method} ${path} ${JSON.stringify(body).slice(0, 60)}`,
     path,
@@ -137,6 +137,16 @@ function corpus(slackSign: (ts: string, body: string) => string, dingSign: (ts: 
       }),
     );
   }
+  // "Check again" for another port: refused at once by name (the stand-in is an allowed origin).
+  cases.push(
+    slack('check again on port 6379', {
+      payload: JSON.stringify({
+        type: 'block_actions',
+        response_url: `${chatOrigin}/slack/again`,
+        actions: [{ action_id: 'sshdoctor_check_again', value: JSON.stringify({ provider: 'local', instanceId: 'localhost', port: 6379 }) }],
+      }),
+    }),
+  );
   for (const payload of [
     '{',
     '[]',
@@ -327,13 +337,29 @@ describe('npm start: a local stack that works end to end', () => {
         body,
       });
       expect([off.status, ((await off.json()) as { field: string }).field]).toEqual([400, 'response_url']);
+      // "Check again" asking for another port: refused at once, by name, not acknowledged.
+      const again = new URLSearchParams({
+        payload: JSON.stringify({
+          type: 'block_actions',
+          response_url: `${chatUrl}/slack/again`,
+          actions: [{ action_id: 'sshdoctor_check_again', value: JSON.stringify({ provider: 'local', instanceId: 'localhost', port: 6379 }) }],
+        }),
+      }).toString();
+      const ts2 = String(Math.floor(Date.now() / 1000));
+      const sig2 = `v0=${createHmac('sha256', SLACK_SECRET).update(`v0:${ts2}:${again}`).digest('hex')}`;
+      const port = await api('/slack/command', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts2, 'x-slack-signature': sig2 },
+        body: again,
+      });
+      expect([port.status, ((await port.json()) as { field: string }).field]).toEqual([400, 'payload.actions.value.port']);
     });
 
     it('answers every request of the corpus without a 5xx, and every 4xx names its field', { timeout: 180_000 }, async () => {
       // A stack of its own would cost another start; this file's stack is still up when this runs.
       const slackSign = (ts: string, body: string) => `v0=${createHmac('sha256', SLACK_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
       const dingSign = (ts: string) => createHmac('sha256', DINGTALK_SECRET).update(`${ts}\n${DINGTALK_SECRET}`).digest('base64');
-      const cases = corpus(slackSign, dingSign);
+      const cases = corpus(slackSign, dingSign, chatUrl);
       expect(cases.length).toBeGreaterThanOrEqual(150);
       const before = posted.length;
       const bad: string[] = [];
