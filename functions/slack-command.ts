@@ -33,6 +33,7 @@ export const handler = createHandler(async () => {
     maxBodyBytes: config.maxBodyBytes,
     fixAllowList,
     callbackOrigins: config.callbackOrigins.slack,
+    sshPorts: config.sshPorts,
     post: fetchPoster,
   };
 });

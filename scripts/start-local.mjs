@@ -59,6 +59,10 @@ const providers = [
   ...(loopback(process.env.ALIBABA_CLOUD_ECS_ENDPOINT) ? ['alibaba'] : []),
 ];
 const params = [`enabledProviders=${providers.join(',')}`];
+// The local provider may diagnose and fix another host of this machine through a wrapper
+// (e.g. a lab instance: LOCAL_HOST=its address, LOCAL_VIA="nsenter -t PID -m -n -p").
+if (process.env.LOCAL_HOST) params.push(`localHost=${process.env.LOCAL_HOST}`);
+if (process.env.LOCAL_VIA) params.push(`localVia=${process.env.LOCAL_VIA}`);
 // Chat callbacks may go to a loopback stand-in of Slack or DingTalk for local testing.
 for (const [env, param] of [
   ['LOCAL_SLACK_CALLBACK_ORIGINS', 'slackCallbackOrigins'],

@@ -10,6 +10,7 @@ import type { InstanceInfo } from '../inventory/types';
 import type { ClientIp, Report } from '../report/types';
 import { ForbiddenError, NotFoundError, ProviderNotEnabledError, ServiceError, UpstreamError, ValidationError } from './errors';
 import type { ReportStore } from './stores/report-store';
+import type { CommandRunner } from '../runners/types';
 import type { CheckRequest } from './http/schemas';
 import type { ServiceConfig } from './config';
 import type { AuthTarget } from '../auth/types';
@@ -56,6 +57,8 @@ export interface Diagnoser {
   instance(provider: CloudProvider, opts: InstanceDiagnoseOptions): Promise<Report>;
   /** This machine, through the local runner; only wired under `npm start`. */
   local?(opts: { clientIps: string[]; clientIpSource?: ClientIp['source']; port: number; user?: AuthTarget }): Promise<Report>;
+  /** The runner fixes of this machine go through (same wrapper as `local`'s collector). */
+  localRunner?(): Promise<CommandRunner>;
 }
 
 export interface CheckDeps {
@@ -71,16 +74,23 @@ export function isOptedIn(instance: Pick<InstanceInfo, 'tags'>, tag: { key: stri
 }
 
 /**
+ * Throws a ValidationError naming `field` unless the request's port (if any) is one of the
+ * deployment's SSH ports (SSH_PORTS, default 22): the service never reads other services' banners.
+ */
+export function assertSshPort(req: Pick<CheckRequest, 'port'>, sshPorts: readonly number[] = [22], field = 'port'): void {
+  if (req.port !== undefined && !sshPorts.includes(req.port)) {
+    throw new ValidationError(field, `must be an SSH port this deployment allows (${sshPorts.join(', ')}); SSH_PORTS lists them`);
+  }
+}
+
+/**
  * Runs one check. `callerIp` (the HTTP source address) is the client IP when the request
  * names none; chat commands pass none, since Slack's address says nothing about the user.
  * With `deadline` (epoch ms), the collector's budget shrinks so the report is ready by then.
  */
 export async function runCheck(req: CheckRequest, callerIp: string | undefined, deps: CheckDeps, deadline?: number): Promise<{ id: string; report: Report }> {
   if (!deps.config.enabledProviders.includes(req.provider)) throw new ProviderNotEnabledError(req.provider);
-  const ports = deps.config.sshPorts ?? [22];
-  if (req.port !== undefined && !ports.includes(req.port)) {
-    throw new ValidationError('port', `must be an SSH port this deployment allows (${ports.join(', ')}); SSH_PORTS lists them`);
-  }
+  assertSshPort(req, deps.config.sshPorts);
   const clientIps = req.clientIp ? [req.clientIp] : callerIp && isIP(callerIp) ? [unmapIpv4(callerIp)] : [];
   const clientIpSource: ClientIp['source'] | undefined = req.clientIp ? 'user' : clientIps.length ? 'caller' : undefined;
 

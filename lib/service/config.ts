@@ -24,6 +24,8 @@ export interface ServiceConfig {
   stage: string;
   /** Providers `POST /checks` accepts. `local` only under `npm start`. */
   enabledProviders: ReadonlyArray<'aws' | 'alibaba' | 'local'>;
+  /** The local provider (npm start): the address its probe targets and the wrapper its collector and fixes run through. */
+  local: { host: string; via: string[] };
   /** Only instances carrying this tag may be inspected. */
   optInTag: { key: string; value: string };
   tables: { reports: string; latest: string; history: string; idempotency: string };
@@ -65,6 +67,9 @@ const secretRef = z.optional(
 const envSchema = z.object({
   SSHDOCTOR_STAGE: z._default(z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'must be a stage name')), 'dev'),
   ENABLED_PROVIDERS: z._default(z.string(), 'aws,alibaba'),
+  // The local provider only (npm start): the address it probes and the wrapper its collector runs through.
+  LOCAL_HOST: z._default(z.string().check(z.regex(/^[0-9a-fA-F.:]{2,45}$/, 'must be an IP address')), '127.0.0.1'),
+  LOCAL_VIA: z._default(z.string().check(z.regex(/^[A-Za-z0-9_./=:@ -]{0,200}$/, 'must be a command of plain words')), ''),
   OPT_IN_TAG: z._default(z.string().check(z.regex(/^[^=\s]{1,128}=[^=\s]{0,256}$/, 'must be key=value')), 'sshdoctor:enabled=true'),
   REPORTS_TABLE: name,
   LATEST_TABLE: name,
@@ -119,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
   return {
     stage: e.SSHDOCTOR_STAGE,
     enabledProviders: providers as ServiceConfig['enabledProviders'],
+    local: { host: e.LOCAL_HOST, via: e.LOCAL_VIA.split(' ').filter(Boolean) },
     optInTag: { key: e.OPT_IN_TAG.slice(0, eq), value: e.OPT_IN_TAG.slice(eq + 1) },
     tables: { reports: e.REPORTS_TABLE, latest: e.LATEST_TABLE, history: e.HISTORY_TABLE, idempotency: e.IDEMPOTENCY_TABLE },
     reportTtlDays: e.REPORT_TTL_DAYS,

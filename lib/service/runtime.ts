@@ -102,12 +102,16 @@ export function createDiagnoser(cfg: ServiceConfig): Diagnoser {
     diagnoser.local = async (opts) => {
       const [{ diagnose }, { createLocalRunner }] = await Promise.all([import('../diagnose'), import('../runners/local-runner')]);
       return diagnose({
-        target: { host: '127.0.0.1', port: opts.port, instanceId: 'localhost', provider: 'local' },
+        target: { host: cfg.local.host, port: opts.port, instanceId: 'localhost', provider: 'local' },
         clientIps: opts.clientIps,
         clientIpSource: opts.clientIpSource,
-        runner: createLocalRunner(),
+        runner: createLocalRunner({ via: cfg.local.via }),
         ...(opts.user ? { user: opts.user } : {}),
       });
+    };
+    diagnoser.localRunner = async () => {
+      const { createLocalRunner } = await import('../runners/local-runner');
+      return createLocalRunner({ via: cfg.local.via });
     };
   }
   return diagnoser;

@@ -3,48 +3,20 @@
  * (the right password is then refused too); `check --user` names the lock, `fix --apply` resets
  * the tally (backed up) and the right password logs in again. sshpass drives the client.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../lib/cli/main';
 import type { ApplyOutcome } from '../../lib/remediation/apply';
 import type { FixPlan } from '../../lib/remediation/plan';
 import { runCheckJson } from '../support/cli';
 import { cleanupStale, createLab, labGate, type LabInstance } from './lab';
+import { passwordLogsIn } from './ssh-client';
 
 const labReady = labGate();
 const PASSWORD = 'Correct-horse-7';
 
 let lab: LabInstance;
 
-/** The real OpenSSH client with a password (sshpass answers the prompt). */
-function passwordLogin(password: string): boolean {
-  const r = spawnSync(
-    'sshpass',
-    [
-      '-p',
-      password,
-      'ssh',
-      '-o',
-      'PreferredAuthentications=password',
-      '-o',
-      'PubkeyAuthentication=no',
-      '-o',
-      'NumberOfPasswordPrompts=1',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'ConnectTimeout=5',
-      '-o',
-      'LogLevel=ERROR',
-      `erin@${lab.ip}`,
-      'true',
-    ],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  return r.status === 0;
-}
+const passwordLogin = (password: string) => passwordLogsIn(lab.ip, 'erin', password);
 
 async function sh(cmd: string): Promise<string> {
   const r = await lab.exec(cmd);

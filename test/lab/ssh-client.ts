@@ -14,6 +14,31 @@ export function keygen(dir: string, name: string, type = 'ed25519'): { priv: str
   return { priv, pub: readFileSync(`${priv}.pub`, 'utf8') };
 }
 
+const CLIENT_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR'];
+
+/** Does USER log in to HOST with this password (sshpass answers the one prompt)? */
+export function passwordLogsIn(host: string, user: string, password: string): boolean {
+  const r = spawnSync(
+    'sshpass',
+    [
+      '-p',
+      password,
+      'ssh',
+      '-o',
+      'PreferredAuthentications=password',
+      '-o',
+      'PubkeyAuthentication=no',
+      '-o',
+      'NumberOfPasswordPrompts=1',
+      ...CLIENT_OPTS,
+      `${user}@${host}`,
+      'true',
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  return r.status === 0;
+}
+
 /** Does USER log in to HOST with this private key (batch mode, no agent, no other identity)? */
 export function sshLogsIn(host: string, user: string, priv: string): boolean {
   const r = spawnSync(

@@ -14,6 +14,7 @@ import type { ReplayGuard } from '../stores/report-store';
 import type { DepsContext } from '../http/middleware';
 import { checkRequestSchema, parseOrThrow } from '../http/schemas';
 import { allowedCallbackUrl } from './callback-origins';
+import { assertSshPort } from '../check-service';
 import { acceptSlackFixClick } from '../fix/slack-fix';
 import { verifySlackRequest } from './slack-signature';
 
@@ -27,6 +28,8 @@ export interface SlackCommandDeps {
   fixAllowList?: ReadonlySet<string>;
   /** Origins `response_url` may have (callback-origins.ts): Slack's hook host in a deployment. */
   callbackOrigins: readonly string[];
+  /** The deployment's SSH ports (SSH_PORTS): a "Check again" value asking for another port is a 400. */
+  sshPorts?: readonly number[];
   /** Posts to `response_url` (refusals and acknowledgements of "Apply fix"). Default: fetch. */
   post?: ChatPoster;
   now?: () => Date;
@@ -124,6 +127,8 @@ async function handleAction(payload: string, deps: SlackCommandDeps): Promise<Ht
   }
   // The button value round-trips through Slack: validate it like any request body.
   const request = parseOrThrow(checkRequestSchema, requestValue, 'payload.actions.value');
+  // Refused now, by name, not acknowledged and refused later in the job.
+  assertSshPort(request, deps.sshPorts, 'payload.actions.value.port');
   await deps.dispatcher.dispatch({ kind: 'slack', request, responseUrl: action.response_url, user: action.user?.id });
   return { statusCode: 200, body: '' };
 }

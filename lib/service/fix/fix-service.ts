@@ -152,12 +152,12 @@ export async function applyLocalFix(
   deps: Pick<FixDeps, 'config' | 'store' | 'diagnoser' | 'audit'>,
 ): Promise<FixResponse> {
   const { report, plan, name } = await planFix(req, deps, { allowLocal: true });
-  if (name !== 'local' || !deps.diagnoser.local) throw new ValidationError('id', 'only a report of this machine is applied locally');
+  if (name !== 'local' || !deps.diagnoser.local || !deps.diagnoser.localRunner)
+    throw new ValidationError('id', 'only a report of this machine is applied locally');
   const named = report.clients.filter((c) => c.source !== 'probe-source');
   const local = deps.diagnoser.local;
-  const { createLocalRunner } = await import('../../runners/local-runner');
   const outcome = await applyPlan(plan, {
-    runner: createLocalRunner({ via: [] }),
+    runner: await deps.diagnoser.localRunner(),
     reverify: () =>
       local({
         clientIps: named.map((c) => c.ip),

@@ -222,12 +222,12 @@ function slackCases(secret: string, chat: string): Case[] {
       { expect: { status: 200 } },
     ),
   );
-  // "Check again" with another service's port: accepted, and the job's answer in the chat refuses the port.
+  // "Check again" with another service's port: refused at once, by name; nothing runs or is posted.
   const port = action(
     [{ action_id: 'sshdoctor_check_again', value: JSON.stringify({ provider: 'local', instanceId: 'localhost', port: 6379 }) }],
-    `${chat}/expected/port-refused`,
+    `${chat}/refused/port`,
   );
-  cases.push(slack('check again on port 6379', { payload: port }, { expect: { status: 200 } }));
+  cases.push(slack('check again on port 6379', { payload: port }, { expect: { status: 400, field: 'payload.actions.value.port' } }));
   // A field sent twice: the command's answer in Slack (200) refuses it by name; nothing runs.
   const dup = `command=%2Fsshdoctor&text=local&text=other&response_url=${encodeURIComponent(`${chat}/refused/dup`)}`;
   const ts = now();
