@@ -167,6 +167,7 @@ function slackCases(secret: string, chat: string): Case[] {
     return { name: `slack ${name}`, path: '/slack/command', method: 'POST', headers, body, ...(opts.expect ? { expect: opts.expect } : {}) };
   };
   const cmd = { command: '/sshdoctor', text: 'local', response_url: `${chat}/refused/slack` };
+  cases.push(slack('9 KB body', { ...cmd, text: 'x'.repeat(9000) }, { expect: { status: 413, field: 'body' } }));
   cases.push(slack('unsigned', cmd, { omit: true, expect: { status: 401, field: 'x-slack-request-timestamp' } }));
   cases.push(slack('bad signature', cmd, { sig: `v0=${'0'.repeat(64)}`, expect: { status: 401, field: 'x-slack-signature' } }));
   cases.push(slack('malformed signature', cmd, { sig: 'v1=abc', expect: { status: 401, field: 'x-slack-signature' } }));
@@ -259,6 +260,7 @@ function dingtalkCases(secret: string, chat: string): Case[] {
   };
   const msg = { text: { content: 'local' }, sessionWebhook: `${chat}/refused/dingtalk` };
   const badSign = { status: 401, field: 'sign' };
+  cases.push(ding('9 KB body', { ...msg, text: { content: 'x'.repeat(9000) } }, { expect: { status: 413, field: 'body' } }));
   cases.push(ding('bad sign', msg, { sign: `${'A'.repeat(43)}=`, expect: badSign }));
   cases.push(ding('malformed sign', msg, { sign: 'abc', expect: badSign }));
   cases.push(ding('signed with another secret', msg, { sign: dingtalkSign('not-the-secret', String(Date.now())), expect: badSign }));
