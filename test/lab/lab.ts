@@ -170,6 +170,14 @@ function checkAvailable(): { ok: boolean; reason?: string } {
     'fail2ban-client',
     'fail2ban-server',
     'ssh-keygen',
+    // The judges and tools the lab tests use: the real OpenSSH client (and sshpass for password
+    // logins), nft and ufw for the firewall labs, curl and openssl for the README's requests.
+    'ssh',
+    'sshpass',
+    'nft',
+    'ufw',
+    'curl',
+    'openssl',
   ];
   const missing = tools.filter((t) => !ENV.PATH.split(':').some((d) => existsSync(`${d}/${t}`)));
   if (!existsSync('/usr/sbin/sshd')) missing.push('/usr/sbin/sshd (openssh-server)');
